@@ -1,0 +1,71 @@
+/*  ob_log.c — one-line log events to stderr.                               */
+#include "ob_log.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <assert.h>
+
+static char s_prog[32] = "orderbus";
+static int s_level = OB_LOG_INFO;
+
+static const char *s_level_names[] = {"error", "warn", "info", "debug"};
+
+void ob_log_init(const char *prog, int level)
+{
+    if (prog)
+        snprintf(s_prog, sizeof s_prog, "%s", prog);
+    ob_log_set_level(level);
+}
+
+void ob_log_set_level(int level)
+{
+    if (level < OB_LOG_ERROR)
+        level = OB_LOG_ERROR;
+    if (level > OB_LOG_DEBUG)
+        level = OB_LOG_DEBUG;
+    s_level = level;
+}
+
+int ob_log_level(void)
+{
+    return s_level;
+}
+
+void ob_log(int level, const char *fmt, ...)
+{
+    if (level > s_level)
+        return;
+    char line[1024];
+    int n = snprintf(line, sizeof line, "%s[%d]: %s: ", s_prog, (int) getpid(),
+                     s_level_names[level < 0 ? 0 : level > 3 ? 3 : level]);
+    if (n < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line + n, sizeof line - (size_t) n, fmt, ap);
+    va_end(ap);
+    size_t len = strlen(line);
+    if (len + 1 < sizeof line) {
+        line[len++] = '\n';
+    } else {
+        line[sizeof line - 2] = '\n';
+        len = sizeof line - 1;
+    }
+    /* one write() per line so lines from several processes do not mix */
+    ssize_t rc = write(STDERR_FILENO, line, len);
+    (void) rc;
+}
+
+void ob_log_test(bool verbose)
+{
+    int saved = ob_log_level();
+    ob_log_set_level(99);
+    assert(ob_log_level() == OB_LOG_DEBUG);
+    ob_log_set_level(-5);
+    assert(ob_log_level() == OB_LOG_ERROR);
+    ob_debug("not printed at error level");
+    ob_log_set_level(saved);
+    if (verbose)
+        ob_info("log self-test line");
+}

@@ -1,0 +1,328 @@
+/*  ob_wire.c — the Envelope on the wire.
+
+    Receiving reads every frame of a message, so a peer that sends too many
+    frames cannot desynchronise the socket; decoding caps the size before
+    protobuf-c sees the bytes and checks version, msg id and body before any
+    handler does.                                                           */
+#include "ob_wire.h"
+#include "ob_util.h"
+#include "ob_fsm.h"
+#include <assert.h>
+#include <zmq.h>
+
+void ob_msg_init(ob_msg_t *self, const char *sender)
+{
+    orderbus__v1__envelope__init(&self->env);
+    self->env.version = OB_WIRE_VERSION;
+    ob_id_new(self->msg_id);
+    self->env.msg_id.data = self->msg_id;
+    self->env.msg_id.len = OB_ID_BYTES;
+    self->env.sent_at_ms = ob_now_ms();
+    if (sender)
+        self->env.sender = (char *) sender;
+}
+
+int ob_wire_recv(void *sock, bool router, ob_inmsg_t *in)
+{
+    memset(in, 0, sizeof *in);
+    int frame = 0;
+    int more = 1;
+    while (more) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        int flags = frame == 0 ? ZMQ_DONTWAIT : 0;
+        if (zmq_msg_recv(&msg, sock, flags) < 0) {
+            int e = errno;
+            zmq_msg_close(&msg);
+            if (frame == 0) {
+                errno = e;
+                return -1;
+            }
+            in->truncated = true;   /* interrupted mid-message */
+            break;
+        }
+        more = zmq_msg_more(&msg);
+        size_t size = zmq_msg_size(&msg);
+        if (router && frame == 0) {
+            if (size <= OB_RID_MAX) {
+                memcpy(in->rid, zmq_msg_data(&msg), size);
+                in->rid_len = size;
+            } else
+                in->truncated = true;
+        } else if (frame == (router ? 1 : 0)) {
+            if (size > OB_MAX_FRAME) {
+                in->truncated = true;
+                in->size = size;    /* reported, not kept */
+            } else {
+                in->data = malloc(size ? size : 1);
+                if (in->data) {
+                    memcpy(in->data, zmq_msg_data(&msg), size);
+                    in->size = size;
+                } else
+                    in->truncated = true;
+            }
+            const char *uid = zmq_msg_gets(&msg, "User-Id");
+            if (uid)
+                snprintf(in->user_id, sizeof in->user_id, "%s", uid);
+        } else
+            in->truncated = true;   /* extra frames: read and drop */
+        zmq_msg_close(&msg);
+        frame++;
+    }
+    if (frame < (router ? 2 : 1))
+        in->truncated = true;
+    return 0;
+}
+
+void ob_inmsg_clear(ob_inmsg_t *in)
+{
+    free(in->data);
+    in->data = NULL;
+    in->size = 0;
+}
+
+ob_envelope_t *ob_wire_decode(const void *data, size_t size, ob_errcode_t *code, char *err,
+                              size_t errlen)
+{
+    *code = ORDERBUS__V1__ERROR_CODE__OK;
+    if (size > OB_MAX_FRAME) {
+        *code = ORDERBUS__V1__ERROR_CODE__ERR_TOO_LARGE;
+        snprintf(err, errlen, "frame of %zu bytes is over the %d byte limit", size, OB_MAX_FRAME);
+        return NULL;
+    }
+    ob_envelope_t *env = orderbus__v1__envelope__unpack(NULL, size, data);
+    if (!env) {
+        *code = ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
+        snprintf(err, errlen, "frame of %zu bytes is not an orderbus envelope", size);
+        return NULL;
+    }
+    if (env->version != OB_WIRE_VERSION) {
+        *code = ORDERBUS__V1__ERROR_CODE__ERR_UNSUPPORTED_VERSION;
+        snprintf(err, errlen, "protocol version %u is not supported (this peer speaks %d)",
+                 env->version, OB_WIRE_VERSION);
+        goto fail;
+    }
+    if (env->msg_id.len != OB_ID_BYTES) {
+        *code = ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
+        snprintf(err, errlen, "msg_id must be %d bytes, not %zu", OB_ID_BYTES, env->msg_id.len);
+        goto fail;
+    }
+    if (env->body_case == ORDERBUS__V1__ENVELOPE__BODY__NOT_SET) {
+        *code = ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
+        snprintf(err, errlen, "envelope has no body (or a body this peer does not know)");
+        goto fail;
+    }
+    return env;
+fail:
+    orderbus__v1__envelope__free_unpacked(env, NULL);
+    return NULL;
+}
+
+void ob_wire_free(ob_envelope_t *env)
+{
+    if (env)
+        orderbus__v1__envelope__free_unpacked(env, NULL);
+}
+
+int ob_wire_pack(const ob_envelope_t *env, uint8_t **out, size_t *len)
+{
+    size_t n = orderbus__v1__envelope__get_packed_size(env);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (!buf)
+        return -1;
+    orderbus__v1__envelope__pack(env, buf);
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static void s_free_buf(void *data, void *hint)
+{
+    (void) hint;
+    free(data);
+}
+
+int ob_wire_send_raw(void *sock, const uint8_t *rid, size_t rid_len, const void *data,
+                     size_t len)
+{
+    if (rid && zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        return -1;
+    if (zmq_send(sock, data, len, ZMQ_DONTWAIT) < 0)
+        return -1;
+    return 0;
+}
+
+int ob_wire_send(void *sock, const uint8_t *rid, size_t rid_len, const ob_envelope_t *env)
+{
+    uint8_t *buf;
+    size_t len;
+    if (ob_wire_pack(env, &buf, &len) < 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (rid && zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        free(buf);
+        errno = e;
+        return -1;
+    }
+    zmq_msg_t msg;
+    zmq_msg_init_data(&msg, buf, len, s_free_buf, NULL);
+    if (zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(&msg);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+int ob_wire_send_error_answer(void *sock, const uint8_t *rid, size_t rid_len, const uint8_t *ref,
+                              size_t ref_len, ob_errcode_t code, const char *message)
+{
+    ob_msg_t m;
+    ob_msg_init(&m, NULL);
+    Orderbus__V1__Answer answer = ORDERBUS__V1__ANSWER__INIT;
+    answer.code = code;
+    answer.message = (char *) (message ? message : "");
+    if (ref && ref_len) {
+        answer.ref_msg_id.data = (uint8_t *) ref;
+        answer.ref_msg_id.len = ref_len;
+    }
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_ANSWER;
+    m.env.answer = &answer;
+    return ob_wire_send(sock, rid, rid_len, &m.env);
+}
+
+int ob_wire_send_error(void *sock, const uint8_t *rid, size_t rid_len, const uint8_t *ref,
+                       size_t ref_len, uint64_t ref_seq, ob_errcode_t code, const char *message)
+{
+    ob_msg_t m;
+    ob_msg_init(&m, NULL);
+    Orderbus__V1__Error error = ORDERBUS__V1__ERROR__INIT;
+    error.code = code;
+    error.message = (char *) (message ? message : "");
+    if (ref && ref_len) {
+        error.ref_msg_id.data = (uint8_t *) ref;
+        error.ref_msg_id.len = ref_len;
+    }
+    error.ref_seq = ref_seq;
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_ERROR;
+    m.env.error = &error;
+    return ob_wire_send(sock, rid, rid_len, &m.env);
+}
+
+const char *ob_wire_body_name(int body_case)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field(&orderbus__v1__envelope__descriptor,
+                                                (unsigned) body_case);
+    return f && body_case >= 10 ? f->name : "unknown";
+}
+
+const char *ob_errcode_name(ob_errcode_t code)
+{
+    return ob_enum_name(&orderbus__v1__error_code__descriptor, (int) code, "ERR_");
+}
+
+void ob_wire_test(bool verbose)
+{
+    /* round trip through pack and decode */
+    ob_msg_t m;
+    ob_msg_init(&m, "test");
+    Orderbus__V1__Sign sign = ORDERBUS__V1__SIGN__INIT;
+    uint8_t oid[OB_ID_BYTES];
+    ob_id_new(oid);
+    sign.order_id.data = oid;
+    sign.order_id.len = sizeof oid;
+    sign.attempt = 3;
+    sign.clerk = (char *) "王芳";
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SIGN;
+    m.env.sign = &sign;
+    m.env.seq = 42;
+    uint8_t *buf;
+    size_t len;
+    assert(ob_wire_pack(&m.env, &buf, &len) == 0);
+    ob_errcode_t code;
+    char err[256];
+    ob_envelope_t *env = ob_wire_decode(buf, len, &code, err, sizeof err);
+    assert(env);
+    assert(env->body_case == ORDERBUS__V1__ENVELOPE__BODY_SIGN);
+    assert(env->sign->attempt == 3 && env->seq == 42);
+    assert(strcmp(env->sign->clerk, "王芳") == 0);
+    assert(memcmp(env->msg_id.data, m.msg_id, OB_ID_BYTES) == 0);
+    assert(strcmp(ob_wire_body_name(env->body_case), "sign") == 0);
+    ob_wire_free(env);
+
+    /* garbage, truncation, oversize, wrong version, missing body, bad msg id */
+    assert(!ob_wire_decode("\xff\xff\xff", 3, &code, err, sizeof err));
+    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST);
+    assert(!ob_wire_decode(buf, len - 1, &code, err, sizeof err));
+    assert(!ob_wire_decode(buf, OB_MAX_FRAME + 1, &code, err, sizeof err));
+    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_TOO_LARGE);
+    free(buf);
+
+    m.env.version = 2;
+    assert(ob_wire_pack(&m.env, &buf, &len) == 0);
+    assert(!ob_wire_decode(buf, len, &code, err, sizeof err));
+    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_UNSUPPORTED_VERSION);
+    assert(strstr(err, "version 2"));
+    free(buf);
+
+    m.env.version = 1;
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY__NOT_SET;
+    assert(ob_wire_pack(&m.env, &buf, &len) == 0);
+    assert(!ob_wire_decode(buf, len, &code, err, sizeof err));
+    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST);
+    free(buf);
+
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SIGN;
+    m.env.msg_id.len = 5;
+    assert(ob_wire_pack(&m.env, &buf, &len) == 0);
+    assert(!ob_wire_decode(buf, len, &code, err, sizeof err));
+    free(buf);
+
+    /* over a real socket pair: routing id, payload, User-Id absent */
+    void *ctx = zmq_ctx_new();
+    void *router = zmq_socket(ctx, ZMQ_ROUTER);
+    void *dealer = zmq_socket(ctx, ZMQ_DEALER);
+    assert(zmq_bind(router, "inproc://ob-wire-test") == 0);
+    assert(zmq_connect(dealer, "inproc://ob-wire-test") == 0);
+    m.env.msg_id.len = OB_ID_BYTES;
+    assert(ob_wire_send(dealer, NULL, 0, &m.env) == 0);
+    zmq_pollitem_t item = {router, 0, ZMQ_POLLIN, 0};
+    assert(zmq_poll(&item, 1, 2000) == 1);
+    ob_inmsg_t in;
+    assert(ob_wire_recv(router, true, &in) == 0);
+    assert(!in.truncated && in.rid_len > 0 && in.size > 0);
+    env = ob_wire_decode(in.data, in.size, &code, err, sizeof err);
+    assert(env && env->sign->attempt == 3);
+    ob_wire_free(env);
+    /* answer an error back */
+    assert(ob_wire_send_error_answer(router, in.rid, in.rid_len, m.msg_id, OB_ID_BYTES,
+                                     ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, "no such order") == 0);
+    ob_inmsg_clear(&in);
+    item.socket = dealer;
+    assert(zmq_poll(&item, 1, 2000) == 1);
+    assert(ob_wire_recv(dealer, false, &in) == 0);
+    env = ob_wire_decode(in.data, in.size, &code, err, sizeof err);
+    assert(env && env->body_case == ORDERBUS__V1__ENVELOPE__BODY_ANSWER);
+    assert(env->answer->code == ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND);
+    assert(strcmp(ob_errcode_name(env->answer->code), "NOT_FOUND") == 0);
+    ob_wire_free(env);
+    ob_inmsg_clear(&in);
+    /* a three-frame message is flagged, and the socket stays in step */
+    zmq_send(dealer, "a", 1, ZMQ_SNDMORE);
+    zmq_send(dealer, "b", 1, 0);
+    item.socket = router;
+    assert(zmq_poll(&item, 1, 2000) == 1);
+    assert(ob_wire_recv(router, true, &in) == 0);
+    assert(in.truncated);
+    ob_inmsg_clear(&in);
+    assert(ob_wire_recv(router, true, &in) == -1 && errno == EAGAIN);
+    zmq_close(dealer);
+    zmq_close(router);
+    zmq_ctx_term(ctx);
+    if (verbose)
+        printf("wire: ok ");
+}

@@ -1,0 +1,55 @@
+/*  selftest.c — runs every module's self-test, one table, in order.
+    Usage: ob_selftest [-v] [MODULE...]                                     */
+#include "ob_common.h"
+#include "ob_log.h"
+#include "ob_util.h"
+#include "ob_wire.h"
+#include "ob_store.h"
+#include "ob_fsm.h"
+#include "ob_keys.h"
+#include "ob_client.h"
+#include "ob_config.h"
+#include "ob_json.h"
+#include "ob_rules.h"
+#include "ob_calendar.h"
+#include <sodium.h>
+
+static const struct {
+    const char *name;
+    void (*test)(bool verbose);
+} s_tests[] = {
+    {"log", ob_log_test},           {"util", ob_util_test},
+    {"wire", ob_wire_test},         {"store", ob_store_test},
+    {"fsm", ob_fsm_test},           {"keys", ob_keys_test},
+    {"client", ob_client_test},     {"config", ob_config_test},
+    {"json", ob_json_test},         {"rules", ob_rules_test},
+    {"calendar", ob_calendar_test},
+};
+
+int main(int argc, char **argv)
+{
+    bool verbose = false;
+    int first = 1;
+    if (argc > 1 && strcmp(argv[1], "-v") == 0) {
+        verbose = true;
+        first = 2;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "ob_selftest: cannot initialise libsodium\n");
+        return 1;
+    }
+    size_t n = sizeof s_tests / sizeof s_tests[0];
+    for (size_t i = 0; i < n; i++) {
+        bool wanted = first >= argc;
+        for (int a = first; a < argc; a++)
+            if (strcmp(argv[a], s_tests[i].name) == 0)
+                wanted = true;
+        if (!wanted)
+            continue;
+        printf(" * %s: ", s_tests[i].name);
+        fflush(stdout);
+        s_tests[i].test(verbose);
+        printf("OK\n");
+    }
+    return 0;
+}
