@@ -75,4 +75,73 @@ int cmd_demo(const cli_opts_t *opts, int argc, char **argv);
    reworked, reopened, median sign, median reply. */
 void cli_print_stats_table(FILE *out, const ob_answer_t *answer);
 
+/* ---- Additions: helpers shared by the command files (cli/cli_common.c) ---- */
+
+#include <jansson.h>
+
+#define CLI_UTC_OFFSET_MIN 480    /* the site's zone, +08:00 */
+
+/* Exit code for the last failed cli_broker_connect / cli_node_connect:
+   EX_USAGE (no node given), EX_NOINPUT (key file missing), EX_CONFIG (bad
+   key file or endpoint), EX_UNAVAILABLE (node socket absent). */
+int cli_connect_failure(void);
+
+/* An order reference parsed from an ID|CASE argument; `ref` points into
+   the struct's own buffers (do not copy the struct after parsing). */
+typedef struct {
+    Orderbus__V1__OrderRef ref;
+    uint8_t id[OB_ID_BYTES];
+    char case_no[OB_CASE_NO_MAX];
+    bool by_id;
+} cli_ref_t;
+
+/* 32 hex digits -> ref.id, YYYYMMDD-NNNNNN -> ref.case_no. Returns 0, or
+   EX_USAGE after printing a message that names `cmd`. */
+int cli_ref_parse(cli_ref_t *self, const char *cmd, const char *arg);
+
+/* Prints "orderbus CMD: <message>" and a hint to --help on stderr; returns
+   EX_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reports what getopt_long (with opterr = 0) returned as '?' or ':' for
+   argv[optind - 1]; returns EX_USAGE. */
+int cli_option_error(const char *cmd, int c, char **argv);
+
+/* Prints a command's usage text to stdout (for --help); returns 0. */
+int cli_help(const char *text);
+
+/* Display width in terminal columns of UTF-8 text (wcwidth: 2 for CJK). */
+size_t cli_width(const char *s);
+
+/* Prints `s` in exactly `width` columns: truncated with an ellipsis when
+   wider, padded with spaces (on the left when `right`). */
+void cli_put_cell(FILE *out, const char *s, size_t width, bool right);
+
+/* "2026-11-24 12:34" in the site's zone, "-" for 0. Returns out. */
+char *cli_time(char *out, size_t outlen, int64_t ms);
+
+/* Compact age "45s", "12m", "3h05m", "2d04h"; "-" when negative. */
+char *cli_age(char *out, size_t outlen, int64_t ms);
+
+/* Parses a positive decimal integer in [min, max]; 0 or -1. */
+int cli_parse_long(const char *s, long min, long max, long *out);
+
+/* Prints `doc` (stolen) as one JSON document on stdout, indented unless
+   `compact` (then one line); returns 0, or EX_SOFTWARE when doc is NULL. */
+int cli_print_json(json_t *doc, bool compact);
+
+/* A text table with columns sized by display width. Cells are copied. */
+typedef struct cli_table cli_table_t;
+cli_table_t *cli_table_new(size_t ncols, const char *const *headers);
+void cli_table_destroy(cli_table_t **self_p);
+/* Right-aligns column `col`; caps its width at `max` columns (0: none). */
+void cli_table_align(cli_table_t *self, size_t col, bool right, size_t max);
+/* Adds a row of ncols cells (NULL prints as "-"). Returns 0 or -1 (memory). */
+int cli_table_add(cli_table_t *self, const char *const *cells);
+void cli_table_print(cli_table_t *self, FILE *out);
+
+/* `orderbus status` with a node (cli/cmd_dept.c): the node's LocalStatus,
+   human or JSON by opts->json. Returns an exit code. */
+int cli_node_status(const cli_opts_t *opts);
+
 #endif

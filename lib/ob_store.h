@@ -5,13 +5,14 @@
       orders        id(16) -> OrderRecord
       journal       be64 seq -> JournalEntry (append-only)
       outbox        dept '\0' be64 seq -> OutboxItem   (messages to nodes)
-      idx_dept      dept '\0' state(1) id(16) -> ""   (department + state index)
+      idx_dept      state(1) dept '\0' id(16) -> ""   (state + department index)
       idx_deadline  be64 ms id(16) -> kind(1)         (deadline index)
       idx_case      case_no -> id(16)
       seen          msg_id(16) -> SeenItem            (dedup of client requests)
       meta          name -> value (schema, counters, link seqs)
       principals    id -> Principal                    (registry: departments, clients)
       keys          public key(32) -> id
+      idx_journal   order id(16) be64 seq -> ""         (an order's journal entries)
     Node databases:
       inbox         order id(16) -> NodeOrder
       outbox        be64 seq -> packed Envelope        (messages to the broker)
@@ -33,7 +34,7 @@ typedef enum { OB_STORE_BROKER = 1, OB_STORE_NODE = 2 } ob_store_kind_t;
 enum {  /* broker database indexes */
     OB_DB_ORDERS, OB_DB_JOURNAL, OB_DB_OUTBOX, OB_DB_IDX_DEPT, OB_DB_IDX_DEADLINE,
     OB_DB_IDX_CASE, OB_DB_SEEN, OB_DB_META, OB_DB_PRINCIPALS, OB_DB_KEYS,
-    OB_DB_BROKER_COUNT
+    OB_DB_IDX_JOURNAL, OB_DB_BROKER_COUNT
 };
 enum {  /* node database indexes */
     OB_NDB_INBOX, OB_NDB_OUTBOX, OB_NDB_SEEN, OB_NDB_META, OB_NDB_COUNT

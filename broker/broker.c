@@ -1,0 +1,469 @@
+/*  broker.c — the centre daemon: sockets, the poll loop with group commit,
+    ZAP authentication against the registry, cron.
+
+    A turn of the loop: poll; answer ZAP requests; drain up to
+    BROKER_BATCH_MAX messages from each ROUTER; apply them all in ONE write
+    transaction; commit (one fsync for the batch); only then send what the
+    batch produced — answers, acks, messages to nodes, events. If the map is
+    full the transaction is aborted, the map grown and the batch applied
+    again from scratch; if the store fails otherwise, clients are told
+    ERR_STORE and nodes get no ack (they resend): nothing is lost.         */
+#include "broker.h"
+#include "ob_fsm.h"
+#include "ob_log.h"
+#include "ob_util.h"
+#include <zmq.h>
+#include <sodium.h>
+
+#define CRON_US 100000
+
+int broker_effect_add_raw(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,
+                          const char *topic, uint8_t *data, size_t len)
+{
+    if (self->neffects == self->capeffects) {
+        size_t cap = self->capeffects ? self->capeffects * 2 : 256;
+        broker_effect_t *e = realloc(self->effects, cap * sizeof *e);
+        if (!e) {
+            free(data);
+            return ENOMEM;
+        }
+        self->effects = e;
+        self->capeffects = cap;
+    }
+    broker_effect_t *e = &self->effects[self->neffects++];
+    e->kind = kind;
+    e->rid_len = rid ? rid_len : 0;
+    if (rid)
+        memcpy(e->rid, rid, rid_len);
+    snprintf(e->topic, sizeof e->topic, "%s", topic ? topic : "");
+    e->data = data;
+    e->len = len;
+    return 0;
+}
+
+int broker_effect_add(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,
+                      const char *topic, const ob_envelope_t *env)
+{
+    uint8_t *buf;
+    size_t len;
+    if (ob_wire_pack(env, &buf, &len) < 0)
+        return ENOMEM;
+    return broker_effect_add_raw(self, kind, rid, rid_len, topic, buf, len);
+}
+
+static void s_effects_clear(broker_t *self)
+{
+    for (size_t i = 0; i < self->neffects; i++)
+        free(self->effects[i].data);
+    self->neffects = 0;
+}
+
+static void s_effects_send(broker_t *self)
+{
+    for (size_t i = 0; i < self->neffects; i++) {
+        broker_effect_t *e = &self->effects[i];
+        switch (e->kind) {
+        case EFFECT_CLIENT:
+            /* a client that went away meanwhile (EHOSTUNREACH) resends and is
+               answered from `seen` */
+            ob_wire_send_raw(self->client_sock, e->rid, e->rid_len, e->data, e->len);
+            break;
+        case EFFECT_NODE:
+            ob_wire_send_raw(self->node_sock, e->rid, e->rid_len, e->data, e->len);
+            break;
+        case EFFECT_EVENT:
+            if (zmq_send(self->event_sock, e->topic, strlen(e->topic),
+                         ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
+                zmq_send(self->event_sock, e->data, e->len, ZMQ_DONTWAIT);
+            break;
+        }
+    }
+    s_effects_clear(self);
+}
+
+/* ---- ZAP (RFC 27): a key is a department or a client, or nothing -------- */
+
+static void s_zap_handle(broker_t *self)
+{
+    for (;;) {
+        zmq_msg_t frames[8];
+        int n = 0, more = 1;
+        while (more) {
+            zmq_msg_t tmp;
+            zmq_msg_init(&tmp);
+            if (zmq_msg_recv(&tmp, self->zap_sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+                zmq_msg_close(&tmp);
+                if (n == 0)
+                    return;
+                break;
+            }
+            more = zmq_msg_more(&tmp);
+            if (n < 8)
+                frames[n++] = tmp;
+            else
+                zmq_msg_close(&tmp);
+        }
+#define FRAME_IS(i, s)                                                                     \
+    (n > (i) && zmq_msg_size(&frames[i]) == strlen(s)                                      \
+     && memcmp(zmq_msg_data(&frames[i]), s, strlen(s)) == 0)
+        const char *status = "400", *text = "key not registered for this endpoint";
+        char user[OB_DEPT_MAX] = "";
+        const char *domain = FRAME_IS(2, "node") ? "node" : FRAME_IS(2, "client") ? "client" : "?";
+        if (FRAME_IS(0, "1.0") && FRAME_IS(5, "CURVE") && n >= 7
+            && zmq_msg_size(&frames[6]) == OB_KEY_BYTES) {
+            MDB_txn *txn;
+            if (ob_store_begin(self->store, false, &txn) == 0) {
+                MDB_val k = {OB_KEY_BYTES, zmq_msg_data(&frames[6])}, v;
+                if (mdb_get(txn, ob_store_dbi(self->store, OB_DB_KEYS), &k, &v) == 0
+                    && v.mv_size < sizeof user) {
+                    memcpy(user, v.mv_data, v.mv_size);
+                    user[v.mv_size] = '\0';
+                    ProtobufCMessage *msg;
+                    if (ob_store_get_pb(txn, ob_store_dbi(self->store, OB_DB_PRINCIPALS), user,
+                                        strlen(user), &orderbus__v1__principal__descriptor, &msg)
+                        == 0) {
+                        ob_role_t role = ((Orderbus__V1__Principal *) msg)->role;
+                        bool ok = strcmp(domain, "node") == 0
+                                      ? role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT
+                                      : strcmp(domain, "client") == 0
+                                            && (role == ORDERBUS__V1__ROLE__ROLE_DISPATCHER
+                                                || role == ORDERBUS__V1__ROLE__ROLE_SUPERVISOR
+                                                || role == ORDERBUS__V1__ROLE__ROLE_OPS);
+                        if (ok) {
+                            status = "200";
+                            text = "OK";
+                        }
+                        protobuf_c_message_free_unpacked(msg, NULL);
+                    }
+                }
+                mdb_txn_abort(txn);
+            }
+            if (strcmp(status, "200") != 0) {
+                char z85[OB_Z85_LEN + 1];
+                zmq_z85_encode(z85, zmq_msg_data(&frames[6]), OB_KEY_BYTES);
+                ob_info("refused key %s on the %s endpoint: not registered for it", z85, domain);
+                user[0] = '\0';
+            }
+        }
+        const char *reply[6] = {"1.0", NULL, status, text, user, ""};
+        for (int i = 0; i < 6; i++) {
+            int flags = i < 5 ? ZMQ_SNDMORE : 0;
+            if (i == 1) {
+                if (n > 1)
+                    zmq_send(self->zap_sock, zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]),
+                             flags);
+                else
+                    zmq_send(self->zap_sock, "", 0, flags);
+            } else
+                zmq_send(self->zap_sock, reply[i], strlen(reply[i]), flags);
+        }
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&frames[i]);
+#undef FRAME_IS
+    }
+}
+
+/* ---- construction ------------------------------------------------------ */
+
+static void *s_router(broker_t *self, const char *endpoint, const char *domain, char *err,
+                      size_t errlen)
+{
+    void *sock = zmq_socket(self->ctx, ZMQ_ROUTER);
+    if (!sock) {
+        snprintf(err, errlen, "cannot create socket: %s", zmq_strerror(errno));
+        return NULL;
+    }
+    int one = 1, zero = 0, hwm = 200000;
+    int64_t maxmsg = 16 * 1024 * 1024;   /* frames over 1 MiB get an error; over 16 MiB the
+                                            connection is dropped before memory is spent */
+    zmq_setsockopt(sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof maxmsg);
+    zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &one, sizeof one);
+    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, self->keys->secret_key, OB_KEY_BYTES);
+    zmq_setsockopt(sock, ZMQ_ZAP_DOMAIN, domain, strlen(domain));
+    if (zmq_bind(sock, endpoint) < 0) {
+        snprintf(err, errlen, "cannot bind '%s': %s", endpoint, zmq_strerror(errno));
+        zmq_close(sock);
+        return NULL;
+    }
+    return sock;
+}
+
+broker_t *broker_new(const broker_config_t *cfg, char *err, size_t errlen)
+{
+    broker_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    self->cfg = *cfg;
+    self->started_at_ms = ob_now_ms();
+    self->keys = ob_keys_load(cfg->key_path, true, err, errlen);
+    if (!self->keys)
+        goto fail;
+    self->store = ob_store_open(cfg->data_dir, OB_STORE_BROKER, (size_t) cfg->map_mb, err,
+                                errlen);
+    if (!self->store)
+        goto fail;
+    if (cfg->rules_path) {
+        self->rules = ob_rules_load(cfg->rules_path, err, errlen);
+        if (!self->rules)
+            goto fail;
+    } else
+        ob_warn("no rule file: every order waits in PENDING_MANUAL");
+    self->calendar = ob_calendar_new_weekdays(cfg->utc_offset_min);
+    self->ctx = zmq_ctx_new();
+    if (!self->calendar || !self->ctx) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    /* the ZAP handler must exist before any Curve socket takes a peer */
+    self->zap_sock = zmq_socket(self->ctx, ZMQ_REP);
+    if (!self->zap_sock || zmq_bind(self->zap_sock, "inproc://zeromq.zap.01") < 0) {
+        snprintf(err, errlen, "cannot start the ZAP handler: %s", zmq_strerror(errno));
+        goto fail;
+    }
+    MDB_txn *txn;
+    int rc = ob_store_begin(self->store, false, &txn);
+    if (!rc) {
+        rc = ob_store_meta_get_u64(self->store, txn, "journal_seq", &self->journal_seq);
+        if (!rc)
+            rc = broker_nodes_load(self, txn);
+        mdb_txn_abort(txn);
+    }
+    if (rc) {
+        snprintf(err, errlen, "cannot read store '%s': %s", cfg->data_dir, ob_store_strerror(rc));
+        goto fail;
+    }
+    self->node_sock = s_router(self, cfg->node_endpoint, "node", err, errlen);
+    if (!self->node_sock)
+        goto fail;
+    self->client_sock = s_router(self, cfg->client_endpoint, "client", err, errlen);
+    if (!self->client_sock)
+        goto fail;
+    self->event_sock = zmq_socket(self->ctx, ZMQ_PUB);
+    int hwm = 200000, zero = 0;
+    if (self->event_sock) {
+        zmq_setsockopt(self->event_sock, ZMQ_SNDHWM, &hwm, sizeof hwm);
+        zmq_setsockopt(self->event_sock, ZMQ_LINGER, &zero, sizeof zero);
+    }
+    if (!self->event_sock || zmq_bind(self->event_sock, cfg->event_endpoint) < 0) {
+        snprintf(err, errlen, "cannot bind '%s': %s", cfg->event_endpoint, zmq_strerror(errno));
+        goto fail;
+    }
+    ob_info("orderbus-broker %s: store '%s', %zu departments, journal at %llu, rules %s",
+            OB_VERSION_STRING, cfg->data_dir, self->nnodes,
+            (unsigned long long) self->journal_seq,
+            self->rules ? ob_rules_version(self->rules) : "(none)");
+    ob_info("node link %s, client service %s, events %s", cfg->node_endpoint,
+            cfg->client_endpoint, cfg->event_endpoint);
+    return self;
+fail:
+    broker_destroy(&self);
+    return NULL;
+}
+
+void broker_destroy(broker_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    broker_t *self = *self_p;
+    if (self->node_sock)
+        zmq_close(self->node_sock);
+    if (self->client_sock)
+        zmq_close(self->client_sock);
+    if (self->event_sock)
+        zmq_close(self->event_sock);
+    if (self->zap_sock)
+        zmq_close(self->zap_sock);
+    if (self->ctx)
+        zmq_ctx_term(self->ctx);
+    s_effects_clear(self);
+    free(self->effects);
+    free(self->nodes);
+    ob_calendar_destroy(&self->calendar);
+    ob_rules_destroy(&self->rules);
+    ob_store_destroy(&self->store);
+    ob_keys_destroy(&self->keys);
+    free(self);
+    *self_p = NULL;
+}
+
+/* ---- the batch ----------------------------------------------------------- */
+
+/* Re-reads the counters cached in memory after an aborted transaction. */
+static void s_reload_counters(broker_t *self)
+{
+    MDB_txn *txn;
+    if (ob_store_begin(self->store, false, &txn))
+        return;
+    ob_store_meta_get_u64(self->store, txn, "journal_seq", &self->journal_seq);
+    broker_nodes_load(self, txn);
+    mdb_txn_abort(txn);
+}
+
+static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg_t *clients,
+                          size_t nc)
+{
+    int rc = 0;
+    if (ob_store_needs_growth(self->store) && (rc = ob_store_grow(self->store)))
+        ob_error("cannot grow the store map: %s", ob_store_strerror(rc));
+    for (int round = 0; round < 3; round++) {
+        rc = ob_store_begin(self->store, true, &self->txn);
+        if (rc) {
+            self->txn = NULL;
+            break;
+        }
+        for (size_t i = 0; !rc && i < nn; i++)
+            rc = broker_node_handle(self, &nodes[i]);
+        for (size_t i = 0; !rc && i < nc; i++)
+            rc = broker_client_handle(self, &clients[i]);
+        if (!rc) {
+            rc = ob_store_commit(self->txn);
+        } else
+            mdb_txn_abort(self->txn);
+        self->txn = NULL;
+        if (!rc) {
+            s_effects_send(self);
+            broker_nodes_after_commit(self);
+            self->batches++;
+            self->batch_msgs += nn + nc;
+            return;
+        }
+        s_effects_clear(self);
+        s_reload_counters(self);
+        if (rc != MDB_MAP_FULL)
+            break;
+        int grc = ob_store_grow(self->store);
+        ob_warn("store map full: grown (%s), applying the batch again",
+                grc ? ob_store_strerror(grc) : "ok");
+    }
+    ob_error("store failure, batch of %zu messages not applied: %s", nn + nc,
+             ob_store_strerror(rc));
+    for (size_t i = 0; i < nc; i++) {
+        ob_errcode_t code;
+        char err[200];
+        ob_envelope_t *env = clients[i].data
+                                 ? ob_wire_decode(clients[i].data, clients[i].size, &code, err,
+                                                  sizeof err)
+                                 : NULL;
+        if (env)
+            ob_wire_send_error_answer(self->client_sock, clients[i].rid, clients[i].rid_len,
+                                      env->msg_id.data, env->msg_id.len,
+                                      ORDERBUS__V1__ERROR_CODE__ERR_STORE,
+                                      "the centre's store failed; nothing was applied: retry");
+        ob_wire_free(env);
+    }
+    /* node messages stay unacknowledged: the nodes send them again */
+}
+
+static void s_reload_rules(broker_t *self)
+{
+    if (!self->cfg.rules_path)
+        return;
+    char err[512];
+    ob_rules_t *rules = ob_rules_load(self->cfg.rules_path, err, sizeof err);
+    if (!rules) {
+        ob_error("rule reload refused, the old rules keep running: %s", err);
+        return;
+    }
+    ob_rules_destroy(&self->rules);
+    self->rules = rules;
+    ob_info("rules reloaded: version %s", ob_rules_version(rules));
+}
+
+/* Drops `seen` entries older than the dedup window, a slice per call. */
+static void s_prune_seen(broker_t *self)
+{
+    if (ob_store_begin(self->store, true, &self->txn))
+        return;
+    MDB_cursor *cur;
+    int64_t cutoff = ob_now_ms() - BROKER_SEEN_TTL_MS;
+    size_t looked = 0, dropped = 0;
+    if (mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_SEEN), &cur) == 0) {
+        MDB_val k = {OB_ID_BYTES, self->prune_cursor}, v;
+        int rc;
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && looked < 10000;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), looked++) {
+            Orderbus__V1__SeenItem *s = orderbus__v1__seen_item__unpack(NULL, v.mv_size,
+                                                                        v.mv_data);
+            bool old = !s || s->at_ms < cutoff;
+            if (s)
+                orderbus__v1__seen_item__free_unpacked(s, NULL);
+            if (old && mdb_cursor_del(cur, 0) == 0)
+                dropped++;
+            if (k.mv_size == OB_ID_BYTES)
+                memcpy(self->prune_cursor, k.mv_data, OB_ID_BYTES);
+        }
+        if (rc == MDB_NOTFOUND)
+            memset(self->prune_cursor, 0, OB_ID_BYTES);
+        mdb_cursor_close(cur);
+    }
+    if (ob_store_commit(self->txn) == 0 && dropped)
+        ob_debug("pruned %zu request ids older than 7 days", dropped);
+    self->txn = NULL;
+}
+
+int broker_run(broker_t *self, volatile int *stop_flag, volatile int *reload_flag)
+{
+    ob_inmsg_t *nodes = calloc(BROKER_BATCH_MAX, sizeof *nodes);
+    ob_inmsg_t *clients = calloc(BROKER_BATCH_MAX, sizeof *clients);
+    if (!nodes || !clients) {
+        free(nodes);
+        free(clients);
+        return -1;
+    }
+    while (!*stop_flag) {
+        if (reload_flag && *reload_flag) {
+            *reload_flag = 0;
+            s_reload_rules(self);
+        }
+        zmq_pollitem_t items[3] = {{self->zap_sock, 0, ZMQ_POLLIN, 0},
+                                   {self->node_sock, 0, ZMQ_POLLIN, 0},
+                                   {self->client_sock, 0, ZMQ_POLLIN, 0}};
+        uint64_t now = ob_mono_us();
+        long timeout = 0;
+        if (now - self->last_cron_us < CRON_US)
+            timeout = (long) ((CRON_US - (now - self->last_cron_us)) / 1000) + 1;
+        int rc = zmq_poll(items, 3, timeout);
+        if (rc < 0 && errno != EINTR) {
+            ob_error("poll failed: %s", zmq_strerror(errno));
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            s_zap_handle(self);
+        size_t nn = 0, nc = 0;
+        if (items[1].revents & ZMQ_POLLIN)
+            while (nn < BROKER_BATCH_MAX && ob_wire_recv(self->node_sock, true, &nodes[nn]) == 0)
+                nn++;
+        if (items[2].revents & ZMQ_POLLIN)
+            while (nc < BROKER_BATCH_MAX
+                   && ob_wire_recv(self->client_sock, true, &clients[nc]) == 0)
+                nc++;
+        if (nn + nc) {
+            s_apply_batch(self, nodes, nn, clients, nc);
+            for (size_t i = 0; i < nn; i++)
+                ob_inmsg_clear(&nodes[i]);
+            for (size_t i = 0; i < nc; i++)
+                ob_inmsg_clear(&clients[i]);
+        }
+        broker_nodes_pump(self);
+        now = ob_mono_us();
+        if (now - self->last_cron_us >= CRON_US) {
+            self->last_cron_us = now;
+            broker_nodes_cron(self);
+            if (now - self->last_prune_us >= 60ull * 1000000) {
+                self->last_prune_us = now;
+                s_prune_seen(self);
+            }
+        }
+    }
+    ob_info("stopping: %llu batches, %llu messages applied", (unsigned long long) self->batches,
+            (unsigned long long) self->batch_msgs);
+    free(nodes);
+    free(clients);
+    return 0;
+}

@@ -1,0 +1,149 @@
+/*  broker.h — the centre daemon's internals, shared by its files:
+
+    broker.c          construction, the poll loop, group commit, cron, ZAP
+    node_link.c       the node link: reliable sequences, outbox pump, acks
+    orders.c          order records, indexes, journal, dispatch/recall/decision
+    client_service.c  the client service's requests, status, statistics
+    main.c            flags and config, signals, run
+
+    One thread. Each turn of the loop drains what is readable into one write
+    transaction, commits, and only then sends what the batch produced
+    (answers, acks, forwards, events): nothing leaves the broker that a
+    commit has not made durable.                                            */
+#ifndef OB_BROKER_H
+#define OB_BROKER_H
+
+#include "ob_common.h"
+#include "ob_store.h"
+#include "ob_wire.h"
+#include "ob_rules.h"
+#include "ob_calendar.h"
+#include "ob_keys.h"
+
+#define BROKER_BATCH_MAX    512      /* messages per socket per turn */
+#define BROKER_WINDOW       1024     /* unconfirmed messages in flight per node */
+#define BROKER_RTO_MIN_MS   1000
+#define BROKER_RTO_MAX_MS   30000
+#define BROKER_SEEN_TTL_MS  (7LL * 24 * 3600 * 1000)
+#define BROKER_LIST_MAX     1000
+
+typedef struct {
+    const char *data_dir;
+    const char *key_path;           /* broker keypair (secret needed) */
+    const char *rules_path;
+    const char *node_endpoint;
+    const char *client_endpoint;
+    const char *event_endpoint;
+    long map_mb;
+    long heartbeat_ms;
+    long queue_cap;                 /* per-department outbox depth cap */
+    int utc_offset_min;
+} broker_config_t;
+
+/* One department as the broker sees its link. */
+typedef struct {
+    char id[OB_DEPT_MAX];
+    char name[128];
+    uint8_t rid[OB_RID_MAX];        /* routing id of its current connection */
+    size_t rid_len;                 /* 0: not connected */
+    bool up;                        /* heard from within 3 heartbeats */
+    int64_t last_seen_ms;
+    uint64_t last_seen_us;
+    uint64_t in_seq;                /* highest node->broker seq committed */
+    uint64_t out_seq;               /* last broker->node seq assigned */
+    uint64_t acked_seq;             /* highest broker->node seq confirmed */
+    uint64_t sent_seq;              /* highest broker->node seq sent (go-back-N) */
+    uint64_t last_progress_us;      /* last time acked_seq moved, or a (re)send began */
+    int rto_ms;
+    bool ack_due;                   /* send Received{in_seq} after the commit */
+    bool welcome_due;               /* answer a Hello after the commit */
+    bool registered;                /* present in the registry */
+} broker_node_t;
+
+/* Something to send once the batch has committed. */
+typedef struct {
+    enum { EFFECT_CLIENT, EFFECT_NODE, EFFECT_EVENT } kind;
+    uint8_t rid[OB_RID_MAX];
+    size_t rid_len;
+    char topic[OB_DEPT_MAX + 40];
+    uint8_t *data;
+    size_t len;
+} broker_effect_t;
+
+typedef struct broker {
+    broker_config_t cfg;
+    ob_store_t *store;
+    ob_rules_t *rules;
+    ob_calendar_t *calendar;
+    ob_keypair_t *keys;
+    void *ctx;
+    void *node_sock;                /* ROUTER, Curve server, ZAP domain "node" */
+    void *client_sock;              /* ROUTER, Curve server, ZAP domain "client" */
+    void *event_sock;               /* PUB */
+    void *zap_sock;                 /* REP on inproc://zeromq.zap.01 */
+    broker_node_t *nodes;
+    size_t nnodes, capnodes;
+    broker_effect_t *effects;
+    size_t neffects, capeffects;
+    MDB_txn *txn;                   /* the batch's write transaction */
+    uint64_t journal_seq;           /* cached meta counters */
+    int64_t started_at_ms;
+    uint64_t last_cron_us, last_heartbeat_us, last_prune_us;
+    uint8_t prune_cursor[OB_ID_BYTES];
+    volatile int *stop_flag;
+    volatile int *reload_flag;
+    uint64_t batches, batch_msgs;   /* statistics */
+} broker_t;
+
+/* broker.c */
+broker_t *broker_new(const broker_config_t *cfg, char *err, size_t errlen);
+void broker_destroy(broker_t **self_p);
+int broker_run(broker_t *self, volatile int *stop_flag, volatile int *reload_flag);
+int broker_effect_add(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,
+                      const char *topic, const ob_envelope_t *env);
+int broker_effect_add_raw(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,
+                          const char *topic, uint8_t *data, size_t len);
+
+/* node_link.c */
+broker_node_t *broker_node_find(broker_t *self, const char *dept);
+broker_node_t *broker_node_get(broker_t *self, const char *dept);
+int broker_nodes_load(broker_t *self, MDB_txn *txn);
+int broker_node_handle(broker_t *self, const ob_inmsg_t *in);
+int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_id,
+                        uint32_t attempt, ob_event_t event, ob_msg_t *msg);
+void broker_nodes_pump(broker_t *self);
+void broker_nodes_cron(broker_t *self);
+void broker_nodes_after_commit(broker_t *self);
+uint64_t broker_node_depth(const broker_node_t *node);
+
+/* orders.c */
+typedef struct {
+    ob_role_t role;
+    const char *id;
+    const uint8_t *key;             /* 32 bytes or NULL */
+} broker_actor_t;
+
+int broker_order_load(broker_t *self, const uint8_t *id, ob_record_t **out);
+int broker_order_find(broker_t *self, const Orderbus__V1__OrderRef *ref, ob_record_t **out,
+                      char *err, size_t errlen);
+int broker_order_save(broker_t *self, ob_record_t *rec, ob_state_t old_state,
+                      const char *old_dept);
+int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event,
+                          ob_state_t from, const broker_actor_t *actor, const char *note,
+                          const char *prev_dept, ob_journal_t *extra);
+int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob_event_t event,
+                          const broker_actor_t *actor, const char *note, const char *rule_id,
+                          uint32_t sign_hours, uint32_t reply_days, uint32_t reply_hours);
+int broker_order_transition(broker_t *self, ob_record_t *rec, ob_event_t event, ob_state_t to,
+                            const broker_actor_t *actor, const char *note, ob_journal_t *extra);
+int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, const char *note);
+int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t attempt,
+                           const char *dept);
+void broker_set_str(char **field, const char *value);
+bool broker_dept_known(broker_t *self, const char *dept);
+const char *broker_dept_name(broker_t *self, const char *dept);
+
+/* client_service.c */
+int broker_client_handle(broker_t *self, const ob_inmsg_t *in);
+
+#endif

@@ -1,0 +1,388 @@
+/*  orders.c — the broker's order records: load and save with their
+    indexes, the append-only journal (one entry per transition, published on
+    the event stream after commit), and the acts that send something to a
+    department (dispatch, recall, decision).
+
+    Everything here runs inside the batch's write transaction (self->txn);
+    nothing is sent before that transaction commits: messages to nodes go to
+    the outbox, events and answers to the effect list.                      */
+#include "broker.h"
+#include "ob_fsm.h"
+#include "ob_log.h"
+#include "ob_util.h"
+
+/* What the indexes hold for a record before a change. */
+typedef struct {
+    ob_state_t state;
+    char dept[OB_DEPT_MAX];
+    int64_t deadline;
+} s_snapshot_t;
+
+void broker_set_str(char **field, const char *value)
+{
+    if (*field && *field != protobuf_c_empty_string)
+        free(*field);
+    *field = value && *value ? strdup(value) : (char *) protobuf_c_empty_string;
+    if (!*field)
+        *field = (char *) protobuf_c_empty_string;
+}
+
+/* The deadline the order is waiting on now: signing, then replying. */
+static int64_t s_next_deadline(const ob_record_t *rec)
+{
+    switch (rec->state) {
+    case ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED:
+        return rec->signed_at_ms ? rec->reply_deadline_ms : rec->sign_deadline_ms;
+    case ORDERBUS__V1__ORDER_STATE__STATE_RETURN_REQUESTED:
+    case ORDERBUS__V1__ORDER_STATE__STATE_IN_PROGRESS:
+        return rec->reply_deadline_ms;
+    default:
+        return 0;
+    }
+}
+
+static void s_snapshot(const ob_record_t *rec, s_snapshot_t *snap)
+{
+    snap->state = rec->state;
+    snprintf(snap->dept, sizeof snap->dept, "%s", rec->dept ? rec->dept : "");
+    snap->deadline = s_next_deadline(rec);
+}
+
+/* idx_dept key: state(1) dept '\0' id(16) */
+static size_t s_dept_key(uint8_t *key, ob_state_t state, const char *dept, const uint8_t *id)
+{
+    size_t dl = strlen(dept);
+    if (dl >= OB_DEPT_MAX)
+        dl = OB_DEPT_MAX - 1;
+    key[0] = (uint8_t) state;
+    memcpy(key + 1, dept, dl);
+    key[1 + dl] = 0;
+    memcpy(key + 2 + dl, id, OB_ID_BYTES);
+    return 2 + dl + OB_ID_BYTES;
+}
+
+int broker_order_load(broker_t *self, const uint8_t *id, ob_record_t **out)
+{
+    ProtobufCMessage *msg = NULL;
+    int rc = ob_store_get_pb(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), id, OB_ID_BYTES,
+                             &orderbus__v1__order_record__descriptor, &msg);
+    *out = (ob_record_t *) msg;
+    if (rc == 0 && (!(*out)->order || (*out)->order->id.len != OB_ID_BYTES)) {
+        protobuf_c_message_free_unpacked(msg, NULL);
+        *out = NULL;
+        return EBADMSG;
+    }
+    return rc;
+}
+
+int broker_order_find(broker_t *self, const Orderbus__V1__OrderRef *ref, ob_record_t **out,
+                      char *err, size_t errlen)
+{
+    *out = NULL;
+    uint8_t id[OB_ID_BYTES];
+    char hex[OB_ID_HEX];
+    if (!ref) {
+        snprintf(err, errlen, "request names no order");
+        return ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
+    }
+    if (ref->id.len == OB_ID_BYTES) {
+        memcpy(id, ref->id.data, OB_ID_BYTES);
+    } else if (ref->case_no && *ref->case_no) {
+        MDB_val k = {strlen(ref->case_no), ref->case_no}, v;
+        int rc = mdb_get(self->txn, ob_store_dbi(self->store, OB_DB_IDX_CASE), &k, &v);
+        if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != OB_ID_BYTES)) {
+            snprintf(err, errlen, "no order with case number '%.32s'", ref->case_no);
+            return ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND;
+        }
+        if (rc) {
+            snprintf(err, errlen, "cannot read the case index: %s", ob_store_strerror(rc));
+            return ORDERBUS__V1__ERROR_CODE__ERR_STORE;
+        }
+        memcpy(id, v.mv_data, OB_ID_BYTES);
+    } else {
+        snprintf(err, errlen, "an order is named by a 16-byte id or a case number");
+        return ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
+    }
+    int rc = broker_order_load(self, id, out);
+    if (rc == MDB_NOTFOUND) {
+        snprintf(err, errlen, "no order with id '%s'", ob_hex(hex, id, OB_ID_BYTES));
+        return ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND;
+    }
+    if (rc) {
+        snprintf(err, errlen, "cannot read order '%s': %s", ob_hex(hex, id, OB_ID_BYTES),
+                 ob_store_strerror(rc));
+        return ORDERBUS__V1__ERROR_CODE__ERR_STORE;
+    }
+    return ORDERBUS__V1__ERROR_CODE__OK;
+}
+
+/* Writes the record and moves its index entries from `before` to now. */
+static int s_save(broker_t *self, ob_record_t *rec, const s_snapshot_t *before)
+{
+    const uint8_t *id = rec->order->id.data;
+    rec->updated_at_ms = ob_now_ms();
+    int rc = ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), id, OB_ID_BYTES,
+                             (const ProtobufCMessage *) rec);
+    if (rc)
+        return rc;
+    uint8_t key[2 + OB_DEPT_MAX + OB_ID_BYTES];
+    MDB_val k, empty = {0, (void *) ""};
+    if (!before || before->state != rec->state || strcmp(before->dept, rec->dept) != 0) {
+        if (before && before->state != ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED) {
+            k.mv_size = s_dept_key(key, before->state, before->dept, id);
+            k.mv_data = key;
+            rc = mdb_del(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &k, NULL);
+            if (rc && rc != MDB_NOTFOUND)
+                return rc;
+        }
+        k.mv_size = s_dept_key(key, rec->state, rec->dept, id);
+        k.mv_data = key;
+        rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &k, &empty, 0);
+        if (rc)
+            return rc;
+    }
+    int64_t deadline = s_next_deadline(rec);
+    int64_t old = before ? before->deadline : 0;
+    if (deadline != old) {
+        uint8_t dkey[8 + OB_ID_BYTES];
+        memcpy(dkey + 8, id, OB_ID_BYTES);
+        k.mv_size = sizeof dkey;
+        k.mv_data = dkey;
+        if (old > 0) {
+            ob_be64_put(dkey, (uint64_t) old);
+            rc = mdb_del(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEADLINE), &k, NULL);
+            if (rc && rc != MDB_NOTFOUND)
+                return rc;
+        }
+        if (deadline > 0) {
+            ob_be64_put(dkey, (uint64_t) deadline);
+            uint8_t kind = (uint8_t) rec->state;
+            MDB_val v = {1, &kind};
+            rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEADLINE), &k, &v, 0);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int broker_order_save(broker_t *self, ob_record_t *rec, ob_state_t old_state,
+                      const char *old_dept)
+{
+    s_snapshot_t before = {old_state, "", 0};
+    snprintf(before.dept, sizeof before.dept, "%s", old_dept ? old_dept : "");
+    return s_save(self, rec, old_state == ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED ? NULL
+                                                                                   : &before);
+}
+
+int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob_state_t from,
+                          const broker_actor_t *actor, const char *note, const char *prev_dept,
+                          ob_journal_t *extra)
+{
+    ob_journal_t entry = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
+    if (extra)
+        entry = *extra;
+    Orderbus__V1__Actor who = ORDERBUS__V1__ACTOR__INIT;
+    who.role = actor->role;
+    who.id = (char *) (actor->id ? actor->id : "");
+    if (actor->key) {
+        who.key.data = (uint8_t *) actor->key;
+        who.key.len = OB_KEY_BYTES;
+    }
+    entry.seq = ++self->journal_seq;
+    entry.order_id = rec->order->id;
+    entry.case_no = rec->order->case_no;
+    entry.at_ms = ob_now_ms();
+    entry.event = event;
+    entry.from_state = from;
+    entry.to_state = rec->state;
+    entry.actor = &who;
+    entry.dept = rec->dept;
+    entry.attempt = rec->attempt;
+    entry.note = (char *) (note ? note : "");
+    entry.prev_dept = (char *) (prev_dept ? prev_dept : "");
+    if (!extra || !extra->rule_id)
+        entry.rule_id = (char *) "";
+
+    uint8_t key[8];
+    ob_be64_put(key, entry.seq);
+    int rc = ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_JOURNAL), key, 8,
+                             (const ProtobufCMessage *) &entry);
+    if (rc)
+        return rc;
+    uint8_t ikey[OB_ID_BYTES + 8];
+    memcpy(ikey, rec->order->id.data, OB_ID_BYTES);
+    memcpy(ikey + OB_ID_BYTES, key, 8);
+    MDB_val k = {sizeof ikey, ikey}, v = {0, (void *) ""};
+    rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_JOURNAL), &k, &v, 0);
+    if (rc)
+        return rc;
+    rc = ob_store_meta_put_u64(self->store, self->txn, "journal_seq", self->journal_seq);
+    if (rc)
+        return rc;
+    rec->last_seq = entry.seq;
+
+    /* published after the commit; the entry carries no personal data */
+    size_t len = orderbus__v1__journal_entry__get_packed_size(&entry);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (!buf)
+        return ENOMEM;
+    orderbus__v1__journal_entry__pack(&entry, buf);
+    char topic[OB_DEPT_MAX + 40];
+    snprintf(topic, sizeof topic, "ev.%s.%s", *rec->dept ? rec->dept : "-",
+             ob_state_name(rec->state));
+    return broker_effect_add_raw(self, EFFECT_EVENT, NULL, 0, topic, buf, len);
+}
+
+bool broker_dept_known(broker_t *self, const char *dept)
+{
+    broker_node_t *node = broker_node_find(self, dept);
+    if (node && node->registered)
+        return true;
+    return self->rules && ob_rules_dept_lookup(self->rules, dept) != NULL;
+}
+
+const char *broker_dept_name(broker_t *self, const char *dept)
+{
+    const char *name = self->rules ? ob_rules_dept_lookup(self->rules, dept) : NULL;
+    if (name)
+        return name;
+    broker_node_t *node = broker_node_find(self, dept);
+    return node && *node->name ? node->name : dept;
+}
+
+/* Queues a Recall of `attempt` to `dept`. */
+static int s_recall(broker_t *self, ob_record_t *rec, const char *dept, uint32_t attempt,
+                    const char *reason)
+{
+    ob_msg_t m;
+    ob_msg_init(&m, "broker");
+    Orderbus__V1__Recall recall = ORDERBUS__V1__RECALL__INIT;
+    recall.order_id = rec->order->id;
+    recall.attempt = attempt;
+    recall.reason = (char *) (reason ? reason : "");
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_RECALL;
+    m.env.recall = &recall;
+    return broker_node_enqueue(self, dept, rec->order->id.data, attempt,
+                               ORDERBUS__V1__ORDER_EVENT__EVENT_RECALL, &m);
+}
+
+int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob_event_t event,
+                          const broker_actor_t *actor, const char *note, const char *rule_id,
+                          uint32_t sign_hours, uint32_t reply_days, uint32_t reply_hours)
+{
+    s_snapshot_t before;
+    s_snapshot(rec, &before);
+    ob_state_t from = rec->state;
+    uint32_t prev_attempt = rec->attempt;
+    int64_t now = ob_now_ms();
+
+    rec->state = ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED;
+    rec->attempt++;
+    broker_set_str(&rec->dept, dept);
+    if (rule_id)
+        broker_set_str(&rec->rule_id, rule_id);
+    rec->last_dispatch_at_ms = now;
+    rec->signed_at_ms = 0;
+    rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_QUEUED;
+    broker_set_str(&rec->transport_error, "");
+    rec->sign_deadline_ms = ob_calendar_add_hours(self->calendar, now, sign_hours);
+    if (!rec->dispatched_at_ms) {
+        /* the reply clock runs from the first dispatch: returns stop no clock */
+        rec->dispatched_at_ms = now;
+        rec->reply_deadline_ms = reply_days
+                                     ? ob_calendar_add_days(self->calendar, now, reply_days)
+                                     : ob_calendar_add_hours(self->calendar, now, reply_hours);
+    }
+
+    int rc;
+    if (*before.dept && strcmp(before.dept, dept) != 0 && prev_attempt > 0) {
+        rc = s_recall(self, rec, before.dept, prev_attempt, note);
+        if (rc)
+            return rc;
+    }
+
+    /* the department gets the order without the complainant's contact */
+    ob_workorder_t order = *rec->order;
+    order.contact = NULL;
+    order.sealed_contact.len = 0;
+    order.sealed_contact.data = NULL;
+    Orderbus__V1__Dispatch dispatch = ORDERBUS__V1__DISPATCH__INIT;
+    dispatch.order = &order;
+    dispatch.attempt = rec->attempt;
+    dispatch.dispatched_at_ms = rec->dispatched_at_ms;
+    dispatch.sign_deadline_ms = rec->sign_deadline_ms;
+    dispatch.reply_deadline_ms = rec->reply_deadline_ms;
+    dispatch.lead = true;
+    dispatch.note = (char *) (note ? note : "");
+    dispatch.state = ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED;
+    ob_msg_t m;
+    ob_msg_init(&m, "broker");
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_DISPATCH;
+    m.env.dispatch = &dispatch;
+    rc = broker_node_enqueue(self, dept, rec->order->id.data, rec->attempt,
+                             ORDERBUS__V1__ORDER_EVENT__EVENT_ROUTE, &m);
+    if (rc)
+        return rc;
+
+    ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
+    extra.rule_id = (char *) (rule_id ? rule_id : "");
+    rc = broker_journal_append(self, rec, event, from, actor, note,
+                               strcmp(before.dept, dept) != 0 ? before.dept : "", &extra);
+    if (rc)
+        return rc;
+    return s_save(self, rec, from == ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED ? NULL : &before);
+}
+
+int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, const char *note)
+{
+    ob_msg_t m;
+    ob_msg_init(&m, "broker");
+    Orderbus__V1__Decision decision = ORDERBUS__V1__DECISION__INIT;
+    decision.order_id = rec->order->id;
+    decision.attempt = rec->attempt;
+    decision.event = event;
+    decision.state = rec->state;
+    decision.note = (char *) (note ? note : "");
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_DECISION;
+    m.env.decision = &decision;
+    return broker_node_enqueue(self, rec->dept, rec->order->id.data, rec->attempt, event, &m);
+}
+
+int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t attempt,
+                           const char *dept)
+{
+    ob_record_t *rec = NULL;
+    int rc = broker_order_load(self, order_id, &rec);
+    if (rc == MDB_NOTFOUND || rc == EBADMSG)
+        return 0;   /* nothing to record against */
+    if (rc)
+        return rc;
+    if (rec->attempt == attempt && strcmp(rec->dept, dept) == 0
+        && rec->transport != ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_RECEIVED) {
+        rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_RECEIVED;
+        broker_actor_t actor = {ORDERBUS__V1__ROLE__ROLE_DEPARTMENT, dept, NULL};
+        rc = broker_journal_append(self, rec, ORDERBUS__V1__ORDER_EVENT__EVENT_DELIVERED,
+                                   rec->state, &actor, NULL, NULL, NULL);
+        if (rc == 0) {
+            s_snapshot_t same;
+            s_snapshot(rec, &same);
+            rc = s_save(self, rec, &same);
+        }
+    }
+    protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
+    return rc;
+}
+
+int broker_order_transition(broker_t *self, ob_record_t *rec, ob_event_t event, ob_state_t to,
+                            const broker_actor_t *actor, const char *note, ob_journal_t *extra)
+{
+    s_snapshot_t before;
+    s_snapshot(rec, &before);
+    ob_state_t from = rec->state;
+    rec->state = to;
+    int rc = broker_journal_append(self, rec, event, from, actor, note, NULL, extra);
+    if (rc)
+        return rc;
+    return s_save(self, rec, &before);
+}

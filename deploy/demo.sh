@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# demo.sh — `make demo`: a whole orderbus site on this machine, fed with 495
+# real citizen messages (TipDM 2020 C, deploy/data/tipdm_demo.jsonl), handled
+# end to end: the departments' nodes run in demo-auto mode (sign, progress,
+# sometimes return, reply), `orderbus demo centre` plays the hotline centre
+# (review, callback, return approvals). Everything runs in a temporary
+# directory that is removed at the end; every process started is stopped.
+#
+#   BUILD=build deploy/demo.sh [--keep]     (--keep: leave the site directory)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+BUILD=${BUILD:-build}
+[[ $BUILD == /* ]] || { [[ -d $BUILD ]] && BUILD=$(cd "$BUILD" && pwd) || BUILD=$REPO/$BUILD; }
+export BUILD
+BIN=$BUILD/bin
+DATA=${DEMO_DATA:-$HERE/data/tipdm_demo.jsonl}
+KEEP=0
+[[ ${1:-} == --keep ]] && KEEP=1
+
+for b in orderbus orderbus-broker orderbus-node; do
+    [[ -x $BIN/$b ]] || { echo "demo: $BIN/$b is missing (run make)" >&2; exit 1; }
+done
+[[ -r $DATA ]] || { echo "demo: cannot read '$DATA'" >&2; exit 66; }
+N=$(grep -c '[^[:space:]]' "$DATA")
+
+SITE=$(mktemp -d "${TMPDIR:-/tmp}/orderbus-demo.XXXXXX")
+cleanup() {
+    local rc=$?
+    "$HERE/local-site.sh" stop "$SITE" 2>/dev/null || true
+    if (( KEEP )); then echo "demo: site kept in $SITE"; else rm -rf "$SITE"; fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cat <<EOF
+== orderbus demo ==========================================================
+A hotline centre (orderbus-broker) and one node per department of
+router-rules/default.yaml (orderbus-node --demo-auto: each signs, reports
+progress, sometimes returns, and replies), all on 127.0.0.1, in
+$SITE.
+$N real citizen messages from $(basename "$DATA") are submitted, routed by
+router-rules/default.yaml and handled to the end; \`orderbus demo centre\`
+plays the centre: it reviews replies, calls citizens back, approves returns.
+===========================================================================
+EOF
+
+echo "-- starting the site"
+"$HERE/local-site.sh" start "$SITE" --demo-auto ${DEMO_NODE_ARGS:+--node-args "$DEMO_NODE_ARGS"}
+OB=("$BIN/orderbus" --config "$SITE/orderbus.yaml")
+"${OB[@]}" status || true
+
+echo
+echo "-- submitting $N orders: orderbus submit --batch $(basename "$DATA")"
+set +e
+"${OB[@]}" submit --batch "$DATA" >"$SITE/submit.out" 2>"$SITE/submit.err"
+src=$?
+set -e
+head -n 5 "$SITE/submit.out"
+echo "   ..."
+tail -n 1 "$SITE/submit.out"
+if (( src != 0 )); then
+    echo "demo: submit --batch exited $src:" >&2
+    tail -n 20 "$SITE/submit.err" >&2
+    exit "$src"
+fi
+
+echo
+echo "-- the centre at work: orderbus demo centre --expect $N"
+set +e
+"${OB[@]}" demo centre --expect "$N" --timeout "${DEMO_TIMEOUT:-100}"
+rc=$?
+set -e
+echo
+if (( rc == 0 )); then
+    echo "demo: done. Try it by hand: deploy/local-site.sh start /tmp/mysite --demo-auto"
+else
+    echo "demo: the centre exited $rc; logs:" >&2
+    for f in "$SITE"/log/*.log; do echo "---- $f" >&2; tail -n 5 "$f" >&2; done
+fi
+exit "$rc"

@@ -1,0 +1,618 @@
+/*  ob_config.c — daemon and CLI configuration files (YAML, libyaml).
+
+    The file is read whole (capped at OB_CONFIG_MAX_BYTES) and walked with
+    libyaml's event parser. The root must be a mapping; nested mappings are
+    flattened to dotted keys ("broker.endpoint"), scalars are kept as text,
+    and anything else (sequences, aliases, several documents, duplicate
+    keys) is refused with "file:line:column: message". Empty values, `~`
+    and `null` count as absent. Every error is a message, never an abort:
+    config files are input.                                                */
+#include <yaml.h>
+#include <assert.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "ob_config.h"
+#include "ob_common.h"
+#include "ob_util.h"
+
+#define OB_CONFIG_MAX_BYTES (1024 * 1024)  /* a config file is small */
+#define OB_CONFIG_MAX_KEYS  2048
+#define OB_CONFIG_MAX_DEPTH 16
+#define OB_CONFIG_KEY_MAX   256           /* dotted key length */
+
+typedef struct {
+    char *key;         /* dotted key */
+    char *value;       /* scalar text, NULL for null / empty */
+    char *resolved;    /* ob_config_path's answer, made on first use */
+    size_t line;       /* 1-based position of the value, for messages */
+    size_t column;
+} s_entry_t;
+
+struct ob_config {
+    char *path;        /* the file as given, for messages */
+    char *dir;         /* directory relative paths resolve against */
+    s_entry_t *entries;
+    size_t count;
+    size_t cap;
+};
+
+/* Parser state shared by the recursive walk. */
+typedef struct {
+    ob_config_t *self;
+    yaml_parser_t parser;
+    char *err;
+    size_t errlen;
+} s_walk_t;
+
+static void s_error_at(s_walk_t *w, yaml_mark_t mark, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Sets err to "file:line:column: message" for `mark` (0-based in libyaml). */
+static void s_error_at(s_walk_t *w, yaml_mark_t mark, const char *fmt, ...)
+{
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(w->err, w->errlen, "%s:%zu:%zu: %s", w->self->path, mark.line + 1, mark.column + 1,
+             msg);
+}
+
+/* Next event, or -1 with libyaml's own message and position in err. */
+static int s_next(s_walk_t *w, yaml_event_t *event)
+{
+    if (yaml_parser_parse(&w->parser, event))
+        return 0;
+    yaml_parser_t *p = &w->parser;
+    const char *problem = p->problem ? p->problem : "cannot parse YAML";
+    if (p->error == YAML_READER_ERROR)
+        snprintf(w->err, w->errlen, "%s: byte %zu: %s", w->self->path, p->problem_offset, problem);
+    else if (p->error == YAML_MEMORY_ERROR)
+        snprintf(w->err, w->errlen, "%s: out of memory", w->self->path);
+    else if (p->context)
+        snprintf(w->err, w->errlen, "%s:%zu:%zu: %s %s", w->self->path, p->problem_mark.line + 1,
+                 p->problem_mark.column + 1, problem, p->context);
+    else
+        snprintf(w->err, w->errlen, "%s:%zu:%zu: %s", w->self->path, p->problem_mark.line + 1,
+                 p->problem_mark.column + 1, problem);
+    return -1;
+}
+
+static s_entry_t *s_find(ob_config_t *self, const char *key)
+{
+    for (size_t i = 0; i < self->count; i++)
+        if (strcmp(self->entries[i].key, key) == 0)
+            return &self->entries[i];
+    return NULL;
+}
+
+/* True for the plain scalars YAML reads as null. */
+static bool s_is_null(const yaml_event_t *ev)
+{
+    if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *v = (const char *) ev->data.scalar.value;
+    return *v == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0
+           || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+static int s_add(s_walk_t *w, const char *key, yaml_mark_t key_mark, const yaml_event_t *ev)
+{
+    ob_config_t *self = w->self;
+    if (s_find(self, key)) {
+        s_error_at(w, key_mark, "duplicate key '%s'", key);
+        return -1;
+    }
+    if (self->count == OB_CONFIG_MAX_KEYS) {
+        s_error_at(w, ev->start_mark, "more than %d keys", OB_CONFIG_MAX_KEYS);
+        return -1;
+    }
+    if (self->count == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 16;
+        s_entry_t *grown = (s_entry_t *) realloc(self->entries, cap * sizeof *grown);
+        if (!grown)
+            goto nomem;
+        self->entries = grown;
+        self->cap = cap;
+    }
+    s_entry_t *e = &self->entries[self->count];
+    memset(e, 0, sizeof *e);
+    e->key = strdup(key);
+    if (!e->key)
+        goto nomem;
+    if (!s_is_null(ev)) {
+        e->value = strdup((const char *) ev->data.scalar.value);
+        if (!e->value) {
+            free(e->key);
+            goto nomem;
+        }
+    }
+    e->line = ev->start_mark.line + 1;
+    e->column = ev->start_mark.column + 1;
+    self->count++;
+    return 0;
+nomem:
+    snprintf(w->err, w->errlen, "%s: out of memory", self->path);
+    return -1;
+}
+
+/* Walks one mapping whose MAPPING_START has been read, adding its scalars
+   under `prefix` (NULL at the root). Returns 0 or -1 with err. */
+static int s_walk_mapping(s_walk_t *w, const char *prefix, int depth)
+{
+    int rc = -1;
+    yaml_event_t key_ev, val_ev;
+    bool have_key = false, have_val = false;
+    char full[OB_CONFIG_KEY_MAX + 1];
+
+    while (true) {
+        if (s_next(w, &key_ev) < 0)
+            goto out;
+        have_key = true;
+        if (key_ev.type == YAML_MAPPING_END_EVENT)
+            break;
+        if (key_ev.type == YAML_ALIAS_EVENT) {
+            s_error_at(w, key_ev.start_mark, "aliases are not supported");
+            goto out;
+        }
+        if (key_ev.type != YAML_SCALAR_EVENT) {
+            s_error_at(w, key_ev.start_mark, "a key must be plain text");
+            goto out;
+        }
+        const char *key = (const char *) key_ev.data.scalar.value;
+        if (key_ev.data.scalar.length == 0 || strlen(key) != key_ev.data.scalar.length) {
+            s_error_at(w, key_ev.start_mark, "empty key or key with a NUL byte");
+            goto out;
+        }
+        int n = prefix ? snprintf(full, sizeof full, "%s.%s", prefix, key)
+                       : snprintf(full, sizeof full, "%s", key);
+        if (n < 0 || (size_t) n >= sizeof full) {
+            s_error_at(w, key_ev.start_mark, "key longer than 256 bytes");
+            goto out;
+        }
+
+        if (s_next(w, &val_ev) < 0)
+            goto out;
+        have_val = true;
+        switch (val_ev.type) {
+        case YAML_SCALAR_EVENT:
+            if (strlen((const char *) val_ev.data.scalar.value) != val_ev.data.scalar.length) {
+                s_error_at(w, val_ev.start_mark, "value of '%s' contains a NUL byte", full);
+                goto out;
+            }
+            if (s_add(w, full, key_ev.start_mark, &val_ev) < 0)
+                goto out;
+            break;
+        case YAML_MAPPING_START_EVENT:
+            if (depth + 1 >= OB_CONFIG_MAX_DEPTH) {
+                s_error_at(w, val_ev.start_mark, "'%s' is nested too deeply", full);
+                goto out;
+            }
+            if (s_walk_mapping(w, full, depth + 1) < 0)
+                goto out;
+            break;
+        case YAML_SEQUENCE_START_EVENT:
+            s_error_at(w, val_ev.start_mark,
+                       "'%s' is a list: config values must be single values or mappings", full);
+            goto out;
+        case YAML_ALIAS_EVENT:
+            s_error_at(w, val_ev.start_mark, "'%s' is an alias: aliases are not supported", full);
+            goto out;
+        default:
+            s_error_at(w, val_ev.start_mark, "unexpected YAML structure at '%s'", full);
+            goto out;
+        }
+        yaml_event_delete(&val_ev);
+        have_val = false;
+        yaml_event_delete(&key_ev);
+        have_key = false;
+    }
+    rc = 0;
+out:
+    if (have_val)
+        yaml_event_delete(&val_ev);
+    if (have_key)
+        yaml_event_delete(&key_ev);
+    return rc;
+}
+
+/* Walks the whole stream: nothing, or one document holding a mapping (or
+   an empty document). Returns 0 or -1 with err. */
+static int s_walk(s_walk_t *w)
+{
+    int rc = -1;
+    yaml_event_t ev;
+    bool have = false;
+    int documents = 0;
+
+    if (s_next(w, &ev) < 0)
+        goto out;
+    have = true;
+    if (ev.type != YAML_STREAM_START_EVENT) {
+        s_error_at(w, ev.start_mark, "not a YAML stream");
+        goto out;
+    }
+    while (true) {
+        yaml_event_delete(&ev);
+        have = false;
+        if (s_next(w, &ev) < 0)
+            goto out;
+        have = true;
+        if (ev.type == YAML_STREAM_END_EVENT)
+            break;
+        if (ev.type != YAML_DOCUMENT_START_EVENT) {
+            s_error_at(w, ev.start_mark, "unexpected YAML structure");
+            goto out;
+        }
+        if (++documents > 1) {
+            s_error_at(w, ev.start_mark, "a config file holds one YAML document, not several");
+            goto out;
+        }
+        yaml_event_delete(&ev);
+        have = false;
+        if (s_next(w, &ev) < 0)
+            goto out;
+        have = true;
+        if (ev.type == YAML_MAPPING_START_EVENT) {
+            if (s_walk_mapping(w, NULL, 0) < 0)
+                goto out;
+        }
+        else if (!(ev.type == YAML_SCALAR_EVENT && s_is_null(&ev))) {
+            s_error_at(w, ev.start_mark, "a config file must be a mapping of keys to values");
+            goto out;
+        }
+        yaml_event_delete(&ev);
+        have = false;
+        if (s_next(w, &ev) < 0)
+            goto out;
+        have = true;
+        if (ev.type != YAML_DOCUMENT_END_EVENT) {
+            s_error_at(w, ev.start_mark, "unexpected YAML structure");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (have)
+        yaml_event_delete(&ev);
+    return rc;
+}
+
+/* Reads `path` whole into a NUL-terminated buffer, refusing more than
+   OB_CONFIG_MAX_BYTES. Returns the buffer (free it) or NULL with err. */
+static char *s_slurp(const char *path, size_t *len_out, char *err, size_t errlen)
+{
+    char *text = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "config file '%s' is not a regular file", path);
+        goto fail;
+    }
+    text = (char *) malloc(OB_CONFIG_MAX_BYTES + 1);
+    if (!text) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto fail;
+    }
+    size_t len = fread(text, 1, OB_CONFIG_MAX_BYTES + 1, f);
+    if (ferror(f)) {
+        snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(errno));
+        goto fail;
+    }
+    if (len > OB_CONFIG_MAX_BYTES) {
+        snprintf(err, errlen, "config file '%s' is larger than %d bytes", path,
+                 OB_CONFIG_MAX_BYTES);
+        goto fail;
+    }
+    text[len] = '\0';
+    fclose(f);
+    *len_out = len;
+    return text;
+fail:
+    free(text);
+    fclose(f);
+    return NULL;
+}
+
+/* The directory of `path`, absolute when it can be resolved, so that
+   relative paths stay right after a daemon changes directory. */
+static char *s_dir_of(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return NULL;
+    char *dir = dirname(copy);
+    char real[PATH_MAX];
+    char *result = realpath(dir, real) ? strdup(real) : strdup(dir);
+    free(copy);
+    return result;
+}
+
+ob_config_t *ob_config_load(const char *path, char *err, size_t errlen)
+{
+    ob_config_t *self = NULL;
+    char *text = NULL;
+    size_t len = 0;
+    s_walk_t w;
+    bool parser_ready = false;
+
+    if (!path || !*path) {
+        snprintf(err, errlen, "config file path is empty");
+        goto fail;
+    }
+    text = s_slurp(path, &len, err, errlen);
+    if (!text)
+        goto fail;
+    self = (ob_config_t *) calloc(1, sizeof *self);
+    if (!self)
+        goto nomem;
+    self->path = strdup(path);
+    self->dir = s_dir_of(path);
+    if (!self->path || !self->dir)
+        goto nomem;
+
+    memset(&w, 0, sizeof w);
+    w.self = self;
+    w.err = err;
+    w.errlen = errlen;
+    if (!yaml_parser_initialize(&w.parser))
+        goto nomem;
+    parser_ready = true;
+    yaml_parser_set_input_string(&w.parser, (const unsigned char *) text, len);
+    yaml_parser_set_encoding(&w.parser, YAML_UTF8_ENCODING);
+    if (s_walk(&w) < 0)
+        goto fail;
+    yaml_parser_delete(&w.parser);
+    free(text);
+    return self;
+
+nomem:
+    snprintf(err, errlen, "%s: out of memory", path ? path : "config");
+fail:
+    if (parser_ready)
+        yaml_parser_delete(&w.parser);
+    free(text);
+    ob_config_destroy(&self);
+    return NULL;
+}
+
+void ob_config_destroy(ob_config_t **self_p)
+{
+    assert(self_p);
+    ob_config_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->count; i++) {
+        free(self->entries[i].key);
+        free(self->entries[i].value);
+        free(self->entries[i].resolved);
+    }
+    free(self->entries);
+    free(self->path);
+    free(self->dir);
+    free(self);
+    *self_p = NULL;
+}
+
+const char *ob_config_get(ob_config_t *self, const char *key, const char *dflt)
+{
+    assert(self && key);
+    s_entry_t *e = s_find(self, key);
+    return e && e->value ? e->value : dflt;
+}
+
+/* Integer in [min, max], decimal with an optional sign; anything else
+   (text, fractions, overflow) is an error naming the key and position. */
+int ob_config_get_long(ob_config_t *self, const char *key, long dflt, long min, long max,
+                       long *out, char *err, size_t errlen)
+{
+    assert(self && key && out);
+    s_entry_t *e = s_find(self, key);
+    if (!e || !e->value) {
+        *out = dflt;
+        return 0;
+    }
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(e->value, &end, 10);
+    bool ok = errno == 0 && end != e->value && *end == '\0' && e->value[0] != ' '
+              && e->value[0] != '\t';
+    if (!ok || v < min || v > max) {
+        snprintf(err, errlen, "%s:%zu:%zu: '%s' must be an integer from %ld to %ld", self->path,
+                 e->line, e->column, key, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+const char *ob_config_path(ob_config_t *self, const char *key)
+{
+    assert(self && key);
+    s_entry_t *e = s_find(self, key);
+    if (!e || !e->value || !*e->value)
+        return NULL;
+    if (e->value[0] == '/')
+        return e->value;
+    /* ipc:// and tcp:// endpoints are not paths; leave anything with a scheme alone */
+    if (strstr(e->value, "://"))
+        return e->value;
+    if (!e->resolved) {
+        size_t n = strlen(self->dir) + 1 + strlen(e->value) + 1;
+        e->resolved = (char *) malloc(n);
+        if (!e->resolved)
+            return NULL;
+        snprintf(e->resolved, n, "%s/%s", self->dir, e->value);
+    }
+    return e->resolved;
+}
+
+size_t ob_config_count(ob_config_t *self)
+{
+    assert(self);
+    return self->count;
+}
+
+const char *ob_config_key(ob_config_t *self, size_t i)
+{
+    assert(self);
+    return i < self->count ? self->entries[i].key : NULL;
+}
+
+/* --- self-test ------------------------------------------------------------ */
+
+static void s_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert(f);
+    assert(fwrite(text, 1, strlen(text), f) == strlen(text));
+    fclose(f);
+}
+
+/* Loads `text` from `path`, expecting failure with `want` in the message. */
+static void s_expect_error(const char *path, const char *text, const char *want, bool verbose)
+{
+    char err[512] = "";
+    s_write(path, text);
+    ob_config_t *c = ob_config_load(path, err, sizeof err);
+    if (c || !strstr(err, want)) {
+        fprintf(stderr, "config test: wanted '%s', got '%s'\n", want, c ? "(loaded)" : err);
+        assert(0);
+    }
+    if (verbose)
+        printf("\n    %s", err);
+}
+
+void ob_config_test(bool verbose)
+{
+    char err[512];
+    char dir[] = "/tmp/ob_config_test.XXXXXX";
+    assert(mkdtemp(dir));
+    char path[256], want[512];
+    ob_fmt(path, sizeof path, "%s/broker.yaml", dir);
+
+    s_write(path, "# orderbus broker\n"
+                  "site: 市热线中心\n"
+                  "broker:\n"
+                  "  endpoint: tcp://127.0.0.1:7001\n"
+                  "  window: 64\n"
+                  "  nested:\n"
+                  "    deeper: \"yes\"\n"
+                  "store:\n"
+                  "  path: data/broker\n"
+                  "  absolute: /var/lib/orderbus\n"
+                  "  map_mb: -5\n"
+                  "empty:\n"
+                  "tilde: ~\n"
+                  "quoted_null: 'null'\n"
+                  "flow: {a: 1, b: two}\n");
+    ob_config_t *c = ob_config_load(path, err, sizeof err);
+    if (!c)
+        fprintf(stderr, "config test: %s\n", err);
+    assert(c);
+    assert(strcmp(ob_config_get(c, "site", NULL), "市热线中心") == 0);
+    assert(strcmp(ob_config_get(c, "broker.endpoint", NULL), "tcp://127.0.0.1:7001") == 0);
+    assert(strcmp(ob_config_get(c, "broker.nested.deeper", NULL), "yes") == 0);
+    assert(strcmp(ob_config_get(c, "flow.b", NULL), "two") == 0);
+    assert(strcmp(ob_config_get(c, "missing", "dflt"), "dflt") == 0);
+    assert(strcmp(ob_config_get(c, "empty", "dflt"), "dflt") == 0);
+    assert(strcmp(ob_config_get(c, "tilde", "dflt"), "dflt") == 0);
+    assert(strcmp(ob_config_get(c, "quoted_null", NULL), "null") == 0);
+    assert(ob_config_get(c, "broker", NULL) == NULL);   /* a mapping is not a value */
+
+    long v = 0;
+    assert(ob_config_get_long(c, "broker.window", 1, 1, 1000, &v, err, sizeof err) == 0);
+    assert(v == 64);
+    assert(ob_config_get_long(c, "store.map_mb", 7, -10, 10, &v, err, sizeof err) == 0);
+    assert(v == -5);
+    assert(ob_config_get_long(c, "absent", 7, 1, 10, &v, err, sizeof err) == 0 && v == 7);
+    assert(ob_config_get_long(c, "empty", 8, 1, 10, &v, err, sizeof err) == 0 && v == 8);
+    assert(ob_config_get_long(c, "broker.window", 1, 1, 10, &v, err, sizeof err) == -1);
+    ob_fmt(want, sizeof want, "%s:5:11: 'broker.window' must be an integer from 1 to 10", path);
+    assert(strcmp(err, want) == 0);
+    assert(ob_config_get_long(c, "broker.endpoint", 1, 1, 10, &v, err, sizeof err) == -1);
+    assert(ob_config_get_long(c, "flow.a", 1, 1, 10, &v, err, sizeof err) == 0 && v == 1);
+
+    const char *p = ob_config_path(c, "store.path");
+    char real[PATH_MAX];
+    assert(realpath(dir, real));
+    ob_fmt(want, sizeof want, "%s/data/broker", real);
+    assert(p && strcmp(p, want) == 0);
+    assert(ob_config_path(c, "store.path") == p);      /* stable, borrowed */
+    assert(strcmp(ob_config_path(c, "store.absolute"), "/var/lib/orderbus") == 0);
+    assert(ob_config_path(c, "missing") == NULL);
+    assert(ob_config_path(c, "empty") == NULL);
+
+    /* keys in file order, for unknown-key checks */
+    assert(ob_config_count(c) == 12);
+    assert(strcmp(ob_config_key(c, 0), "site") == 0);
+    assert(strcmp(ob_config_key(c, 1), "broker.endpoint") == 0);
+    assert(ob_config_key(c, 12) == NULL);
+    ob_config_destroy(&c);
+    ob_config_destroy(&c);
+    assert(c == NULL);
+
+    /* empty and comment-only files are empty configs */
+    s_write(path, "");
+    c = ob_config_load(path, err, sizeof err);
+    assert(c && ob_config_count(c) == 0);
+    ob_config_destroy(&c);
+    s_write(path, "# nothing yet\n---\n");
+    c = ob_config_load(path, err, sizeof err);
+    assert(c && ob_config_count(c) == 0);
+    ob_config_destroy(&c);
+
+    /* errors, with positions */
+    char missing[256];
+    ob_fmt(missing, sizeof missing, "%s/missing.yaml", dir);
+    assert(ob_config_load(missing, err, sizeof err) == NULL);
+    ob_fmt(want, sizeof want, "cannot read config file '%s': No such file or directory", missing);
+    assert(strcmp(err, want) == 0);
+
+    ob_fmt(want, sizeof want, "%s:3:5: 'broker.peers' is a list", path);
+    s_expect_error(path, "broker:\n  peers:\n    - a\n    - b\n", want, verbose);
+    ob_fmt(want, sizeof want, "%s:3:1: duplicate key 'a'", path);
+    s_expect_error(path, "a: 1\nb: 2\na: 3\n", want, verbose);
+    ob_fmt(want, sizeof want, "%s:3:3: duplicate key 'x.y'", path);
+    s_expect_error(path, "x.y: 1\nx:\n  y: 2\n", want, verbose);
+    ob_fmt(want, sizeof want, "%s:1:1: a config file must be a mapping", path);
+    s_expect_error(path, "just text\n", want, verbose);
+    s_expect_error(path, "- a\n- b\n", "must be a mapping", verbose);
+    ob_fmt(want, sizeof want, "%s:2:5: mapping values are not allowed", path);
+    s_expect_error(path, "x: 1\na: b: c\n", want, verbose);           /* libyaml's message */
+    s_expect_error(path, "a: 1\n b: 2\n", ":2:3: mapping values are not allowed", verbose);
+    s_expect_error(path, "a:\n\tb: 1\n", path, verbose);                /* tab indent */
+    s_expect_error(path, "a: &x 1\nb: *x\n", "aliases are not supported", verbose);
+    s_expect_error(path, "a: 1\n---\nb: 2\n", "one YAML document", verbose);
+    s_expect_error(path, "? [a, b]\n: 1\n", "a key must be plain text", verbose);
+    s_expect_error(path, "a: \"\\0\"\n", "NUL byte", verbose);
+    s_expect_error(path, "a: \xff\xfe\n", "byte", verbose);               /* invalid UTF-8 */
+    s_expect_error(path, "a: {b: {c: {d: {e: {f: {g: {h: {i: {j: {k: {l: {m: {n: {o: {p: {q: 1}}}}}}}}}}}}}}}}\n",
+                   "nested too deeply", verbose);
+    s_expect_error(path, "a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", "is a list", verbose);
+
+    /* too large */
+    char *big = (char *) malloc(OB_CONFIG_MAX_BYTES + 64);
+    assert(big);
+    memset(big, '#', OB_CONFIG_MAX_BYTES + 10);
+    big[OB_CONFIG_MAX_BYTES + 10] = '\0';
+    s_expect_error(path, big, "larger than", verbose);
+    free(big);
+
+    /* a directory is not a config file */
+    assert(ob_config_load(dir, err, sizeof err) == NULL);
+    assert(strstr(err, "not a regular file"));
+
+    unlink(path);
+    assert(rmdir(dir) == 0);
+    if (verbose)
+        printf("\n");
+}

@@ -1,0 +1,710 @@
+/*  broker_link.c — the node's client state machine towards the broker, and
+    its half of the reliable sequence protocol (docs/PROTOCOL.md §3).
+
+    The link never touches the store outside the transaction the loop hands
+    it, and never sends before that transaction committed: everything a
+    batch owes the broker is noted in `b_*` fields and sent by ob_link_flush.
+    Committed sequence numbers and their in-batch ("pending") copies are kept
+    apart so that an aborted batch (map full, disk error) leaves no trace.  */
+#include "broker_link.h"
+#include "ob_log.h"
+#include "ob_util.h"
+#include "ob_wire.h"
+#include <zmq.h>
+
+#define S_HELLO_TRY_MS 200          /* Hello attempt interval while disconnected */
+#define S_DOWN_WARN_MS 30000        /* repeat "still unreachable" warnings */
+#define S_MAX_ERRORS 256            /* business errors queued in one batch */
+#define S_SNDHWM 1000               /* > window + heartbeats/acks: never blocks */
+#define S_RCVHWM 2048               /* > the broker's window of 1024 */
+
+typedef struct {
+    uint8_t ref[OB_ID_BYTES];
+    size_t ref_len;
+    ob_errcode_t code;
+    char message[200];
+} s_error_t;
+
+struct ob_link {
+    void *ctx;                          /* zmq context (borrowed) */
+    ob_store_t *store;                  /* the node's store (borrowed) */
+    char *endpoint;                     /* broker node-link endpoint */
+    const ob_keypair_t *broker_public;  /* broker's public key (borrowed) */
+    const ob_keypair_t *keys;           /* this node's keypair (borrowed) */
+    int hb_ms;                          /* heartbeat interval */
+    void *sock;                         /* DEALER, NULL between sockets */
+    void *mon;                          /* PAIR reading the DEALER's monitor */
+    unsigned generation;                /* socket count, names monitor endpoints */
+    ob_link_state_t state;
+    char dept[OB_DEPT_MAX + 1];         /* from Welcome (or meta), "" unknown */
+
+    uint64_t in_seq, out_seq, acked_seq;        /* committed */
+    uint64_t p_in_seq, p_out_seq, p_acked_seq;  /* inside the open batch */
+
+    bool b_ack;                         /* batch saw a reliable message: Received */
+    bool b_gap;                         /* batch saw a gap: ERR_OUT_OF_ORDER */
+    bool b_welcome;                     /* batch held a Welcome */
+    bool b_resend;                      /* broker asked for a resend */
+    char b_dept[OB_DEPT_MAX + 1];
+    s_error_t *b_errors;                /* business errors to send */
+    size_t b_nerrors;
+
+    uint64_t sent_upto;                 /* highest own seq sent on this connection */
+    int retry_ms;                       /* current go-back-N interval */
+    uint64_t progress_us;               /* last time an ack advanced / first send */
+    uint64_t last_rx_us;                /* last frame from the broker */
+    uint64_t last_tx_us;                /* last frame to the broker */
+    uint64_t hello_at_us;               /* Hello sent (HELLO_SENT) */
+    uint64_t hello_try_us;              /* last Hello attempt (DISCONNECTED) */
+    uint64_t down_since_us;             /* entered DISCONNECTED */
+    uint64_t down_warn_us;              /* last "still unreachable" warning */
+    uint64_t auth_warn_us;              /* last "key refused" warning */
+    int64_t last_broker_ms;             /* wall clock of last frame, 0 never */
+};
+
+static const char *s_state_names[] = {"DISCONNECTED", "HELLO_SENT", "CONNECTED"};
+
+const char *ob_link_state_name(ob_link_state_t state)
+{
+    if ((unsigned) state < sizeof s_state_names / sizeof s_state_names[0])
+        return s_state_names[state];
+    return "?";
+}
+
+static void s_set_state(ob_link_t *self, ob_link_state_t to, const char *why)
+{
+    if (self->state == to)
+        return;
+    ob_debug("broker link %s -> %s (%s)", ob_link_state_name(self->state),
+             ob_link_state_name(to), why);
+    if (to == OB_LINK_DISCONNECTED) {
+        self->down_since_us = ob_mono_us();
+        self->down_warn_us = self->down_since_us;
+    }
+    self->state = to;
+}
+
+/* Closes the current DEALER and its monitor, if any. */
+static void s_close_socket(ob_link_t *self)
+{
+    if (self->sock) {
+        zmq_socket_monitor(self->sock, NULL, 0);
+        zmq_close(self->sock);
+        self->sock = NULL;
+    }
+    if (self->mon) {
+        zmq_close(self->mon);
+        self->mon = NULL;
+    }
+}
+
+/* Makes a new DEALER (Curve client) and its monitor, and connects. Returns 0
+   or -1 with a message in err. */
+static int s_open_socket(ob_link_t *self, char *err, size_t errlen)
+{
+    int rc = -1;
+    char mon_ep[64];
+    self->generation++;
+    ob_fmt(mon_ep, sizeof mon_ep, "inproc://ob-node-link-%p-%u", (void *) self,
+           self->generation);
+
+    self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
+    if (!self->sock) {
+        ob_fmt(err, errlen, "cannot create broker socket: %s", zmq_strerror(errno));
+        goto out;
+    }
+    int zero = 0, one = 1, sndhwm = S_SNDHWM, rcvhwm = S_RCVHWM;
+    int ivl = 100, ivl_max = 2000;
+    if (zmq_setsockopt(self->sock, ZMQ_LINGER, &zero, sizeof zero)
+        || zmq_setsockopt(self->sock, ZMQ_SNDHWM, &sndhwm, sizeof sndhwm)
+        || zmq_setsockopt(self->sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm)
+        || zmq_setsockopt(self->sock, ZMQ_IMMEDIATE, &one, sizeof one)
+        || zmq_setsockopt(self->sock, ZMQ_RECONNECT_IVL, &ivl, sizeof ivl)
+        || zmq_setsockopt(self->sock, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof ivl_max)
+        || zmq_setsockopt(self->sock, ZMQ_CURVE_SERVERKEY, self->broker_public->public_key,
+                          OB_KEY_BYTES)
+        || zmq_setsockopt(self->sock, ZMQ_CURVE_PUBLICKEY, self->keys->public_key,
+                          OB_KEY_BYTES)
+        || zmq_setsockopt(self->sock, ZMQ_CURVE_SECRETKEY, self->keys->secret_key,
+                          OB_KEY_BYTES)) {
+        ob_fmt(err, errlen, "cannot set broker socket options: %s", zmq_strerror(errno));
+        goto out;
+    }
+    int events = ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
+                 | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+                 | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor(self->sock, mon_ep, events) != 0) {
+        ob_fmt(err, errlen, "cannot monitor broker socket: %s", zmq_strerror(errno));
+        goto out;
+    }
+    self->mon = zmq_socket(self->ctx, ZMQ_PAIR);
+    if (!self->mon || zmq_setsockopt(self->mon, ZMQ_LINGER, &zero, sizeof zero)
+        || zmq_connect(self->mon, mon_ep) != 0) {
+        ob_fmt(err, errlen, "cannot connect socket monitor: %s", zmq_strerror(errno));
+        goto out;
+    }
+    if (zmq_connect(self->sock, self->endpoint) != 0) {
+        ob_fmt(err, errlen, "cannot connect to broker '%s': %s", self->endpoint,
+               zmq_strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (rc)
+        s_close_socket(self);
+    return rc;
+}
+
+/* Drops the socket and makes a new one: the only cure for a connection that
+   looks alive to TCP but carries nothing. */
+static void s_reconnect(ob_link_t *self, const char *why)
+{
+    ob_info("broker link: %s: reconnecting to %s", why, self->endpoint);
+    s_close_socket(self);
+    char err[256];
+    if (s_open_socket(self, err, sizeof err) != 0)
+        ob_error("broker link: %s (retrying)", err);
+    s_set_state(self, OB_LINK_DISCONNECTED, why);
+    self->hello_try_us = 0;
+    self->sent_upto = self->acked_seq;
+}
+
+ob_link_t *ob_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoint,
+                       const ob_keypair_t *broker_public, const ob_keypair_t *keys,
+                       int heartbeat_ms, char *err, size_t errlen)
+{
+    ob_link_t *self = calloc(1, sizeof *self);
+    MDB_txn *txn = NULL;
+    if (!self || !(self->endpoint = strdup(endpoint))
+        || !(self->b_errors = calloc(S_MAX_ERRORS, sizeof *self->b_errors))) {
+        ob_fmt(err, errlen, "out of memory");
+        goto fail;
+    }
+    self->ctx = zmq_ctx;
+    self->store = store;
+    self->broker_public = broker_public;
+    self->keys = keys;
+    self->hb_ms = heartbeat_ms > 0 ? heartbeat_ms : 1000;
+    self->retry_ms = OB_LINK_RETRY_MIN_MS;
+
+    int rc = ob_store_begin(store, false, &txn);
+    if (rc == 0)
+        rc = ob_store_meta_get_u64(store, txn, "in_seq", &self->in_seq);
+    if (rc == 0)
+        rc = ob_store_meta_get_u64(store, txn, "out_seq", &self->out_seq);
+    if (rc == 0)
+        rc = ob_store_meta_get_u64(store, txn, "acked_seq", &self->acked_seq);
+    if (rc == 0) {
+        MDB_val k = {4, (void *) "dept"}, v;
+        int g = mdb_get(txn, ob_store_dbi(store, OB_NDB_META), &k, &v);
+        if (g == 0 && v.mv_size <= OB_DEPT_MAX) {
+            memcpy(self->dept, v.mv_data, v.mv_size);
+            self->dept[v.mv_size] = '\0';
+        }
+    }
+    if (txn)
+        mdb_txn_abort(txn);
+    txn = NULL;
+    if (rc) {
+        ob_fmt(err, errlen, "cannot read link state from store '%s': %s",
+               ob_store_dir(store), ob_store_strerror(rc));
+        goto fail;
+    }
+    if (self->acked_seq > self->out_seq)
+        self->acked_seq = self->out_seq;
+    self->sent_upto = self->acked_seq;
+    self->p_in_seq = self->in_seq;
+    self->p_out_seq = self->out_seq;
+    self->p_acked_seq = self->acked_seq;
+
+    if (s_open_socket(self, err, errlen) != 0)
+        goto fail;
+    self->state = OB_LINK_DISCONNECTED;
+    self->down_since_us = self->down_warn_us = ob_mono_us();
+    return self;
+fail:
+    ob_link_destroy(&self);
+    return NULL;
+}
+
+void ob_link_destroy(ob_link_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ob_link_t *self = *self_p;
+    s_close_socket(self);
+    free(self->b_errors);
+    free(self->endpoint);
+    free(self);
+    *self_p = NULL;
+}
+
+void *ob_link_socket(ob_link_t *self)
+{
+    return self->sock;
+}
+
+void *ob_link_monitor(ob_link_t *self)
+{
+    return self->mon;
+}
+
+ob_link_state_t ob_link_state(ob_link_t *self)
+{
+    return self->state;
+}
+
+const char *ob_link_dept(ob_link_t *self)
+{
+    return self->dept;
+}
+
+uint64_t ob_link_in_seq(ob_link_t *self)
+{
+    return self->in_seq;
+}
+
+uint64_t ob_link_outbox_depth(ob_link_t *self)
+{
+    return self->out_seq - self->acked_seq;
+}
+
+int64_t ob_link_last_broker_ms(ob_link_t *self)
+{
+    return self->last_broker_ms;
+}
+
+void ob_link_touch(ob_link_t *self)
+{
+    self->last_rx_us = ob_mono_us();
+    self->last_broker_ms = ob_now_ms();
+}
+
+/* Sends a Hello now. Returns 0, or -1 when the connection is not up yet. */
+static int s_send_hello(ob_link_t *self)
+{
+    Orderbus__V1__Hello hello = ORDERBUS__V1__HELLO__INIT;
+    hello.software = (char *) "orderbus-node " OB_VERSION_STRING;
+    hello.last_applied_seq = self->in_seq;
+    ob_msg_t m;
+    ob_msg_init(&m, self->dept[0] ? self->dept : "node");
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_HELLO;
+    m.env.hello = &hello;
+    if (ob_wire_send(self->sock, NULL, 0, &m.env) != 0)
+        return -1;
+    self->last_tx_us = ob_mono_us();
+    ob_debug("sent hello last_applied_seq=%llu", (unsigned long long) self->in_seq);
+    return 0;
+}
+
+void ob_link_take_monitor(ob_link_t *self)
+{
+    for (int i = 0; i < 64 && self->mon; i++) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, self->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        uint16_t event = 0;
+        uint32_t value = 0;
+        if (zmq_msg_size(&ev) >= 6) {
+            memcpy(&event, zmq_msg_data(&ev), 2);
+            memcpy(&value, (uint8_t *) zmq_msg_data(&ev) + 2, 4);
+        }
+        bool more = zmq_msg_more(&ev);
+        zmq_msg_close(&ev);
+        if (more) {   /* second frame: the endpoint, not needed */
+            zmq_msg_init(&addr);
+            zmq_msg_recv(&addr, self->mon, 0);
+            zmq_msg_close(&addr);
+        }
+        uint64_t now = ob_mono_us();
+        switch (event) {
+        case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+            ob_debug("broker link: connection to %s is up", self->endpoint);
+            self->hello_try_us = 0;   /* say Hello at once */
+            if (self->state == OB_LINK_CONNECTED)   /* reconnected underneath us */
+                s_set_state(self, OB_LINK_DISCONNECTED, "new connection");
+            break;
+        case ZMQ_EVENT_DISCONNECTED:
+            if (self->state != OB_LINK_DISCONNECTED)
+                ob_info("disconnected from broker at %s (connection closed)", self->endpoint);
+            s_set_state(self, OB_LINK_DISCONNECTED, "connection closed");
+            break;
+        case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+            if (!self->auth_warn_us || now - self->auth_warn_us >= S_DOWN_WARN_MS * 1000ull) {
+                self->auth_warn_us = now;
+                ob_warn("broker at %s refused the connection (%s, code %u): is this node's key "
+                        "registered with 'orderbus admin add-department' and is --broker-key "
+                        "the broker's public key?",
+                        self->endpoint,
+                        event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "authentication failed"
+                                                                : "handshake failed",
+                        (unsigned) value);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Deletes outbox entries with seq <= upto inside txn. */
+static int s_outbox_trim(ob_link_t *self, MDB_txn *txn, uint64_t upto)
+{
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, ob_store_dbi(self->store, OB_NDB_OUTBOX), &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    /* after mdb_cursor_del the cursor's MDB_NEXT yields the entry that
+       followed the deleted one */
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 8 || ob_be64_get(k.mv_data) > upto)
+            break;
+        rc = mdb_cursor_del(cur, 0);
+        if (rc)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The broker has committed every own message up to `seq`: drop them. */
+static int s_acked(ob_link_t *self, MDB_txn *txn, uint64_t seq, const char *what)
+{
+    if (seq > self->p_out_seq) {
+        ob_warn("broker %s seq %llu beyond the last one this node sent (%llu)", what,
+                (unsigned long long) seq, (unsigned long long) self->p_out_seq);
+        seq = self->p_out_seq;
+    }
+    if (seq <= self->p_acked_seq)
+        return 0;
+    int rc = s_outbox_trim(self, txn, seq);
+    if (rc == 0)
+        rc = ob_store_meta_put_u64(self->store, txn, "acked_seq", seq);
+    if (rc == 0)
+        self->p_acked_seq = seq;
+    return rc;
+}
+
+void ob_link_batch_begin(ob_link_t *self)
+{
+    self->p_in_seq = self->in_seq;
+    self->p_out_seq = self->out_seq;
+    self->p_acked_seq = self->acked_seq;
+    self->b_ack = self->b_gap = self->b_welcome = self->b_resend = false;
+    self->b_dept[0] = '\0';
+    self->b_nerrors = 0;
+}
+
+int ob_link_take_transport(ob_link_t *self, MDB_txn *txn, const ob_envelope_t *env)
+{
+    char idhex[OB_ID_HEX];
+    switch (env->body_case) {
+    case ORDERBUS__V1__ENVELOPE__BODY_WELCOME: {
+        const Orderbus__V1__Welcome *w = env->welcome;
+        uint64_t last = w->last_applied_seq;
+        int rc = 0;
+        if (last > self->p_out_seq) {
+            ob_warn("broker has node seq %llu but this node's store ends at %llu "
+                    "(store replaced?): numbering continues after %llu",
+                    (unsigned long long) last, (unsigned long long) self->p_out_seq,
+                    (unsigned long long) last);
+            self->p_out_seq = last;
+            rc = ob_store_meta_put_u64(self->store, txn, "out_seq", last);
+        }
+        if (rc == 0)
+            rc = s_acked(self, txn, last, "welcome");
+        const char *dept = w->dept ? w->dept : "";
+        if (rc == 0 && strlen(dept) <= OB_DEPT_MAX && strcmp(dept, self->dept) != 0) {
+            MDB_val k = {4, (void *) "dept"}, v = {strlen(dept), (void *) dept};
+            rc = mdb_put(txn, ob_store_dbi(self->store, OB_NDB_META), &k, &v, 0);
+        }
+        if (rc)
+            return rc;
+        self->b_welcome = true;
+        ob_fmt(self->b_dept, sizeof self->b_dept, "%s", dept);
+        return 0;
+    }
+    case ORDERBUS__V1__ENVELOPE__BODY_RECEIVED:
+        return s_acked(self, txn, env->received->seq, "confirmed");
+    case ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT:
+        return s_acked(self, txn, env->heartbeat->last_applied_seq, "heartbeat has");
+    case ORDERBUS__V1__ENVELOPE__BODY_ERROR: {
+        const Orderbus__V1__Error *e = env->error;
+        if (e->code == ORDERBUS__V1__ERROR_CODE__ERR_OUT_OF_ORDER) {
+            ob_info("broker reports a gap after node seq %llu: resending from %llu",
+                    (unsigned long long) e->ref_seq, (unsigned long long) e->ref_seq + 1);
+            if (e->ref_seq < self->p_acked_seq)
+                ob_warn("broker asks from seq %llu but it confirmed %llu already",
+                        (unsigned long long) e->ref_seq + 1,
+                        (unsigned long long) self->p_acked_seq);
+            self->b_resend = true;
+            return s_acked(self, txn, e->ref_seq, "gap report has");
+        }
+        if (e->ref_msg_id.len == OB_ID_BYTES)
+            ob_hex(idhex, e->ref_msg_id.data, OB_ID_BYTES);
+        else
+            ob_fmt(idhex, sizeof idhex, "-");
+        ob_warn("broker refused message %s: %s: %s", idhex, ob_errcode_name(e->code),
+                e->message ? e->message : "");
+        return 0;
+    }
+    default:
+        ob_debug("ignoring %s from the broker", ob_wire_body_name((int) env->body_case));
+        return 0;
+    }
+}
+
+ob_seq_verdict_t ob_link_check_seq(ob_link_t *self, uint64_t seq)
+{
+    if (seq <= self->p_in_seq) {
+        self->b_ack = true;
+        return OB_SEQ_DUP;
+    }
+    if (seq == self->p_in_seq + 1)
+        return OB_SEQ_APPLY;
+    self->b_gap = true;
+    return OB_SEQ_GAP;
+}
+
+int ob_link_applied(ob_link_t *self, MDB_txn *txn, uint64_t seq)
+{
+    int rc = ob_store_meta_put_u64(self->store, txn, "in_seq", seq);
+    if (rc == 0) {
+        self->p_in_seq = seq;
+        self->b_ack = true;
+    }
+    return rc;
+}
+
+void ob_link_queue_error(ob_link_t *self, const uint8_t *ref_msg_id, size_t ref_len,
+                         ob_errcode_t code, const char *message)
+{
+    if (self->b_nerrors >= S_MAX_ERRORS)
+        return;   /* the broker learns the rest from its own journal */
+    s_error_t *e = &self->b_errors[self->b_nerrors++];
+    e->ref_len = ref_len <= OB_ID_BYTES ? ref_len : OB_ID_BYTES;
+    if (e->ref_len)
+        memcpy(e->ref, ref_msg_id, e->ref_len);
+    e->code = code;
+    ob_fmt(e->message, sizeof e->message, "%s", message);
+}
+
+int ob_link_enqueue(ob_link_t *self, MDB_txn *txn, ob_envelope_t *env)
+{
+    uint64_t seq = self->p_out_seq + 1;
+    env->seq = seq;
+    env->sender = self->dept[0] ? self->dept : (char *) "node";
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (ob_wire_pack(env, &buf, &len) != 0)
+        return ENOMEM;
+    uint8_t key[8];
+    ob_be64_put(key, seq);
+    MDB_val k = {8, key}, v = {len, buf};
+    int rc = mdb_put(txn, ob_store_dbi(self->store, OB_NDB_OUTBOX), &k, &v, 0);
+    free(buf);
+    if (rc == 0)
+        rc = ob_store_meta_put_u64(self->store, txn, "out_seq", seq);
+    if (rc == 0)
+        self->p_out_seq = seq;
+    return rc;
+}
+
+void ob_link_batch_commit(ob_link_t *self)
+{
+    if (self->p_acked_seq > self->acked_seq) {
+        self->retry_ms = OB_LINK_RETRY_MIN_MS;   /* progress: back to 1 s */
+        self->progress_us = ob_mono_us();
+    }
+    self->in_seq = self->p_in_seq;
+    self->out_seq = self->p_out_seq;
+    self->acked_seq = self->p_acked_seq;
+    if (self->sent_upto < self->acked_seq)
+        self->sent_upto = self->acked_seq;
+}
+
+void ob_link_batch_abort(ob_link_t *self)
+{
+    ob_link_batch_begin(self);   /* forget everything the batch noted */
+}
+
+/* Sends outbox messages after sent_upto, within the window. */
+static void s_pump(ob_link_t *self)
+{
+    if (self->state != OB_LINK_CONNECTED || self->sent_upto >= self->out_seq)
+        return;
+    MDB_txn *txn = NULL;
+    int rc = ob_store_begin(self->store, false, &txn);
+    if (rc) {
+        ob_error("cannot read outbox: %s", ob_store_strerror(rc));
+        return;
+    }
+    MDB_dbi dbi = ob_store_dbi(self->store, OB_NDB_OUTBOX);
+    while (self->sent_upto < self->out_seq
+           && self->sent_upto - self->acked_seq < OB_LINK_WINDOW) {
+        uint64_t seq = self->sent_upto + 1;
+        uint8_t key[8];
+        ob_be64_put(key, seq);
+        MDB_val k = {8, key}, v;
+        rc = mdb_get(txn, dbi, &k, &v);
+        if (rc) {
+            ob_error("outbox entry %llu missing: %s", (unsigned long long) seq,
+                     ob_store_strerror(rc));
+            break;
+        }
+        if (ob_wire_send_raw(self->sock, NULL, 0, v.mv_data, v.mv_size) != 0)
+            break;   /* high-water mark or connection gone: later */
+        if (self->sent_upto == self->acked_seq)
+            self->progress_us = ob_mono_us();   /* the retry clock starts */
+        self->sent_upto = seq;
+        self->last_tx_us = ob_mono_us();
+        ob_debug("sent node seq %llu", (unsigned long long) seq);
+    }
+    mdb_txn_abort(txn);
+}
+
+void ob_link_flush(ob_link_t *self)
+{
+    if (self->b_welcome) {
+        bool dept_changed = strcmp(self->dept, self->b_dept) != 0;
+        ob_fmt(self->dept, sizeof self->dept, "%s", self->b_dept);
+        s_set_state(self, OB_LINK_CONNECTED, "welcome");
+        ob_info("connected to broker at %s as department '%s'%s (node seq %llu confirmed, "
+                "%llu to resend; broker seq %llu applied here)",
+                self->endpoint, self->dept, dept_changed ? " (new)" : "",
+                (unsigned long long) self->acked_seq,
+                (unsigned long long) (self->out_seq - self->acked_seq),
+                (unsigned long long) self->in_seq);
+        self->sent_upto = self->acked_seq;
+        self->retry_ms = OB_LINK_RETRY_MIN_MS;
+        self->progress_us = ob_mono_us();
+    }
+    if (self->b_resend)
+        self->sent_upto = self->acked_seq;
+
+    ob_msg_t m;
+    if (self->b_ack) {
+        Orderbus__V1__Received r = ORDERBUS__V1__RECEIVED__INIT;
+        r.seq = self->in_seq;
+        ob_msg_init(&m, self->dept);
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_RECEIVED;
+        m.env.received = &r;
+        if (ob_wire_send(self->sock, NULL, 0, &m.env) == 0) {
+            self->last_tx_us = ob_mono_us();
+            ob_debug("sent received seq=%llu", (unsigned long long) self->in_seq);
+        }
+    }
+    if (self->b_gap) {
+        char msg[96];
+        ob_fmt(msg, sizeof msg, "gap: expected broker seq %llu",
+               (unsigned long long) self->in_seq + 1);
+        if (ob_wire_send_error(self->sock, NULL, 0, NULL, 0, self->in_seq,
+                               ORDERBUS__V1__ERROR_CODE__ERR_OUT_OF_ORDER, msg) == 0)
+            self->last_tx_us = ob_mono_us();
+        ob_debug("sent out-of-order error ref_seq=%llu", (unsigned long long) self->in_seq);
+    }
+    for (size_t i = 0; i < self->b_nerrors; i++) {
+        s_error_t *e = &self->b_errors[i];
+        if (ob_wire_send_error(self->sock, NULL, 0, e->ref, e->ref_len, 0, e->code,
+                               e->message) == 0)
+            self->last_tx_us = ob_mono_us();
+    }
+    self->b_ack = self->b_gap = self->b_welcome = self->b_resend = false;
+    self->b_nerrors = 0;
+    s_pump(self);
+}
+
+void ob_link_cron(ob_link_t *self)
+{
+    uint64_t now = ob_mono_us();
+    uint64_t hb_us = (uint64_t) self->hb_ms * 1000u;
+    switch (self->state) {
+    case OB_LINK_DISCONNECTED:
+        if (self->sock && now - self->hello_try_us >= S_HELLO_TRY_MS * 1000ull) {
+            self->hello_try_us = now;
+            if (s_send_hello(self) == 0) {
+                self->hello_at_us = now;
+                s_set_state(self, OB_LINK_HELLO_SENT, "hello sent");
+            }
+        }
+        if (self->state == OB_LINK_DISCONNECTED
+            && now - self->down_warn_us >= S_DOWN_WARN_MS * 1000ull) {
+            self->down_warn_us = now;
+            ob_warn("broker at %s unreachable for %llu s (still trying; %llu messages queued)",
+                    self->endpoint,
+                    (unsigned long long) ((now - self->down_since_us) / 1000000u),
+                    (unsigned long long) (self->out_seq - self->acked_seq));
+        }
+        if (!self->sock)
+            s_reconnect(self, "no socket");
+        break;
+    case OB_LINK_HELLO_SENT:
+        if (now - self->hello_at_us >= 3 * hb_us)
+            s_reconnect(self, "no welcome within 3 heartbeat intervals");
+        break;
+    case OB_LINK_CONNECTED:
+        if (now - self->last_rx_us >= 3 * hb_us) {
+            ob_info("disconnected from broker: silent for %llu ms",
+                    (unsigned long long) ((now - self->last_rx_us) / 1000u));
+            s_reconnect(self, "broker silent for 3 heartbeat intervals");
+            break;
+        }
+        if (self->sent_upto > self->acked_seq
+            && now - self->progress_us >= (uint64_t) self->retry_ms * 1000u) {
+            ob_info("no confirmation from the broker for %d ms: resending from node seq %llu",
+                    self->retry_ms, (unsigned long long) self->acked_seq + 1);
+            self->sent_upto = self->acked_seq;
+            self->retry_ms = self->retry_ms * 2 > OB_LINK_RETRY_MAX_MS ? OB_LINK_RETRY_MAX_MS
+                                                                       : self->retry_ms * 2;
+            self->progress_us = now;
+            s_pump(self);
+        }
+        if (now - self->last_tx_us >= hb_us) {
+            Orderbus__V1__Heartbeat hb = ORDERBUS__V1__HEARTBEAT__INIT;
+            hb.last_applied_seq = self->in_seq;
+            ob_msg_t m;
+            ob_msg_init(&m, self->dept);
+            m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT;
+            m.env.heartbeat = &hb;
+            if (ob_wire_send(self->sock, NULL, 0, &m.env) == 0)
+                ob_debug("sent heartbeat last_applied_seq=%llu",
+                         (unsigned long long) self->in_seq);
+            self->last_tx_us = now;   /* even on EAGAIN: try again next interval */
+        }
+        break;
+    }
+}
+
+int ob_link_next_timer_ms(ob_link_t *self)
+{
+    uint64_t now = ob_mono_us();
+    uint64_t hb_us = (uint64_t) self->hb_ms * 1000u;
+    uint64_t due = now + hb_us;
+    switch (self->state) {
+    case OB_LINK_DISCONNECTED:
+        due = self->hello_try_us + S_HELLO_TRY_MS * 1000ull;
+        break;
+    case OB_LINK_HELLO_SENT:
+        due = self->hello_at_us + 3 * hb_us;
+        break;
+    case OB_LINK_CONNECTED:
+        due = self->last_rx_us + 3 * hb_us;
+        if (self->last_tx_us + hb_us < due)
+            due = self->last_tx_us + hb_us;
+        if (self->sent_upto > self->acked_seq
+            && self->progress_us + (uint64_t) self->retry_ms * 1000u < due)
+            due = self->progress_us + (uint64_t) self->retry_ms * 1000u;
+        break;
+    }
+    if (due <= now)
+        return 0;
+    uint64_t ms = (due - now + 999) / 1000;
+    return ms > (uint64_t) self->hb_ms ? self->hb_ms : (int) ms;
+}

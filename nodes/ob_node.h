@@ -1,0 +1,72 @@
+/*  ob_node.h — the department node daemon (orderbus-node): its store, its
+    link to the broker, its local service for the clerk CLI, the optional
+    demo auto-handling agent, and the one loop that drives them
+    (STYLE habit 5, DESIGN §5): poll, drain readable sockets into ONE write
+    transaction, commit, then send answers, acks and outbox messages, then
+    run due timers.                                                         */
+#ifndef OB_NODE_H
+#define OB_NODE_H
+
+#include "ob_common.h"
+#include "ob_store.h"
+#include <signal.h>
+
+/* Settings, from flags and the config file (strings borrowed). */
+typedef struct {
+    const char *data_dir;         /* store, lock file and node.sock */
+    const char *broker;           /* broker node-link endpoint */
+    const char *broker_key;       /* file with the broker's public key */
+    const char *key;              /* this node's keypair file */
+    int heartbeat_ms;             /* heartbeat interval, default 1000 */
+    size_t map_mb;                /* initial LMDB map size, 0: default */
+    bool demo_auto;               /* demo auto-handling mode */
+    uint64_t demo_seed;           /* PRNG seed for the demo agent */
+    int demo_min_ms, demo_max_ms; /* demo delay range per step */
+    int demo_return_pct;          /* % of first dispatches the demo returns */
+} ob_node_config_t;
+
+typedef struct ob_node ob_node_t;
+
+/* A department action (签收, 进展, 退回, 办结反馈), from the clerk CLI through
+   the local service or from the demo agent: both take this one path. */
+typedef struct {
+    ob_event_t event;                  /* SIGN, PROGRESS, RETURN_REQUEST, REPLY */
+    uint8_t order_id[OB_ID_BYTES];
+    uint32_t attempt;                  /* 0: the attempt the node holds */
+    const char *note;                  /* progress note, return reason, reply note */
+    const char *clerk;                 /* who acted (may be NULL) */
+    Orderbus__V1__ReplyResult result;  /* REPLY only */
+    bool demo;                         /* the demo agent acted (for logs) */
+} ob_action_t;
+
+/* Opens the store, loads the keys, binds the local service, creates the
+   broker link. Returns NULL with a message in err; *exit_code is set to a
+   sysexits.h code saying what failed (EX_CONFIG, EX_CANTCREAT,
+   EX_UNAVAILABLE, EX_TEMPFAIL when another node runs on the directory). */
+ob_node_t *ob_node_new(const ob_node_config_t *cfg, int *exit_code, char *err, size_t errlen);
+void ob_node_destroy(ob_node_t **self_p);
+
+/* Runs the loop until *stop becomes non-zero. Returns 0 on a clean stop,
+   -1 when ZeroMQ itself failed. */
+int ob_node_run(ob_node_t *self, volatile sig_atomic_t *stop);
+
+/* For the local service and the demo agent: */
+ob_store_t *ob_node_store(ob_node_t *self);
+
+/* Applies a department action inside `txn`: checks the order (ERR_NOT_FOUND,
+   ERR_STALE_ATTEMPT when recalled or when a given attempt differs), the
+   fields (ERR_BAD_REQUEST) and the transition (ob_fsm_next, role
+   DEPARTMENT: ERR_ILLEGAL_TRANSITION); on success updates the NodeOrder and
+   appends the reliable message to the outbox in the same txn.
+   Returns 0 with *code (OK or the refusal, message in err) and, for OK, the
+   updated order in *order_out (free with protobuf_c_message_free_unpacked);
+   or an LMDB code when the store failed (the batch must be aborted). */
+int ob_node_apply_action(ob_node_t *self, MDB_txn *txn, const ob_action_t *action,
+                         ob_errcode_t *code, char *err, size_t errlen,
+                         ob_nodeorder_t **order_out);
+
+/* Fills a LocalStatus (dept string borrowed from the node) inside txn.
+   Returns 0 or an LMDB code. */
+int ob_node_local_status(ob_node_t *self, MDB_txn *txn, Orderbus__V1__LocalStatus *st);
+
+#endif
