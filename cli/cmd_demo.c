@@ -30,6 +30,9 @@
 #define S_PAGE        500
 #define S_MAX_DEPTS   128
 
+/* What a request sent for an order does, to count its answer. */
+enum { S_NONE = 0, S_ACCEPT, S_REJECT, S_SATISFIED, S_UNSATISFIED, S_APPROVE, S_DENY, S_ROUTE };
+
 /* The agent's state. */
 typedef struct {
     ob_client_t *client;
@@ -46,6 +49,9 @@ typedef struct {
     uint64_t refused;                     /* the order had moved on: skipped */
     uint64_t retried;                     /* other errors: tried again later */
     bool warned_down;                     /* "broker not answering" said once */
+    uint8_t sent_id[S_PAGE][OB_ID_BYTES]; /* msg ids of the page's requests */
+    int sent_kind[S_PAGE];                /* and what each does */
+    size_t nsent;
 } s_demo_t;
 
 static void s_usage(FILE *out)
@@ -228,10 +234,11 @@ static const char *s_manual_target(const s_demo_t *self, const ob_record_t *r)
     return self->depts[0];
 }
 
-/* Sends the action for one order (pipelined). Returns 1 if a request went
-   out, 0 if there is nothing to do for it. */
+/* Sends the action for one order (pipelined) and remembers its kind.
+   Returns 1 if a request went out, 0 if there is nothing to do for it. */
 static int s_act(s_demo_t *self, const ob_record_t *r)
 {
+    int kind = S_NONE;
     if (!r->order || r->order->id.len != OB_ID_BYTES)
         return 0;
     ob_msg_t m;
@@ -249,6 +256,7 @@ static int s_act(s_demo_t *self, const ob_record_t *r)
                       && (int) (s_pick(self, &r->order->id, 1) % 100) < self->reject_pct;
         review.ref = &ref;
         review.accept = !reject;
+        kind = reject ? S_REJECT : S_ACCEPT;
         review.note = reject ? (char *) "演示：答复未说明现场核查情况，请补充后重新答复"
                              : (char *) "演示：答复完整，审核通过";
         m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_REVIEW;
@@ -259,6 +267,7 @@ static int s_act(s_demo_t *self, const ob_record_t *r)
         bool unhappy = r->reopen_count == 0
                        && (int) (s_pick(self, &r->order->id, 2) % 100) < self->unsatisfied_pct;
         callback.ref = &ref;
+        kind = unhappy ? S_UNSATISFIED : S_SATISFIED;
         if (unhappy)
             callback.satisfaction = ORDERBUS__V1__SATISFACTION__SATISFACTION_UNSATISFIED;
         else if (s_pick(self, &r->order->id, 3) % 100 < 70)
@@ -274,12 +283,14 @@ static int s_act(s_demo_t *self, const ob_record_t *r)
     case ORDERBUS__V1__ORDER_STATE__STATE_RETURN_REQUESTED: {
         const char *to = s_return_target(self, r);
         if (to) {
+            kind = S_APPROVE;
             route.ref = &ref;
             route.dept = (char *) to;
             route.note = (char *) "演示：同意退单，改派其他承办单位";
             m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_ROUTE;
             m.env.route = &route;
         } else {
+            kind = S_DENY;
             deny.ref = &ref;
             deny.note = (char *) "演示：各单位均已退回，不同意退单，请原单位办理";
             m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_DENY_RETURN;
@@ -294,6 +305,7 @@ static int s_act(s_demo_t *self, const ob_record_t *r)
         route.ref = &ref;
         route.dept = (char *) to;
         route.note = (char *) "演示：人工派单";
+        kind = S_ROUTE;
         m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_ROUTE;
         m.env.route = &route;
         break;
@@ -301,15 +313,26 @@ static int s_act(s_demo_t *self, const ob_record_t *r)
     default:
         return 0;
     }
-    if (ob_client_send(self->client, &m.env) < 0)
+    if (self->nsent >= S_PAGE || ob_client_send(self->client, &m.env) < 0)
         return 0;
+    memcpy(self->sent_id[self->nsent], m.msg_id, OB_ID_BYTES);
+    self->sent_kind[self->nsent] = kind;
+    self->nsent++;
     return 1;
 }
 
-/* Counts one action's answer. */
+/* Counts one action's answer by the kind of request it answers. */
 static void s_count(s_demo_t *self, const ob_envelope_t *env)
 {
     const ob_answer_t *a = env->answer;
+    int kind = S_NONE;
+    for (size_t i = 0; i < self->nsent; i++) {
+        if (a->ref_msg_id.len == OB_ID_BYTES
+            && memcmp(self->sent_id[i], a->ref_msg_id.data, OB_ID_BYTES) == 0) {
+            kind = self->sent_kind[i];
+            break;
+        }
+    }
     switch (a->code) {
     case ORDERBUS__V1__ERROR_CODE__OK:
         break;
@@ -322,25 +345,15 @@ static void s_count(s_demo_t *self, const ob_envelope_t *env)
         self->retried++;
         return;
     }
-    const ob_record_t *r = a->order;
-    if (!r)
-        return;
-    /* the state after the action tells what was done */
-    switch (r->state) {
-    case ORDERBUS__V1__ORDER_STATE__STATE_PENDING_CALLBACK:
-        self->accepted++;
-        break;
-    case ORDERBUS__V1__ORDER_STATE__STATE_IN_PROGRESS:
-        self->rejected++;
-        break;
-    case ORDERBUS__V1__ORDER_STATE__STATE_CLOSED:
-        self->satisfied++;
-        break;
-    case ORDERBUS__V1__ORDER_STATE__STATE_REOPENED:
-        self->unsatisfied++;
-        break;
-    default:
-        break;
+    switch (kind) {
+    case S_ACCEPT: self->accepted++; break;
+    case S_REJECT: self->rejected++; break;
+    case S_SATISFIED: self->satisfied++; break;
+    case S_UNSATISFIED: self->unsatisfied++; break;
+    case S_APPROVE: self->approved++; break;
+    case S_DENY: self->denied++; break;
+    case S_ROUTE: self->routed++; break;
+    default: break;
     }
 }
 
@@ -374,20 +387,11 @@ static size_t s_handle_state(s_demo_t *self, ob_state_t state)
         }
         size_t sent = 0;
         size_t n = a->n_orders;
+        self->nsent = 0;
         for (size_t i = 0; i < n; i++) {
             const ob_record_t *r = a->orders[i];
             if (r->state != state)   /* a server that ignores the filter */
                 continue;
-            if (r->state == ORDERBUS__V1__ORDER_STATE__STATE_RETURN_REQUESTED) {
-                /* counted here: the answer's state is DISPATCHED either way */
-                if (s_return_target(self, r))
-                    self->approved++;
-                else
-                    self->denied++;
-            } else if (r->state == ORDERBUS__V1__ORDER_STATE__STATE_PENDING_MANUAL
-                       && self->ndepts) {
-                self->routed++;
-            }
             sent += (size_t) s_act(self, r);
         }
         const ob_record_t *last = a->orders[n - 1];

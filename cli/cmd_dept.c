@@ -6,12 +6,14 @@
 #include "cli.h"
 #include "ob_fsm.h"
 #include "ob_json.h"
+#include "ob_store.h"
 #include "ob_util.h"
 #include "ob_wire.h"
 #include <getopt.h>
 
 #define S_SENDER "orderbus-clerk"
 #define S_TEXT_MAX 1024
+#define S_INBOX_PAGE 1000   /* the node's default InboxRequest limit */
 
 enum { OPT_JSON = 1000 };
 
@@ -46,11 +48,60 @@ static int s_inbox_call(ob_client_t *client, const cli_opts_t *opts, ob_state_t 
     return rc;
 }
 
-/* Looks a case number up in the node's inbox, open orders first. Returns 0
-   and the id, CLI_REFUSED when no order has it, or an exit code. */
+/* Scans the node's own store (DIR is the node's data directory, readable
+   by whoever may use its socket) for an order with `case_no`. Used when the
+   inbox answers were cut at the node's answer size limit. Returns 0 and
+   *found, or an exit code after a message. */
+static int s_resolve_in_store(const char *dir, const char *case_no, uint8_t id[OB_ID_BYTES],
+                              bool *found)
+{
+    char err[512];
+    int rc = 0, lrc;
+    MDB_txn *txn = NULL;
+    MDB_cursor *cur = NULL;
+    *found = false;
+    ob_store_t *store = ob_store_open(dir, OB_STORE_NODE, 0, err, sizeof err);
+    if (!store) {
+        fprintf(stderr, "orderbus: %s\n", err);
+        return EX_UNAVAILABLE;
+    }
+    if ((lrc = ob_store_begin(store, false, &txn)) != 0
+        || (lrc = mdb_cursor_open(txn, ob_store_dbi(store, OB_NDB_INBOX), &cur)) != 0) {
+        fprintf(stderr, "orderbus: cannot read the node store in '%s': %s\n", dir,
+                ob_store_strerror(lrc));
+        rc = EX_IOERR;
+        goto out;
+    }
+    MDB_val k, v;
+    for (lrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); lrc == 0 && !*found;
+         lrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        ob_nodeorder_t *o = orderbus__v1__node_order__unpack(NULL, v.mv_size, v.mv_data);
+        if (!o)
+            continue;
+        if (o->order && strcmp(o->order->case_no, case_no) == 0
+            && o->order->id.len == OB_ID_BYTES) {
+            memcpy(id, o->order->id.data, OB_ID_BYTES);
+            *found = true;
+        }
+        orderbus__v1__node_order__free_unpacked(o, NULL);
+    }
+out:
+    if (cur)
+        mdb_cursor_close(cur);
+    if (txn)
+        mdb_txn_abort(txn);
+    ob_store_destroy(&store);
+    return rc;
+}
+
+/* Looks a case number up in the node's inbox (InboxRequest), open orders
+   first, then closed ones; when an answer was cut short by the node's size
+   limit and the case was not in it, in the node's store directly. Returns
+   0 and the id, CLI_REFUSED when no order has it, or an exit code. */
 static int s_resolve_case(ob_client_t *client, const cli_opts_t *opts, const char *case_no,
                           uint8_t id[OB_ID_BYTES])
 {
+    bool truncated = false;
     for (size_t pass = 0; pass <= S_NCLOSED; pass++) {
         ob_state_t state = pass == 0 ? ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED
                                      : s_closed_states[pass - 1];
@@ -67,9 +118,18 @@ static int s_resolve_case(ob_client_t *client, const cli_opts_t *opts, const cha
                 found = true;
             }
         }
+        /* a note in an OK answer, or a full default page: there are more */
+        if ((a->message && *a->message) || a->n_inbox >= S_INBOX_PAGE)
+            truncated = true;
         ob_wire_free(env);
         if (found)
             return 0;
+    }
+    if (truncated) {
+        bool found = false;
+        int rc = s_resolve_in_store(opts->node, case_no, id, &found);
+        if (rc != 0 || found)
+            return rc;
     }
     fprintf(stderr, "orderbus: no order with case number '%s' in the inbox of node '%s'\n",
             case_no, opts->node);

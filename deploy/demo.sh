@@ -48,7 +48,8 @@ plays the centre: it reviews replies, calls citizens back, approves returns.
 EOF
 
 echo "-- starting the site"
-"$HERE/local-site.sh" start "$SITE" --demo-auto ${DEMO_NODE_ARGS:+--node-args "$DEMO_NODE_ARGS"}
+# the departments take their time (0.3-4 s a step) so that the flow can be watched
+"$HERE/local-site.sh" start "$SITE" --demo-auto --node-args "${DEMO_NODE_ARGS---demo-delay-ms 300:4000 -q}"
 OB=("$BIN/orderbus" --config "$SITE/orderbus.yaml")
 "${OB[@]}" status || true
 

@@ -378,6 +378,12 @@ static int s_take_location(json_t *obj, Orderbus__V1__Location **out, char *err,
         return -1;
     }
     loc->has_point = has_lat && has_lon;
+    if (!loc->has_point && !*loc->district_code && !*loc->street_code && !*loc->street
+        && !*loc->address) {
+        /* nothing in it: no location at all, as it is printed */
+        orderbus__v1__location__free_unpacked(loc, NULL);
+        *out = NULL;
+    }
     return 0;
 }
 
@@ -413,6 +419,11 @@ static int s_take_contact(json_t *obj, Orderbus__V1__Contact **out, char *err, s
         snprintf(field, sizeof field, "contact.%s", key);
         if (s_take_str(v, field, OB_JSON_STRING_MAX, dst, err, errlen) < 0)
             return -1;
+    }
+    if (!*c->name && !*c->phone && !*c->email && !*c->address && !*c->id_number) {
+        /* nothing in it: no contact at all, as it is printed */
+        orderbus__v1__contact__free_unpacked(c, NULL);
+        *out = NULL;
     }
     return 0;
 }
@@ -1338,6 +1349,12 @@ void ob_json_test(bool verbose)
     assert(wo->n_category == 2 && strcmp(wo->category[0], "环境保护") == 0);
     assert(wo->received_at_ms == 1578283778000LL);
     assert(wo->contact == NULL && wo->location && !wo->location->has_point);
+    orderbus__v1__work_order__free_unpacked(wo, NULL);
+
+    /* empty sub-objects mean absent, as they are printed */
+    const char *empties = "{\"title\": \"t\", \"location\": {\"street\": \"\"}, \"contact\": {}}";
+    wo = ob_json_parse_workorder(empties, strlen(empties), err, sizeof err);
+    assert(wo && wo->location == NULL && wo->contact == NULL);
     orderbus__v1__work_order__free_unpacked(wo, NULL);
 
     /* refusals: the field is named, the value never quoted */

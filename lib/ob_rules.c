@@ -757,7 +757,8 @@ static int s_build(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *root)
     return 0;
 }
 
-/* Reads the whole file, refusing anything larger than S_MAX_FILE. */
+/* Reads the whole file, refusing anything larger than S_MAX_FILE. Returns
+   a NUL-terminated buffer and its length, or NULL with "path: message". */
 static unsigned char *s_read_file(s_ctx_t *ctx, size_t *len_p)
 {
     unsigned char *buf = NULL;
@@ -768,32 +769,30 @@ static unsigned char *s_read_file(s_ctx_t *ctx, size_t *len_p)
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(file), &st) == 0 && !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode)) {
         snprintf(ctx->err, ctx->errlen, "%s: not a regular file", ctx->path);
         goto out;
     }
-    buf = malloc(S_MAX_FILE + 1);
+    if (st.st_size > S_MAX_FILE) {
+        snprintf(ctx->err, ctx->errlen, "%s: rule file larger than %d MiB", ctx->path,
+                 S_MAX_FILE / (1024 * 1024));
+        goto out;
+    }
+    size_t size = (size_t) st.st_size;
+    buf = malloc(size + 1);
     if (!buf) {
         snprintf(ctx->err, ctx->errlen, "%s: out of memory", ctx->path);
         goto out;
     }
-    size_t len = fread(buf, 1, S_MAX_FILE + 1, file);
-    if (ferror(file)) {
-        snprintf(ctx->err, ctx->errlen, "%s: cannot read rule file", ctx->path);
+    /* Reading one byte more than expected catches a file that grows. */
+    size_t len = fread(buf, 1, size + 1, file);
+    if (ferror(file) || len != size) {
+        snprintf(ctx->err, ctx->errlen, "%s: cannot read rule file%s", ctx->path,
+                 ferror(file) ? "" : " (it changed while being read)");
         free(buf);
         buf = NULL;
         goto out;
     }
-    if (len > S_MAX_FILE) {
-        snprintf(ctx->err, ctx->errlen, "%s: rule file larger than %d MiB", ctx->path,
-                 S_MAX_FILE / (1024 * 1024));
-        free(buf);
-        buf = NULL;
-        goto out;
-    }
-    unsigned char *fit = realloc(buf, len + 1);
-    if (fit)
-        buf = fit;
     buf[len] = '\0';
     *len_p = len;
 out:

@@ -651,9 +651,10 @@ void ob_link_cron(ob_link_t *self)
         break;
     case OB_LINK_CONNECTED:
         if (now - self->last_rx_us >= 3 * hb_us) {
-            ob_info("disconnected from broker: silent for %llu ms",
-                    (unsigned long long) ((now - self->last_rx_us) / 1000u));
-            s_reconnect(self, "broker silent for 3 heartbeat intervals");
+            char why[96];
+            ob_fmt(why, sizeof why, "disconnected: broker silent for %llu ms",
+                   (unsigned long long) ((now - self->last_rx_us) / 1000u));
+            s_reconnect(self, why);
             break;
         }
         if (self->sent_upto > self->acked_seq
