@@ -75,6 +75,9 @@ int main(int argc, char **argv)
         .queue_cap = 100000,
         .utc_offset_min = 480,
     };
+    /* czmq (used for key files) must not install its own SIGINT/SIGTERM
+       handlers */
+    setenv("ZSYS_SIGHANDLER", "false", 1);
     const char *config_path = NULL, *offset = NULL;
     const char *f_data = NULL, *f_key = NULL, *f_rules = NULL, *f_node = NULL, *f_client = NULL,
                *f_event = NULL;

@@ -500,8 +500,8 @@ void cli_print_stats_table(FILE *out, const ob_answer_t *answer)
     }
     for (int k = 0; k < 7; k++)
         s_u64(num[k], sizeof num[k], total[k]);
-    const char *cells[NCOLS] = {"TOTAL", "", num[0], num[1], num[2], num[3],
-                                num[4], num[5], num[6], "", ""};
+    const char *cells[NCOLS] = {"TOTAL", " ", num[0], num[1], num[2], num[3],
+                                num[4], num[5], num[6], " ", " "};
     cli_table_add(table, cells);
     cli_table_print(table, out);
     cli_table_destroy(&table);

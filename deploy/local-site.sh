@@ -7,6 +7,7 @@
 #
 #   local-site.sh start SITE [--rules FILE] [--demo-auto] [--depts "hrss housing ..."]
 #                            [--broker-args "..."] [--node-args "..."] [--no-wait]
+#                            [--ports "NODE CLIENT EVENT"]  (default: free ones)
 #   local-site.sh stop SITE
 #   local-site.sh status SITE                    which processes run
 #   local-site.sh wait-up SITE [DEPT ...]        until the broker shows them up (20 s)
@@ -168,6 +169,17 @@ write_env() {
     mv "$tmp" "$SITE/site.env"
 }
 
+write_cli_config() {
+    cat >"$SITE/orderbus.yaml" <<EOF
+# orderbus CLI configuration for this local site (dispatcher role).
+# Relative paths are resolved against this file's directory.
+broker: tcp://127.0.0.1:$CLIENT_PORT
+broker_key: keys/broker.key
+key: keys/dispatcher.key
+events: tcp://127.0.0.1:$EVENT_PORT
+EOF
+}
+
 # --- processes -------------------------------------------------------------
 
 # Starts "$@" in the background as NAME (log, pid file).
@@ -308,7 +320,7 @@ dept_known() {
 cmd_start() {
     local site=${1:-}; [[ -n $site && $site != -* ]] || die "usage: $PROG start SITE [options]"
     shift
-    local rules="" depts="" demo=0 wait=1
+    local rules="" depts="" demo=0 wait=1 fresh=0 ports=""
     local bargs=${BROKER_ARGS-__unset__} nargs=${NODE_ARGS-__unset__}
     while (( $# )); do
         case $1 in
@@ -317,6 +329,7 @@ cmd_start() {
             --demo-auto) demo=1; shift ;;
             --broker-args) bargs=${2?--broker-args needs a value}; shift 2 ;;
             --node-args) nargs=${2?--node-args needs a value}; shift 2 ;;
+            --ports) ports=${2:?--ports needs "NODE CLIENT EVENT"}; shift 2 ;;
             --no-wait) wait=0; shift ;;
             *) die "start: unknown option '$1'" ;;
         esac
@@ -342,7 +355,13 @@ cmd_start() {
         DEMO_AUTO=$demo
         [[ $bargs == __unset__ ]] && BROKER_ARGS="" || BROKER_ARGS=$bargs
         [[ $nargs == __unset__ ]] && NODE_ARGS="" || NODE_ARGS=$nargs
-        read -r NODE_PORT CLIENT_PORT EVENT_PORT <<<"$(free_ports 3)"
+        if [[ -n $ports ]]; then
+            read -r NODE_PORT CLIENT_PORT EVENT_PORT <<<"$ports"
+            [[ $NODE_PORT =~ ^[0-9]+$ && $CLIENT_PORT =~ ^[0-9]+$ && $EVENT_PORT =~ ^[0-9]+$ ]] \
+                || die "--ports wants three port numbers: node, client, event"
+        else
+            read -r NODE_PORT CLIENT_PORT EVENT_PORT <<<"$(free_ports 3)"
+        fi
 
         mkdir -p "$SITE"/{keys,broker,nodes,run,log}
         chmod 700 "$SITE/keys" "$SITE/broker" "$SITE/nodes"
@@ -362,22 +381,31 @@ cmd_start() {
         done
         "$BIN_DIR/orderbus" admin add-client dispatcher --role dispatcher \
             --key "$SITE/keys/dispatcher.key" --store "$SITE/broker" >/dev/null
-        cat >"$SITE/orderbus.yaml" <<EOF
-# orderbus CLI configuration for this local site (dispatcher role).
-# Relative paths are resolved against this file's directory.
-broker: tcp://127.0.0.1:$CLIENT_PORT
-broker_key: keys/broker.key
-key: keys/dispatcher.key
-events: tcp://127.0.0.1:$EVENT_PORT
-EOF
+        write_cli_config
         write_env
+        fresh=1
     fi
 
+    local d tries=0
     start_broker
-    local d
+    if (( wait )); then
+        # ports were checked free, but another program may have taken one
+        # since: a new site picks new ones
+        while ! wait_broker; do
+            stop_proc broker KILL
+            if (( fresh && ++tries < 4 )) && tail -n 5 "$SITE/log/broker.log" | grep -qi 'in use'; then
+                say "a port was taken meanwhile: picking new ones"
+                read -r NODE_PORT CLIENT_PORT EVENT_PORT <<<"$(free_ports 3)"
+                write_cli_config
+                start_broker
+                continue
+            fi
+            cmd_stop_quiet
+            die "site did not start (logs in $SITE/log)"
+        done
+    fi
     for d in $DEPTS; do start_node "$d"; done
     if (( wait )); then
-        wait_broker || { cmd_stop_quiet; die "site did not start (logs in $SITE/log)"; }
         # shellcheck disable=SC2086
         wait_up $DEPTS || { cmd_stop_quiet; die "site did not start (logs in $SITE/log)"; }
     fi

@@ -297,19 +297,24 @@ static char *s_slurp(const char *path, size_t *len_out, char *err, size_t errlen
         snprintf(err, errlen, "config file '%s' is not a regular file", path);
         goto fail;
     }
-    text = (char *) malloc(OB_CONFIG_MAX_BYTES + 1);
+    if (st.st_size > OB_CONFIG_MAX_BYTES) {
+        snprintf(err, errlen, "config file '%s' is larger than %d bytes", path,
+                 OB_CONFIG_MAX_BYTES);
+        goto fail;
+    }
+    size_t want = (size_t) st.st_size;
+    text = (char *) malloc(want + 1);
     if (!text) {
         snprintf(err, errlen, "%s: out of memory", path);
         goto fail;
     }
-    size_t len = fread(text, 1, OB_CONFIG_MAX_BYTES + 1, f);
+    size_t len = fread(text, 1, want, f);
     if (ferror(f)) {
         snprintf(err, errlen, "cannot read config file '%s': %s", path, strerror(errno));
         goto fail;
     }
-    if (len > OB_CONFIG_MAX_BYTES) {
-        snprintf(err, errlen, "config file '%s' is larger than %d bytes", path,
-                 OB_CONFIG_MAX_BYTES);
+    if (len != want || fgetc(f) != EOF) {
+        snprintf(err, errlen, "config file '%s' changed while it was read", path);
         goto fail;
     }
     text[len] = '\0';

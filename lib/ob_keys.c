@@ -40,18 +40,78 @@ static bool s_all_zero(const uint8_t *p, size_t len)
     return sodium_is_zero(p, len) == 1;
 }
 
-/* Reads the Z85 public key of the ZPL file `path` into `key`, without
-   looking at the secret file. Returns 0, or -1 with err. */
-static int s_read_public(const char *path, uint8_t key[OB_KEY_BYTES], char *err, size_t errlen)
+/* True for the characters czmq's ZPL reader accepts in a name. */
+static bool s_zpl_namechar(char c)
 {
-    int rc = -1;
-    zconfig_t *root = NULL;
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+           || strchr("$-_@.&+/", c) != NULL;
+}
+
+/* Checks that `text` is well-formed ZPL line by line, the way zconfig will
+   read it, without building anything. zconfig reports a syntax error by
+   printing the offending line to stdout (zclock_log, not silenceable), and
+   in a key file that line may hold key material; so nothing malformed is
+   ever handed to it. Returns true when every line is blank, a comment,
+   `name` or `name = value`, indented by 4 spaces a level. */
+static bool s_zpl_well_formed(const char *text)
+{
+    int prev_level = -1;
+    for (const char *line = text; *line;) {
+        const char *eol = strchr(line, '\n');
+        const char *end = eol ? eol : line + strlen(line);
+        const char *next = eol ? eol + 1 : end;
+        if (end > line && end[-1] == '\r')
+            end--;
+        for (const char *c = line; c < end; c++)
+            if (((unsigned char) *c < 0x20 && *c != '\t') || *c == 0x7f)
+                return false;
+        const char *p = line;
+        while (p < end && *p == ' ')
+            p++;
+        if (p == end || *p == '#') {
+            line = next;
+            continue;
+        }
+        size_t indent = (size_t) (p - line);
+        int level = (int) (indent / 4);
+        if (indent % 4 != 0 || level > prev_level + 1 || !s_zpl_namechar(*p))
+            return false;
+        prev_level = level;
+        while (p < end && s_zpl_namechar(*p))
+            p++;
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p < end && *p == '=') {
+            p++;
+            while (p < end && (*p == ' ' || *p == '\t'))
+                p++;
+            if (p < end && (*p == '"' || *p == '\'')) {
+                const char *close = (const char *) memchr(p + 1, *p, (size_t) (end - p - 1));
+                if (!close)
+                    return false;
+                p = close + 1;
+                while (p < end && (*p == ' ' || *p == '\t'))
+                    p++;
+                if (p < end && *p != '#')
+                    return false;
+            }
+        }
+        else if (p < end && *p != '#')
+            return false;
+        line = next;
+    }
+    return true;
+}
+
+/* Reads `path` whole (capped at OB_KEY_FILE_MAX) into a malloc'd string and
+   checks it is well-formed ZPL text. Returns it, or NULL with err. */
+static char *s_read_zpl(const char *path, char *err, size_t errlen)
+{
     char *text = NULL;
-    /* Read it ourselves (capped): zconfig_load leaks on a syntax error. */
     FILE *f = fopen(path, "rb");
     if (!f) {
         snprintf(err, errlen, "cannot read key file '%s': %s", path, strerror(errno));
-        goto out;
+        return NULL;
     }
     text = (char *) malloc(OB_KEY_FILE_MAX + 1);
     size_t len = text ? fread(text, 1, OB_KEY_FILE_MAX + 1, f) : 0;
@@ -59,17 +119,35 @@ static int s_read_public(const char *path, uint8_t key[OB_KEY_BYTES], char *err,
     fclose(f);
     if (!text || read_err) {
         snprintf(err, errlen, "cannot read key file '%s'", path);
-        goto out;
+        goto fail;
     }
     if (len > OB_KEY_FILE_MAX) {
         snprintf(err, errlen, "key file '%s' is larger than %d bytes", path, OB_KEY_FILE_MAX);
-        goto out;
+        goto fail;
     }
     text[len] = '\0';
-    if (strlen(text) != len) {
-        snprintf(err, errlen, "key file '%s' is not a certificate (binary data)", path);
-        goto out;
+    if (strlen(text) != len || !ob_utf8_valid(text, len) || !s_zpl_well_formed(text)) {
+        snprintf(err, errlen, "key file '%s' is not a certificate (not ZPL text)", path);
+        goto fail;
     }
+    return text;
+fail:
+    if (text) {
+        sodium_memzero(text, OB_KEY_FILE_MAX + 1);
+        free(text);
+    }
+    return NULL;
+}
+
+/* Reads the Z85 public key of the ZPL file `path` into `key`, without
+   looking at the secret file. Returns 0, or -1 with err. */
+static int s_read_public(const char *path, uint8_t key[OB_KEY_BYTES], char *err, size_t errlen)
+{
+    int rc = -1;
+    zconfig_t *root = NULL;
+    char *text = s_read_zpl(path, err, errlen);
+    if (!text)
+        goto out;
     root = zconfig_str_load(text);
     if (!root) {
         snprintf(err, errlen, "key file '%s' is not a certificate (ZPL syntax error)", path);
@@ -83,7 +161,10 @@ static int s_read_public(const char *path, uint8_t key[OB_KEY_BYTES], char *err,
     rc = 0;
 out:
     zconfig_destroy(&root);
-    free(text);
+    if (text) {
+        sodium_memzero(text, strlen(text));
+        free(text);
+    }
     return rc;
 }
 
@@ -253,6 +334,11 @@ ob_keypair_t *ob_keys_load(const char *path, bool need_secret, char *err, size_t
     }
 
     if (secret_readable) {
+        char *secret_text = s_read_zpl(secret_path, err, errlen);
+        if (!secret_text)
+            goto fail;
+        sodium_memzero(secret_text, strlen(secret_text));
+        free(secret_text);
         /* zcert_load reads NAME_secret first when it exists. */
         cert = zcert_load(path);
         if (!cert) {
@@ -419,10 +505,24 @@ void ob_keys_test(bool verbose)
     ob_fmt(want, sizeof want, "cannot read key file '%s': No such file or directory", missing);
     assert(strcmp(err, want) == 0);
 
-    /* garbage, and a directory */
+    /* garbage, and a directory: refused before czmq sees them (zconfig would
+       print the bad line to stdout) */
     s_write_file(garbage, "this is \"not\" a certificate\n\x01\xff\n  = = =\n");
     assert(ob_keys_load(garbage, false, err, sizeof err) == NULL);
-    assert(strstr(err, garbage));
+    assert(strstr(err, garbage) && strstr(err, "not a certificate"));
+    assert(!s_zpl_well_formed("curve\n        public-key = \"x\"\n"));   /* level jump */
+    assert(!s_zpl_well_formed("curve\n   public-key = \"x\"\n"));       /* 3 spaces */
+    assert(!s_zpl_well_formed("curve\n    public-key = \"x\n"));         /* open quote */
+    assert(!s_zpl_well_formed("curve\n    public-key = \"x\" y\n"));     /* after value */
+    assert(s_zpl_well_formed("#  c\n\ncurve\n    public-key = \"x\"  # k\r\n    n = 1\n"));
+    /* a broken secret half is refused too, and not echoed */
+    char broken[256], broken_secret[256];
+    ob_fmt(broken, sizeof broken, "%s/broken.key", dir);
+    ob_fmt(broken_secret, sizeof broken_secret, "%s_secret", broken);
+    s_copy_file(path, broken);
+    s_write_file(broken_secret, "curve\n    secret-key = \"unterminated\n");
+    assert(ob_keys_load(broken, false, err, sizeof err) == NULL);
+    assert(strstr(err, broken_secret) && strstr(err, "not a certificate"));
     s_write_file(garbage, "curve\n    public-key = \"tooshort\"\n");
     assert(ob_keys_load(garbage, false, err, sizeof err) == NULL);
     assert(strstr(err, "public-key"));
@@ -447,7 +547,8 @@ void ob_keys_test(bool verbose)
     ob_keys_destroy(&full);
 
     const char *files[] = {path,    secret_path, pub_only,     other,       other_secret,
-                           garbage, mixed,       mixed_secret, lone_secret};
+                           garbage, mixed,       mixed_secret, lone_secret,
+                           broken,  broken_secret};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         unlink(files[i]);
     assert(rmdir(dir) == 0);

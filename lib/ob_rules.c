@@ -23,6 +23,10 @@
 #include <unistd.h>
 #include <yaml.h>
 
+/* Not yet in ob_rules.h (the lead owns it): the site's zone from the
+   file's `timezone:`, minutes east of UTC, for ob_calendar_new_weekdays. */
+int ob_rules_utc_offset_min(ob_rules_t *self);
+
 #define S_MAX_FILE     (16 * 1024 * 1024) /* bytes in a rule file */
 #define S_MAX_NODES    (256 * 1024)       /* YAML nodes in a rule file */
 #define S_MAX_DEPTH    32                 /* nesting of YAML collections */
@@ -325,6 +329,19 @@ typedef struct {
     s_node_t *keynode; /* its key node, for positions */
 } s_field_t;
 
+/* Bytes of `text` to quote in an error: at most S_SHOW, cut on a UTF-8
+   character boundary so that the message stays valid UTF-8. */
+static int s_show(const char *text)
+{
+    size_t n = strlen(text);
+    if (n <= S_SHOW)
+        return (int) n;
+    n = S_SHOW;
+    while (n > 0 && ((unsigned char) text[n] & 0xC0) == 0x80)
+        n--;
+    return (int) n;
+}
+
 static bool s_is_null(const s_node_t *node)
 {
     return node->kind == S_SCALAR && node->plain
@@ -353,7 +370,7 @@ static int s_fields(s_ctx_t *ctx, const s_node_t *map, const char *what, s_field
                     return s_fail_at(ctx, key,
                                      "key '%s' in %s is reserved for a later release "
                                      "of the rules engine", key->text, what);
-            return s_fail_at(ctx, key, "unknown key '%.*s' in %s", S_SHOW, key->text, what);
+            return s_fail_at(ctx, key, "unknown key '%.*s' in %s", s_show(key->text), key->text, what);
         }
         if (fields[f].val)
             return s_fail_at(ctx, key, "duplicate key '%s' in %s", fields[f].key, what);
@@ -395,7 +412,7 @@ static int s_ident(s_ctx_t *ctx, const s_node_t *node, const char *what, const c
         if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'
               || *p == '-'))
             return s_fail_at(ctx, node, "%s '%.*s' may hold only a-z, 0-9, '_' and '-'",
-                             what, S_SHOW, *out);
+                             what, s_show(*out), *out);
     return 0;
 }
 
@@ -430,7 +447,7 @@ static int s_duration(s_ctx_t *ctx, const s_node_t *node, const char *what, s_du
         || t[digits + 1] != '\0')
         return s_fail_at(ctx, node,
                          "bad duration '%.*s' for %s: expected Nh (working hours) "
-                         "or Nd (working days), N >= 1", S_SHOW, t, what);
+                         "or Nd (working days), N >= 1", s_show(t), t, what);
     long n = strtol(t, NULL, 10);
     long max = unit == 'h' ? S_MAX_HOURS : S_MAX_DAYS;
     if (n > max)
@@ -528,7 +545,7 @@ static int s_add_category(s_ctx_t *ctx, const s_node_t *item, void *arg)
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t) (slash - p) : strlen(p);
         if (n == 0)
-            return s_fail_at(ctx, item, "category '%.*s' has an empty level", S_SHOW, text);
+            return s_fail_at(ctx, item, "category '%.*s' has an empty level", s_show(text), text);
         if (n > S_MAX_TEXT)
             return s_fail_at(ctx, item, "category level too long (at most %d bytes)",
                              S_MAX_TEXT);
@@ -711,7 +728,7 @@ static int s_timezone(s_ctx_t *ctx, const s_node_t *node, int *out)
     if (!ok || h > 14 || m > 59 || (h == 14 && m > 0))
         return s_fail_at(ctx, node,
                          "bad timezone '%.*s': expected a UTC offset such as \"+08:00\"",
-                         S_SHOW, t);
+                         s_show(t), t);
     *out = sign * (h * 60 + m);
     return 0;
 }
@@ -937,6 +954,12 @@ const char *ob_rules_version(ob_rules_t *self)
     return self->version;
 }
 
+int ob_rules_utc_offset_min(ob_rules_t *self)
+{
+    assert(self);
+    return self->utc_offset_min;
+}
+
 size_t ob_rules_dept_count(ob_rules_t *self)
 {
     assert(self);
@@ -1076,6 +1099,7 @@ void ob_rules_test(bool verbose)
         printf("%s\n", err);
     assert(rules);
     assert(strcmp(ob_rules_version(rules), "2026-11-24.1") == 0);
+    assert(ob_rules_utc_offset_min(rules) == 480);
     assert(ob_rules_dept_count(rules) == 4);
     assert(strcmp(ob_rules_dept_id(rules, 0), "housing") == 0);
     assert(strcmp(ob_rules_dept_name(rules, 1), "市物业管理办公室") == 0);
@@ -1179,8 +1203,10 @@ void ob_rules_test(bool verbose)
     ob_rules_destroy(&rules);
 
     /* No rules at all: everything is manual. */
-    rules = s_test_load("version: '1'\ndepartments: [{id: a, name: A}]\n", err, sizeof err);
+    rules = s_test_load("version: '1'\ntimezone: '-05:30'\ndepartments: [{id: a, name: A}]\n",
+                        err, sizeof err);
     assert(rules);
+    assert(ob_rules_utc_offset_min(rules) == -330);
     ob_rules_route(rules, &order, &route);
     assert(!route.matched && route.sign_hours == 24 && route.reply_days == 15);
     ob_rules_destroy(&rules);

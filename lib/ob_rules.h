@@ -34,6 +34,9 @@ int ob_rules_route(ob_rules_t *self, const ob_workorder_t *order, ob_route_t *ou
 /* Version string of the loaded set: the file's `version:` value. */
 const char *ob_rules_version(ob_rules_t *self);
 
+/* The site's zone from the file's `timezone:` (minutes east of UTC). */
+int ob_rules_utc_offset_min(ob_rules_t *self);
+
 /* Departments declared in the file's `departments:` list. */
 size_t ob_rules_dept_count(ob_rules_t *self);
 const char *ob_rules_dept_id(ob_rules_t *self, size_t i);

@@ -376,6 +376,7 @@ static int s_apply_decision(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
     o->state = dc->state;
     if (dc->attempt > o->attempt)
         o->attempt = dc->attempt;
+    char *own_note = o->last_note;   /* unpacked, freed with o */
     o->last_note = dc->note ? dc->note : (char *) "";   /* borrowed until the put */
     if (dc->event == ORDERBUS__V1__ORDER_EVENT__EVENT_REVIEW_REJECT)
         o->rework_count++;
@@ -385,7 +386,7 @@ static int s_apply_decision(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
         ob_info("order %s %s: centre decision %s, %s -> %s", hex, s_case(o),
                 ob_event_name(dc->event), ob_state_name(from), ob_state_name(o->state));
     }
-    o->last_note = NULL;   /* do not free the borrowed note */
+    o->last_note = own_note;   /* free what was unpacked, not the borrowed note */
     orderbus__v1__node_order__free_unpacked(o, NULL);
     return rc;
 }
@@ -393,8 +394,15 @@ static int s_apply_decision(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
 /* One message from the broker, inside the batch transaction. */
 static int s_take_broker(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *env)
 {
-    ob_debug("broker %s seq %llu", ob_wire_body_name((int) env->body_case),
-             (unsigned long long) env->seq);
+    if (env->body_case == ORDERBUS__V1__ENVELOPE__BODY_RECEIVED)
+        ob_debug("broker received: node seq %llu confirmed",
+                 (unsigned long long) env->received->seq);
+    else if (env->body_case == ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT)
+        ob_debug("broker heartbeat: node seq %llu applied",
+                 (unsigned long long) env->heartbeat->last_applied_seq);
+    else
+        ob_debug("broker %s seq %llu", ob_wire_body_name((int) env->body_case),
+                 (unsigned long long) env->seq);
     bool reliable = false;
     switch (env->body_case) {
     case ORDERBUS__V1__ENVELOPE__BODY_DISPATCH:

@@ -350,11 +350,12 @@ static int s_cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Loads the config file and overrides; opens the client and the SUB. */
+/* Loads the config file and overrides; opens the client and the SUB.
+   Returns 0, EX_CONFIG (config or key files) or EX_UNAVAILABLE. */
 static int s_connect(s_bench_t *self, const char *config, const char *broker,
                      const char *broker_key, const char *key, const char *events)
 {
-    int rc = -1;
+    int rc = EX_CONFIG;
     char err[512];
     ob_config_t *cfg = NULL;
     ob_keypair_t *server = NULL, *mine = NULL;
@@ -388,6 +389,7 @@ static int s_connect(s_bench_t *self, const char *config, const char *broker,
         fprintf(stderr, "ob_bench: %s\n", err);
         goto out;
     }
+    rc = EX_UNAVAILABLE;
     self->client = ob_client_new(broker, server, mine, err, sizeof err);
     if (!self->client) {
         fprintf(stderr, "ob_bench: %s\n", err);
@@ -506,10 +508,10 @@ int main(int argc, char **argv)
     char *cats[3];
     uint64_t *lat = NULL;
 
-    if (s_connect(self, config, broker, broker_key, key, events) < 0) {
-        rc = EX_UNAVAILABLE;
+    rc = s_connect(self, config, broker, broker_key, key, events);
+    if (rc != 0)
         goto out;
-    }
+    rc = EX_SOFTWARE;
     content = s_make_content((size_t) size);
     catbuf = strdup(category);
     if (!content || !catbuf)
@@ -584,9 +586,18 @@ int main(int argc, char **argv)
     printf("delivered: %zu, failed: %zu, event fallbacks: %zu, elapsed %.2f s\n",
            done, failed, fallbacks, secs);
     printf("throughput: %.0f orders/s\n", secs > 0 ? (double) done / secs : 0.0);
-    printf("latency p50: %.2f ms\n", p50);
-    printf("latency p99: %.2f ms\n", p99);
-    printf("latency max: %.2f ms\n", pmax);
+    if (nlat) {
+        printf("latency p50: %.2f ms\n", p50);
+        printf("latency p99: %.2f ms\n", p99);
+        printf("latency max: %.2f ms\n", pmax);
+    } else {
+        printf("latency p50: n/a (no DELIVERED event was received)\n");
+        printf("latency p99: n/a\n");
+    }
+    if (fallbacks * 10 > done)
+        fprintf(stderr, "ob_bench: warning: %zu of %zu orders were found by the GetRequest "
+                        "fallback, not by their event: is the event endpoint right?\n",
+                fallbacks, done);
     rc = run_rc == 0 && failed == 0 ? 0 : 1;
 out:
     free(lat);

@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# t_lifecycle.sh — every CLI command against a real local site (broker and the
+# seven departments of router-rules/default.yaml, no demo auto mode), checking
+# what a user sees: the happy path from submit to CLOSED, manual routing,
+# return and re-route, a denied return, a rejected review, an unsatisfied
+# callback, refused transitions, status, stats and a batch of real orders.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DEPTS_ALL="commerce education environment health housing hrss transport"
+WAIT=10                     # seconds for asynchronous effects (x SCALE)
+
+# --- helpers -----------------------------------------------------------------
+
+# field REF PATH: a field of `ob --json show REF` ("" when absent)
+field() { ob --json show "$1" 2>/dev/null | json_get "$2" ""; }
+
+# state_is REF STATE [DEPT]: the broker has the order in STATE (at DEPT)
+state_is() {
+    local j
+    j=$(ob --json show "$1" 2>/dev/null) || return 1
+    [[ $(json_get state <<<"$j") == "$2" ]] || return 1
+    [[ -z ${3:-} || $(json_get dept "" <<<"$j") == "$3" ]]
+}
+
+# wait_state REF STATE [DEPT]: one check, waiting for the broker
+wait_state() {
+    wait_until "$WAIT" "order $1 reaches $2${3:+ at $3}" state_is "$@"
+}
+
+# inbox_state DEPT REF [--all]: the state of REF in DEPT's inbox ("" if not listed)
+inbox_state() {
+    ob_node "$1" --json inbox ${3:-} 2>/dev/null | python3 -c '
+import json, sys
+ref = sys.argv[1]
+for o in json.load(sys.stdin):
+    if ref in (o.get("id"), o.get("case_no")):
+        print(o.get("state", "")); break' "$2"
+}
+inbox_has() { [[ $(inbox_state "$1" "$2" "${4:-}") == "$3" ]]; }
+inbox_lacks() { [[ -z $(inbox_state "$1" "$2") ]]; }
+
+# submit_one CATEGORY TITLE -> prints "CASE ID" of a new order (flags, --json)
+submit_one() {
+    local j
+    j=$(ob --json submit --title "$2" --content "测试内容：$2" --category "$1" \
+        --contact-name 测试人 --contact-phone 13900000000) || return 1
+    echo "$(json_get case_no <<<"$j") $(json_get id <<<"$j")"
+}
+
+today() { TZ=UTC-8 date +%Y%m%d; }
+
+site_start
+
+# --- status: the site is up --------------------------------------------------------
+
+check "status answers" ob status
+for d in $DEPTS_ALL; do
+    check_match "status shows $d up" "^$d[[:space:]].*[[:space:]]up[[:space:]]" "$OUT"
+done
+check "status --json" ob --json status
+check_eq "status --json: 7 departments, all up" 7 \
+    "$(python3 -c 'import json,sys; print(sum(1 for n in json.load(sys.stdin)["nodes"] if n["up"] is True))' <<<"$OUT")"
+
+# --- the happy path ------------------------------------------------------------------
+
+TITLE="小区门口道路破损，雨天积水严重"
+CONTENT="A3区杜鹃文苑小区东门外人行道塌陷，雨天积水，老人小孩出行不便，请尽快修复。"
+d0=$(today)
+check "submit from flags (Chinese text)" ob submit --title "$TITLE" --content "$CONTENT" \
+    --category 城乡建设 --channel web --appeal complaint --district A3 --street 书院路 \
+    --address "杜鹃文苑小区东门" --urgency urgent --contact-name 张三 --contact-phone 13800000000
+d1=$(today)
+line=$OUT
+CASE=$(awk '{print $1}' <<<"$line")
+ID=$(awk '{print $2}' <<<"$line")
+check_match "submit prints a case number YYYYMMDD-NNNNNN" '^[0-9]{8}-[0-9]{6}$' "$CASE"
+check_match "case number dated today (site zone +08:00)" "^($d0|$d1)-" "$CASE"
+check_match "submit prints the 32-hex order id" '^[0-9a-f]{32}$' "$ID"
+check_match "submit: routed to housing, DISPATCHED" 'DISPATCHED.*housing' "$line"
+
+check "show by id" ob show "$ID"
+show_id=$OUT
+check_match "show: Chinese title printed as is" "$TITLE" "$show_id"
+check_match "show: Chinese content printed as is" "$CONTENT" "$show_id"
+check_match "show: state DISPATCHED" '^state[[:space:]]+DISPATCHED' "$show_id"
+check_match "show: dept housing" '^dept[[:space:]]+housing' "$show_id"
+check_match "show: the case number" "$CASE" "$show_id"
+check_match "show: contact shown to the dispatcher" '张三' "$show_id"
+check "show by case number" ob show "$CASE"
+check_eq "show by case number = show by id" "$show_id" "$OUT"
+check "show --json" ob --json show "$CASE"
+j=$OUT
+check "show --json parses" json_valid <<<"$j"
+check_eq "show --json: state" DISPATCHED "$(json_get state <<<"$j")"
+check_eq "show --json: dept" housing "$(json_get dept <<<"$j")"
+check_eq "show --json: attempt" 1 "$(json_get attempt <<<"$j")"
+check_eq "show --json: title" "$TITLE" "$(json_get order.title <<<"$j")"
+check_eq "show --json: category" 城乡建设 "$(json_get order.category.0 <<<"$j")"
+check_eq "show --json: urgency" URGENT "$(json_get order.urgency <<<"$j")"
+
+# submit FILE.json: an order as JSON (the demo data's format)
+cat >"$SITE/order.json" <<'EOF'
+{"channel":"WEB","appeal_type":"COMPLAINT","category":["卫生计生"],
+ "title":"社区卫生服务中心周末不开门","content":"B2区某社区卫生服务中心周末停诊，附近老人看病要跑很远。",
+ "location":{"district_code":"B2","address":"和平路12号"},
+ "contact":{"name":"李四","phone":"13700000000"},"external_ref":"test-file-1"}
+EOF
+check "submit FILE.json" ob --json submit "$SITE/order.json"
+FCASE=$(json_get case_no <<<"$OUT")
+FID=$(json_get id <<<"$OUT")
+check_eq "submit FILE.json: routed to health" health "$(json_get dept <<<"$OUT")"
+check_eq "submit FILE.json: DISPATCHED" DISPATCHED "$(json_get state <<<"$OUT")"
+check_eq "submit FILE.json: title kept" 社区卫生服务中心周末不开门 "$(json_get order.title <<<"$OUT")"
+check_eq "submit FILE.json: external ref kept" test-file-1 "$(json_get order.external_ref <<<"$OUT")"
+
+# list
+check "list --dept housing --state DISPATCHED" ob list --dept housing --state DISPATCHED
+check_match "list: shows the housing order" "^$CASE[[:space:]]+$ID[[:space:]]+DISPATCHED[[:space:]]+housing" "$OUT"
+check_match "list: Chinese title in the table" '小区门口' "$OUT"
+check_nomatch "list --dept housing: not the health order" "$FCASE" "$OUT"
+check "list --dept health" ob list --dept health
+check_match "list --dept health: the health order" "$FCASE" "$OUT"
+check_nomatch "list --dept health: not the housing order" "$CASE" "$OUT"
+check "list --json --state DISPATCHED" ob --json list --state DISPATCHED
+check "list --json parses" json_valid <<<"$OUT"
+check_eq "list --json: 2 dispatched orders" 2 "$(json_len . <<<"$OUT")"
+check "list --limit 1" ob --json list --limit 1
+check_eq "list --limit 1: one order" 1 "$(json_len . <<<"$OUT")"
+check "list --state CLOSED (none yet)" ob --json list --state CLOSED
+check_eq "list --state CLOSED: empty" 0 "$(json_len . <<<"$OUT")"
+
+# the department's inbox
+wait_until "$WAIT" "housing inbox lists the order as DISPATCHED" inbox_has housing "$CASE" DISPATCHED
+check "inbox (table)" ob_node housing inbox
+check_match "inbox: case number, Chinese title" "$CASE.*小区门口" "$OUT"
+check "inbox --json parses" json_valid < <(ob_node housing --json inbox)
+check "health inbox does not list the housing order" inbox_lacks health "$CASE"
+
+# the department works the order
+check "sign" ob_node housing sign "$CASE"
+check_match "sign: the order is IN_PROGRESS at the node" 'IN_PROGRESS' "$OUT"
+wait_state "$CASE" IN_PROGRESS housing
+check_fails 1 "sign twice refused (exit 1, names state and event)" --match 'SIGN.*IN_PROGRESS|IN_PROGRESS.*SIGN' \
+    ob_node housing sign "$CASE"
+check_fails 1 "return after signing refused" --match 'RETURN' ob_node housing return "$CASE" --reason 不归我管
+check "progress --note" ob_node housing progress "$CASE" --note "已派人到现场查看"
+check "reply --result resolved" ob_node housing reply "$ID" --result resolved --note "人行道已修复，积水已排除"
+wait_state "$CASE" REPLIED housing
+check_fails 1 "callback on a REPLIED order refused" --match 'CALLBACK.*REPLIED|REPLIED.*CALLBACK' \
+    ob callback "$CASE" --satisfaction satisfied
+check "review --accept" ob review "$CASE" --accept --note 答复完整
+check_match "review --accept: PENDING_CALLBACK" PENDING_CALLBACK "$OUT"
+check_fails 1 "review twice refused" --match 'REVIEW' ob review "$CASE" --accept
+check "callback --satisfaction satisfied" ob callback "$CASE" --satisfaction satisfied --note 市民满意
+check_match "callback: CLOSED" CLOSED "$OUT"
+check_eq "the order is CLOSED" CLOSED "$(field "$CASE" state)"
+check_eq "satisfaction recorded" SATISFIED "$(field "$CASE" satisfaction)"
+check_eq "reply result recorded" RESOLVED "$(field "$CASE" reply_result)"
+
+check "trace" ob trace "$CASE"
+trace_txt=$OUT
+check_match "trace: Chinese notes printed as is" '已派人到现场查看' "$trace_txt"
+check "trace --json" ob --json trace "$ID"
+events=$(python3 -c 'import json,sys; print(" ".join(e["event"] for e in json.load(sys.stdin)["events"]))' <<<"$OUT")
+check_eq "trace: events in order" \
+    "REGISTER ROUTE DELIVERED SIGN PROGRESS REPLY REVIEW_ACCEPT CALLBACK_OK" "$events"
+check_eq "trace (table) has the same events in order" "$events" \
+    "$(awk 'NR > 1 && NF { print $3 }' <<<"$trace_txt" | tr '\n' ' ' | sed 's/ $//')"
+wait_until "$WAIT" "the closed order leaves the housing inbox" inbox_lacks housing "$CASE"
+wait_until "$WAIT" "inbox --all lists it as CLOSED" inbox_has housing "$CASE" CLOSED --all
+
+# --- manual routing ------------------------------------------------------------------
+
+read -r MCASE MID < <(submit_one 政法 "邻居深夜噪音扰民")
+check_match "unknown category: submitted" '^[0-9]{8}-[0-9]{6}$' "${MCASE:-}"
+check_eq "unknown category: PENDING_MANUAL" PENDING_MANUAL "$(field "$MCASE" state)"
+check_eq "PENDING_MANUAL: no department" "" "$(field "$MCASE" dept)"
+check "list --state PENDING_MANUAL" ob list --state PENDING_MANUAL
+check_match "list --state PENDING_MANUAL shows it" "$MCASE" "$OUT"
+check "route --dept health" ob route "$MCASE" --dept health --note 转卫健委
+check_match "route: DISPATCHED to health" 'DISPATCHED.*health' "$OUT"
+wait_state "$MCASE" DISPATCHED health
+wait_until "$WAIT" "health inbox lists the routed order" inbox_has health "$MCASE" DISPATCHED
+check_fails 1 "route to an unknown department refused" --match 'nosuchdept' \
+    ob route "$FCASE" --dept nosuchdept
+
+# --- return and re-route -----------------------------------------------------------------
+
+read -r RCASE RID < <(submit_one 城乡建设 "公交站台广告牌松动")
+wait_until "$WAIT" "housing inbox lists the order to return" inbox_has housing "$RCASE" DISPATCHED
+check "return --reason" ob_node housing return "$RCASE" --reason "公交站台归交通部门管理"
+wait_state "$RCASE" RETURN_REQUESTED housing
+check_eq "return reason recorded" 公交站台归交通部门管理 "$(field "$RCASE" return_reason)"
+check "route to another department (approve the return)" ob route "$RCASE" --dept transport
+wait_state "$RCASE" DISPATCHED transport
+check_eq "re-routed order: attempt 2" 2 "$(field "$RCASE" attempt)"
+wait_until "$WAIT" "transport inbox has the re-routed order" inbox_has transport "$RCASE" DISPATCHED
+wait_until "$WAIT" "housing inbox no longer lists it as open" inbox_lacks housing "$RCASE"
+check_fails 1 "a reply from the old department is refused" \
+    ob_node housing reply "$RCASE" --result resolved --note 已处理
+check_fails 1 "a sign from the old department is refused" ob_node housing sign "$RCASE"
+check "the new department signs" ob_node transport sign "$RCASE"
+wait_state "$RCASE" IN_PROGRESS transport
+
+# --- deny-return ---------------------------------------------------------------------
+
+read -r DCASE DID < <(submit_one 城乡建设 "楼道灯长期不亮")
+wait_until "$WAIT" "housing inbox lists the order" inbox_has housing "$DCASE" DISPATCHED
+check_fails 1 "deny-return on a DISPATCHED order refused" --match 'DISPATCHED' ob deny-return "$DCASE"
+check "return --reason" ob_node housing return "$DCASE" --reason 物业负责
+wait_state "$DCASE" RETURN_REQUESTED housing
+check "deny-return --note" ob deny-return "$DCASE" --note "属于住建部门监管范围"
+check_match "deny-return: DISPATCHED at housing" 'DISPATCHED.*housing' "$OUT"
+check_eq "deny-return: still housing" housing "$(field "$DCASE" dept)"
+wait_until "$WAIT" "housing inbox shows it DISPATCHED again" inbox_has housing "$DCASE" DISPATCHED
+check "housing signs after the denied return" ob_node housing sign "$DCASE"
+wait_state "$DCASE" IN_PROGRESS housing
+
+# --- review rejection and rework ---------------------------------------------------------
+
+read -r VCASE VID < <(submit_one 城乡建设 "小区电梯经常故障")
+wait_until "$WAIT" "housing inbox lists the order" inbox_has housing "$VCASE" DISPATCHED
+check "sign" ob_node housing sign "$VCASE"
+check "reply" ob_node housing reply "$VCASE" --result explained --note 已联系物业
+wait_state "$VCASE" REPLIED housing
+check "review --reject" ob review "$VCASE" --reject --note "答复未说明维修时间"
+check_match "review --reject: IN_PROGRESS" IN_PROGRESS "$OUT"
+check_eq "rework counted" 1 "$(field "$VCASE" rework_count)"
+wait_until "$WAIT" "the node has it IN_PROGRESS again (rework)" inbox_has housing "$VCASE" IN_PROGRESS
+check "progress during rework" ob_node housing progress "$VCASE" --note 已督促物业维修
+check "reply again" ob_node housing reply "$VCASE" --result resolved --note "电梯已于本周大修"
+wait_state "$VCASE" REPLIED housing
+check "review --accept" ob review "$VCASE" --accept
+check "callback --satisfaction basic" ob callback "$VCASE" --satisfaction basic
+check_eq "reworked order CLOSED" CLOSED "$(field "$VCASE" state)"
+
+# --- unsatisfied callback: reopened, redispatched ------------------------------------------
+
+read -r UCASE UID_ < <(submit_one 城乡建设 "工地夜间施工噪音")
+wait_until "$WAIT" "housing inbox lists the order" inbox_has housing "$UCASE" DISPATCHED
+check "sign" ob_node housing sign "$UCASE"
+check "reply" ob_node housing reply "$UCASE" --result resolved --note 已要求停工
+wait_state "$UCASE" REPLIED housing
+check "review --accept" ob review "$UCASE" --accept
+check "callback --satisfaction unsatisfied" ob callback "$UCASE" --satisfaction unsatisfied --note 仍在施工
+wait_state "$UCASE" DISPATCHED housing
+check_eq "reopened order: attempt 2" 2 "$(field "$UCASE" attempt)"
+check_eq "reopen counted" 1 "$(field "$UCASE" reopen_count)"
+check "trace --json" ob --json trace "$UCASE"
+uevents=$(python3 -c 'import json,sys; print(" ".join(e["event"] for e in json.load(sys.stdin)["events"]))' <<<"$OUT")
+check_match "trace: CALLBACK_REOPEN then REDISPATCH" 'CALLBACK_REOPEN REDISPATCH' "$uevents"
+wait_until "$WAIT" "housing inbox has it DISPATCHED again" inbox_has housing "$UCASE" DISPATCHED
+check_eq "the node holds attempt 2" 2 "$(ob_node housing --json inbox | python3 -c '
+import json, sys
+print(next((o["attempt"] for o in json.load(sys.stdin) if o["case_no"] == sys.argv[1]), ""))' "$UCASE")"
+check "sign again" ob_node housing sign "$UCASE"
+check "reply again" ob_node housing reply "$UCASE" --result resolved --note 已停止夜间施工
+wait_state "$UCASE" REPLIED housing
+check "review --accept" ob review "$UCASE" --accept
+check "callback satisfied" ob callback "$UCASE" --satisfaction satisfied
+check_eq "reopened order finally CLOSED" CLOSED "$(field "$UCASE" state)"
+
+# --- illegal transitions ----------------------------------------------------------------------
+
+check_fails 1 "callback on a DISPATCHED order refused (names state and event)" \
+    --match "CALLBACK.*DISPATCHED|DISPATCHED.*CALLBACK" ob callback "$FCASE" --satisfaction satisfied
+check_fails 1 "review on a DISPATCHED order refused" --match 'DISPATCHED' ob review "$FCASE" --accept
+check_fails 1 "callback on a CLOSED order refused" --match 'CLOSED' ob callback "$CASE" --satisfaction basic
+check_fails 1 "route of a CLOSED order refused" --match 'CLOSED' ob route "$CASE" --dept health
+check_eq "refusals changed nothing" DISPATCHED "$(field "$FCASE" state)"
+
+# --- status and stats -----------------------------------------------------------------------
+
+check "status" ob --json status
+st=$OUT
+check_eq "status: every department up" "$DEPTS_ALL" \
+    "$(python3 -c 'import json,sys; print(" ".join(sorted(n["dept"] for n in json.load(sys.stdin)["nodes"] if n["up"] is True)))' <<<"$st")"
+check_eq "status: orders counted" 7 "$(json_get orders <<<"$st")"
+check_eq "status: 3 CLOSED" 3 "$(json_get states.CLOSED 0 <<<"$st")"
+check "stats" ob stats
+check_match "stats: a housing row with Chinese name" '^housing[[:space:]]+市住房和城乡建设局' "$OUT"
+check "stats --json" ob --json stats
+stats=$OUT
+hs=$(python3 -c '
+import json, sys
+for r in json.load(sys.stdin):
+    if r["dept"] == "housing":
+        print(r["dispatched"], r["closed"], r["returned"], r["reworked"], r["reopened"])' <<<"$stats")
+# housing: CASE, RCASE, DCASE, VCASE, UCASE dispatched (+ redispatch, deny-return?)
+read -r h_disp h_closed h_ret h_rew h_reo <<<"$hs"
+check_eq "stats: housing closed 3" 3 "${h_closed:-}"
+check_eq "stats: housing returned 2" 2 "${h_ret:-}"
+check_eq "stats: housing reworked 1" 1 "${h_rew:-}"
+check_eq "stats: housing reopened 1" 1 "${h_reo:-}"
+check_match "stats: housing dispatched >= 5" '^([5-9]|[1-9][0-9]+)$' "${h_disp:-}"
+check "stats --dept transport" ob --json stats --dept transport
+check_eq "stats --dept: one row" transport "$(json_get 0.dept <<<"$OUT")"
+check "node status" ob_node housing status
+check_match "node status: broker link up" 'up' "$OUT"
+check "node status --json" ob_node housing --json status
+check_eq "node status --json: dept" housing "$(json_get dept <<<"$OUT")"
+
+# --- batch ---------------------------------------------------------------------------------
+
+head -n 20 "$REPO/deploy/data/tipdm_demo.jsonl" >"$SITE/batch.jsonl"
+check "submit --batch of 20 demo orders" ob submit --batch "$SITE/batch.jsonl" --window 8
+check_match "batch: final count" '20 submitted, 0 failed' "$OUT"
+check_eq "batch: one line per order" 20 "$(grep -cE '^ *[0-9]+ +[0-9]{8}-[0-9]{6} +[0-9a-f]{32} ' <<<"$OUT")"
+sed -n '21,40p' "$REPO/deploy/data/tipdm_demo.jsonl" >"$SITE/batch2.jsonl"
+check "submit --batch --json" ob --json submit --batch "$SITE/batch2.jsonl"
+check "batch --json: one JSON object per line" json_lines_valid <<<"$OUT"
+check_eq "batch --json: 20 lines ok" 20 \
+    "$(python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if l.strip() and json.loads(l).get("ok")))' <<<"$OUT")"
+check_eq "status: 47 orders" 47 "$(ob --json status | json_get orders)"
+
+finish
