@@ -33,7 +33,13 @@ cleanup() {
     exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# the long steps run in the background so that a signal is handled at once
+CHILD=""
+on_signal() {
+    if [[ -n $CHILD ]]; then kill -TERM "$CHILD" 2>/dev/null || true; fi
+    exit 130
+}
+trap on_signal INT TERM
 
 cat <<EOF
 == orderbus demo ==========================================================
@@ -71,8 +77,11 @@ fi
 echo
 echo "-- the centre at work: orderbus demo centre --expect $N"
 set +e
-"${OB[@]}" demo centre --expect "$N" --timeout "${DEMO_TIMEOUT:-100}"
+"${OB[@]}" demo centre --expect "$N" --timeout "${DEMO_TIMEOUT:-100}" &
+CHILD=$!
+wait "$CHILD"
 rc=$?
+CHILD=""
 set -e
 echo
 if (( rc == 0 )); then

@@ -227,12 +227,15 @@ depts_up() {
     json=$(cli --timeout 1000 status --json 2>/dev/null) || return 0
     if command -v jq >/dev/null 2>&1; then
         jq -r '(.nodes // .departments // [])[] | select(.up == true) | .dept' <<<"$json" 2>/dev/null || true
-    else
+    elif command -v python3 >/dev/null 2>&1; then
         python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 for n in d.get("nodes", d.get("departments", [])):
     if n.get("up") is True: print(n.get("dept"))' <<<"$json" 2>/dev/null || true
+    else   # the CLI prints one field a line
+        awk '/"dept":/ { d = $0; sub(/^[^:]*: *"/, "", d); sub(/".*$/, "", d) }
+             /"up": *true/ { print d }' <<<"$json"
     fi
 }
 

@@ -36,6 +36,7 @@ struct ob_link {
     void *mon;                          /* PAIR reading the DEALER's monitor */
     unsigned generation;                /* socket count, names monitor endpoints */
     ob_link_state_t state;
+    bool conn_up;                       /* handshake done, no disconnect since */
     char dept[OB_DEPT_MAX + 1];         /* from Welcome (or meta), "" unknown */
 
     uint64_t in_seq, out_seq, acked_seq;        /* committed */
@@ -54,6 +55,7 @@ struct ob_link {
     uint64_t progress_us;               /* last time an ack advanced / first send */
     uint64_t last_rx_us;                /* last frame from the broker */
     uint64_t last_tx_us;                /* last frame to the broker */
+    uint64_t last_hb_us;                /* last Heartbeat sent */
     uint64_t hello_at_us;               /* Hello sent (HELLO_SENT) */
     uint64_t hello_try_us;              /* last Hello attempt (DISCONNECTED) */
     uint64_t down_since_us;             /* entered DISCONNECTED */
@@ -161,6 +163,7 @@ static void s_reconnect(ob_link_t *self, const char *why)
 {
     ob_info("broker link: %s: reconnecting to %s", why, self->endpoint);
     s_close_socket(self);
+    self->conn_up = false;
     char err[256];
     if (s_open_socket(self, err, sizeof err) != 0)
         ob_error("broker link: %s (retrying)", err);
@@ -323,11 +326,13 @@ void ob_link_take_monitor(ob_link_t *self)
         switch (event) {
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             ob_debug("broker link: connection to %s is up", self->endpoint);
+            self->conn_up = true;
             self->hello_try_us = 0;   /* say Hello at once */
             if (self->state == OB_LINK_CONNECTED)   /* reconnected underneath us */
                 s_set_state(self, OB_LINK_DISCONNECTED, "new connection");
             break;
         case ZMQ_EVENT_DISCONNECTED:
+            self->conn_up = false;
             if (self->state != OB_LINK_DISCONNECTED)
                 ob_info("disconnected from broker at %s (connection closed)", self->endpoint);
             s_set_state(self, OB_LINK_DISCONNECTED, "connection closed");
@@ -574,6 +579,9 @@ void ob_link_flush(ob_link_t *self)
 {
     if (self->b_welcome) {
         bool dept_changed = strcmp(self->dept, self->b_dept) != 0;
+        if (dept_changed && self->dept[0])
+            ob_warn("this store belonged to department '%s' but the broker welcomes the key as "
+                    "'%s': check --key and --data", self->dept, self->b_dept);
         ob_fmt(self->dept, sizeof self->dept, "%s", self->b_dept);
         s_set_state(self, OB_LINK_CONNECTED, "welcome");
         ob_info("connected to broker at %s as department '%s'%s (node seq %llu confirmed, "
@@ -627,7 +635,11 @@ void ob_link_cron(ob_link_t *self)
     uint64_t hb_us = (uint64_t) self->hb_ms * 1000u;
     switch (self->state) {
     case OB_LINK_DISCONNECTED:
-        if (self->sock && now - self->hello_try_us >= S_HELLO_TRY_MS * 1000ull) {
+        /* Hello only on a connection the monitor reported up: right after a
+           disconnect ZeroMQ may still take a message into the dying pipe
+           and lose it. Without monitor news for 3 intervals, try anyway. */
+        if (self->sock && (self->conn_up || now - self->down_since_us >= 3 * hb_us)
+            && now - self->hello_try_us >= S_HELLO_TRY_MS * 1000ull) {
             self->hello_try_us = now;
             if (s_send_hello(self) == 0) {
                 self->hello_at_us = now;
@@ -667,7 +679,9 @@ void ob_link_cron(ob_link_t *self)
             self->progress_us = now;
             s_pump(self);
         }
-        if (now - self->last_tx_us >= hb_us) {
+        /* every interval, busy or not: the broker's liveness view and its
+           outbox trimming both read our heartbeats */
+        if (now - self->last_hb_us >= hb_us) {
             Orderbus__V1__Heartbeat hb = ORDERBUS__V1__HEARTBEAT__INIT;
             hb.last_applied_seq = self->in_seq;
             ob_msg_t m;
@@ -677,7 +691,7 @@ void ob_link_cron(ob_link_t *self)
             if (ob_wire_send(self->sock, NULL, 0, &m.env) == 0)
                 ob_debug("sent heartbeat last_applied_seq=%llu",
                          (unsigned long long) self->in_seq);
-            self->last_tx_us = now;   /* even on EAGAIN: try again next interval */
+            self->last_hb_us = now;   /* even on EAGAIN: try again next interval */
         }
         break;
     }
@@ -697,8 +711,8 @@ int ob_link_next_timer_ms(ob_link_t *self)
         break;
     case OB_LINK_CONNECTED:
         due = self->last_rx_us + 3 * hb_us;
-        if (self->last_tx_us + hb_us < due)
-            due = self->last_tx_us + hb_us;
+        if (self->last_hb_us + hb_us < due)
+            due = self->last_hb_us + hb_us;
         if (self->sent_upto > self->acked_seq
             && self->progress_us + (uint64_t) self->retry_ms * 1000u < due)
             due = self->progress_us + (uint64_t) self->retry_ms * 1000u;

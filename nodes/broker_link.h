@@ -3,9 +3,9 @@
     reliable sequence protocol (docs/PROTOCOL.md §3).
 
     States:
-      DISCONNECTED  no usable connection; Hello is tried every few hundred ms
-                    (ZMQ_IMMEDIATE makes the send fail until the Curve
-                    handshake has completed)
+      DISCONNECTED  no usable connection; Hello is sent as soon as the socket
+                    monitor reports a completed Curve handshake (and retried
+                    every 200 ms; ZMQ_IMMEDIATE makes a send fail until then)
       HELLO_SENT    Hello{last_applied_seq = in_seq} sent, waiting for Welcome
       CONNECTED     Welcome received: outbox resent in order, heartbeats
     Transitions: Hello sent -> HELLO_SENT; Welcome -> CONNECTED; the

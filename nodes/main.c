@@ -27,8 +27,9 @@ static void s_usage(FILE *out)
 "\n"
 "SYNOPSIS\n"
 "    orderbus-node [--config FILE] --data DIR --broker ENDPOINT --broker-key FILE\n"
-"                  --key FILE [--heartbeat-ms MS] [--demo-auto] [--demo-seed N]\n"
-"                  [--demo-delay-ms MIN:MAX] [--demo-return-pct P] [-v | -q]\n"
+"                  --key FILE [--heartbeat-ms MS] [--map-mb N] [--demo-auto]\n"
+"                  [--demo-seed N] [--demo-delay-ms MIN:MAX] [--demo-return-pct P]\n"
+"                  [-v | -q]\n"
 "\n"
 "DESCRIPTION\n"
 "    Holds one department's work orders in a local LMDB store (DIR), receives\n"
@@ -40,15 +41,18 @@ static void s_usage(FILE *out)
 "\n"
 "OPTIONS\n"
 "    --config FILE          YAML config; keys: data, broker, broker_key, key,\n"
-"                           heartbeat_ms, demo_auto, demo_seed, demo_delay_ms,\n"
-"                           demo_return_pct, log_level. Flags override the file;\n"
-"                           relative paths are resolved against its directory.\n"
+"                           heartbeat_ms, map_mb, demo_auto, demo_seed,\n"
+"                           demo_delay_ms, demo_return_pct, log_level. Flags\n"
+"                           override the file; relative paths are resolved\n"
+"                           against its directory.\n"
 "    --data DIR             data directory (store, lock, node.sock), created 0700\n"
 "    --broker ENDPOINT      broker node link, e.g. tcp://127.0.0.1:5570\n"
 "    --broker-key FILE      the broker's public key file\n"
 "    --key FILE             this node's keypair (FILE and FILE_secret)\n"
 "    --heartbeat-ms MS      heartbeat interval (default 1000); the broker is\n"
 "                           considered gone after 3 silent intervals\n"
+"    --map-mb N             initial LMDB map size in MiB (default 256); the map\n"
+"                           grows by itself when it fills up\n"
 "    --demo-auto            demo auto-handling mode: the node signs, returns,\n"
 "                           reports progress and replies by itself (demos, tests)\n"
 "    --demo-seed N          random seed of the demo agent (default: random)\n"
@@ -73,7 +77,7 @@ static void s_usage(FILE *out)
 }
 
 enum {
-    OPT_CONFIG = 256, OPT_DATA, OPT_BROKER, OPT_BROKER_KEY, OPT_KEY, OPT_HEARTBEAT,
+    OPT_CONFIG = 256, OPT_DATA, OPT_BROKER, OPT_BROKER_KEY, OPT_KEY, OPT_HEARTBEAT, OPT_MAP_MB,
     OPT_DEMO_AUTO, OPT_DEMO_SEED, OPT_DEMO_DELAY, OPT_DEMO_RETURN, OPT_VERSION
 };
 
@@ -145,6 +149,7 @@ int main(int argc, char **argv)
         {"broker-key", required_argument, NULL, OPT_BROKER_KEY},
         {"key", required_argument, NULL, OPT_KEY},
         {"heartbeat-ms", required_argument, NULL, OPT_HEARTBEAT},
+        {"map-mb", required_argument, NULL, OPT_MAP_MB},
         {"demo-auto", no_argument, NULL, OPT_DEMO_AUTO},
         {"demo-seed", required_argument, NULL, OPT_DEMO_SEED},
         {"demo-delay-ms", required_argument, NULL, OPT_DEMO_DELAY},
@@ -156,7 +161,8 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *data = NULL, *broker = NULL, *broker_key = NULL,
-               *key = NULL, *heartbeat = NULL, *seed = NULL, *delay = NULL, *ret_pct = NULL;
+               *key = NULL, *heartbeat = NULL, *map_mb = NULL, *seed = NULL, *delay = NULL,
+               *ret_pct = NULL;
     bool demo_auto = false, demo_auto_set = false;
     int level = -1;
     int exit_code = 0;
@@ -174,6 +180,7 @@ int main(int argc, char **argv)
         case OPT_BROKER_KEY: broker_key = optarg; break;
         case OPT_KEY: key = optarg; break;
         case OPT_HEARTBEAT: heartbeat = optarg; break;
+        case OPT_MAP_MB: map_mb = optarg; break;
         case OPT_DEMO_AUTO: demo_auto = demo_auto_set = true; break;
         case OPT_DEMO_SEED: seed = optarg; break;
         case OPT_DEMO_DELAY: delay = optarg; break;
@@ -200,9 +207,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "orderbus-node: %s\n", err);
             return EX_CONFIG;
         }
-        static const char *known[] = {"data", "broker", "broker_key", "key", "heartbeat_ms",
-                                      "demo_auto", "demo_seed", "demo_delay_ms",
-                                      "demo_return_pct", "log_level"};
+        static const char *known[] = {"data", "broker", "broker_key", "key",
+                                      "heartbeat_ms", "map_mb", "demo_auto", "demo_seed",
+                                      "demo_delay_ms", "demo_return_pct", "log_level"};
         for (size_t i = 0; i < ob_config_count(config); i++) {
             bool ok = false;
             for (size_t j = 0; j < sizeof known / sizeof known[0]; j++)
@@ -216,6 +223,7 @@ int main(int argc, char **argv)
         if (!broker_key) broker_key = ob_config_path(config, "broker_key");
         if (!key) key = ob_config_path(config, "key");
         if (!heartbeat) heartbeat = ob_config_get(config, "heartbeat_ms", NULL);
+        if (!map_mb) map_mb = ob_config_get(config, "map_mb", NULL);
         if (!seed) seed = ob_config_get(config, "demo_seed", NULL);
         if (!delay) delay = ob_config_get(config, "demo_delay_ms", NULL);
         if (!ret_pct) ret_pct = ob_config_get(config, "demo_return_pct", NULL);
@@ -261,6 +269,14 @@ int main(int argc, char **argv)
             cfg.heartbeat_ms = (int) n;
         else {
             fprintf(stderr, "orderbus-node: heartbeat '%s' must be 50..600000 ms\n", heartbeat);
+            bad = 1;
+        }
+    }
+    if (map_mb) {
+        if (s_parse_long(map_mb, 1, 1048576, &n) == 0)
+            cfg.map_mb = (size_t) n;
+        else {
+            fprintf(stderr, "orderbus-node: map size '%s' must be 1..1048576 MiB\n", map_mb);
             bad = 1;
         }
     }

@@ -176,8 +176,9 @@ ob_node_t *ob_node_new(const ob_node_config_t *cfg, int *exit_code, char *err, s
             goto fail;
         }
     }
-    ob_info("started: department node, broker %s, local service %s%s", cfg->broker,
-            ob_local_endpoint(self->local), ob_link_dept(self->link)[0] ? "" : " (not yet welcomed)");
+    const char *dept = ob_link_dept(self->link);
+    ob_info("started: node of department '%s', broker %s, local service %s",
+            dept[0] ? dept : "(not yet welcomed)", cfg->broker, ob_local_endpoint(self->local));
     *exit_code = 0;
     return self;
 fail:
@@ -738,7 +739,9 @@ static void s_drain_broker(ob_node_t *self)
     }
 }
 
-static void s_turn(ob_node_t *self, int timeout_ms)
+/* One turn of the loop. Returns 0, or -1 when zmq_poll failed for another
+   reason than a signal (the context is gone: nothing more can be done). */
+static int s_turn(ob_node_t *self, int timeout_ms)
 {
     zmq_pollitem_t items[3] = {
         {ob_link_socket(self->link), 0, ZMQ_POLLIN, 0},
@@ -746,8 +749,12 @@ static void s_turn(ob_node_t *self, int timeout_ms)
         {ob_local_socket(self->local), 0, ZMQ_POLLIN, 0},
     };
     int rc = zmq_poll(items, 3, timeout_ms);
-    if (rc < 0)
-        return;   /* EINTR (a signal): the caller checks its flag */
+    if (rc < 0) {
+        if (errno == EINTR)
+            return 0;   /* a signal: the caller checks its flag */
+        ob_error("cannot poll sockets: %s", zmq_strerror(errno));
+        return -1;
+    }
 
     if (items[1].revents & ZMQ_POLLIN)
         ob_link_take_monitor(self->link);
@@ -789,6 +796,7 @@ static void s_turn(ob_node_t *self, int timeout_ms)
         self->n_broker = self->n_local = self->n_demo = 0;
     }
     ob_link_flush(self->link);
+    return 0;
 }
 
 /* Drops `seen` entries older than a week (clerk request dedup). */
@@ -836,7 +844,8 @@ int ob_node_run(ob_node_t *self, volatile sig_atomic_t *stop)
             if (d >= 0 && d < timeout)
                 timeout = d;
         }
-        s_turn(self, timeout);
+        if (s_turn(self, timeout) != 0)
+            return -1;
         if (*stop)
             break;
         ob_link_cron(self->link);

@@ -46,6 +46,10 @@
 #   diag TEXT...                           "# TEXT" comment lines
 #   finish                                 stop the site, exit 1 if any check failed
 #
+# python3 is a function calling the real interpreter ($PYTHON) directly.
+# Note: check/run set OUT, so `check DESC cmd <<<"$OUT"` feeds the old value
+# but replaces OUT: save it in a variable first when you need it again.
+#
 # Variables: REPO, BIN (${BUILD:-build}/bin, absolute), SCALE (timeout factor:
 # 3 under OB_SANITIZED=1, else 1), TESTS_FAILED, TESTS_PASSED.
 
@@ -62,6 +66,12 @@ export REPO BIN
 LOCAL_SITE=$REPO/deploy/local-site.sh
 
 if [[ ${OB_SANITIZED:-0} == 1 ]]; then SCALE=3; else SCALE=1; fi
+
+# The real interpreter: a pyenv shim costs half a second a call.
+PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null)
+[[ -x $PYTHON ]] || PYTHON=$(command -v python3)
+export PYTHON
+python3() { "$PYTHON" "$@"; }
 export SCALE
 
 TESTS_FAILED=0

@@ -122,8 +122,9 @@ check "list --dept health" ob list --dept health
 check_match "list --dept health: the health order" "$FCASE" "$OUT"
 check_nomatch "list --dept health: not the housing order" "$CASE" "$OUT"
 check "list --json --state DISPATCHED" ob --json list --state DISPATCHED
-check "list --json parses" json_valid <<<"$OUT"
-check_eq "list --json: 2 dispatched orders" 2 "$(json_len . <<<"$OUT")"
+j=$OUT
+check "list --json parses" json_valid <<<"$j"
+check_eq "list --json: 2 dispatched orders" 2 "$(json_len . <<<"$j")"
 check "list --limit 1" ob --json list --limit 1
 check_eq "list --limit 1: one order" 1 "$(json_len . <<<"$OUT")"
 check "list --state CLOSED (none yet)" ob --json list --state CLOSED
@@ -165,7 +166,7 @@ events=$(python3 -c 'import json,sys; print(" ".join(e["event"] for e in json.lo
 check_eq "trace: events in order" \
     "REGISTER ROUTE DELIVERED SIGN PROGRESS REPLY REVIEW_ACCEPT CALLBACK_OK" "$events"
 check_eq "trace (table) has the same events in order" "$events" \
-    "$(awk 'NR > 1 && NF { print $3 }' <<<"$trace_txt" | tr '\n' ' ' | sed 's/ $//')"
+    "$(grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2} ' <<<"$trace_txt" | awk '{ print $3 }' | tr '\n' ' ' | sed 's/ $//')"
 wait_until "$WAIT" "the closed order leaves the housing inbox" inbox_lacks housing "$CASE"
 wait_until "$WAIT" "inbox --all lists it as CLOSED" inbox_has housing "$CASE" CLOSED --all
 
@@ -308,9 +309,10 @@ check_match "batch: final count" '20 submitted, 0 failed' "$OUT"
 check_eq "batch: one line per order" 20 "$(grep -cE '^ *[0-9]+ +[0-9]{8}-[0-9]{6} +[0-9a-f]{32} ' <<<"$OUT")"
 sed -n '21,40p' "$REPO/deploy/data/tipdm_demo.jsonl" >"$SITE/batch2.jsonl"
 check "submit --batch --json" ob --json submit --batch "$SITE/batch2.jsonl"
-check "batch --json: one JSON object per line" json_lines_valid <<<"$OUT"
+j=$OUT
+check "batch --json: one JSON object per line" json_lines_valid <<<"$j"
 check_eq "batch --json: 20 lines ok" 20 \
-    "$(python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if l.strip() and json.loads(l).get("ok")))' <<<"$OUT")"
+    "$(python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if l.strip() and json.loads(l).get("ok")))' <<<"$j")"
 check_eq "status: 47 orders" 47 "$(ob --json status | json_get orders)"
 
 finish

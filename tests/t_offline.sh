@@ -19,6 +19,9 @@
 . "$(dirname "$0")/lib.sh"
 
 DATA=$REPO/deploy/data/tipdm_demo.jsonl
+# python3 for the JSON checks (the system one when there is one: a version
+# manager's shim can cost half a second a call)
+PY=$(command -v /usr/bin/python3 || command -v python3)
 N_OFFLINE=200
 
 # --- helpers -----------------------------------------------------------------
@@ -28,7 +31,7 @@ N_OFFLINE=200
 dept_field() {
     local json
     json=$(ob --json --timeout 2000 status 2>/dev/null) || return 1
-    python3 -c '
+    "$PY" -c '
 import json, sys
 d = json.loads(sys.argv[3])
 for n in d.get("nodes", []):
@@ -43,7 +46,8 @@ dept_is() { [[ $(dept_field "$1" "$2") == "$3" ]]; }
 
 # node_field DEPT FIELD: FIELD of the node's own status (LocalStatus JSON).
 node_field() {
-    ob_node "$1" --json --timeout 2000 status 2>/dev/null | json_get "$2"
+    ob_node "$1" --json --timeout 2000 status 2>/dev/null |
+        "$PY" -c 'import json, sys; v = json.load(sys.stdin)[sys.argv[1]]; print(v if isinstance(v, str) else json.dumps(v))' "$2"
 }
 
 node_is() { [[ $(node_field "$1" "$2") == "$3" ]]; }
@@ -54,7 +58,7 @@ node_is() { [[ $(node_field "$1" "$2") == "$3" ]]; }
 orders_in() {
     local json
     json=$(ob --json --timeout 5000 list --limit 100000 2>/dev/null) || return 1
-    python3 -c '
+    "$PY" -c '
 import json, sys, collections
 ids = [l.strip() for l in open(sys.argv[1]) if l.strip()]
 want_state, want_tr, verbose = sys.argv[2], sys.argv[3], sys.argv[4] == "1"
@@ -72,22 +76,26 @@ if verbose:
 sys.exit(1 if bad or not ids else 0)' "$1" "$2" "$3" "${VERBOSE:-0}" <<<"$json"
 }
 
-# count_events IDS_FILE: for each order, its journal's events by name (one
-# JSON object a line: {"id":..., "events":[...]}), via `orderbus trace --json`.
+# trace_events IDS_FILE: for each order, the events of its journal, one JSON
+# object a line ({"id", "events": [names], "notes": [notes]}, or {"id",
+# "error"}), from `orderbus --json trace` (one python process for all).
 trace_events() {
-    local id json
-    while IFS= read -r id; do
-        [[ -n $id ]] || continue
-        if json=$(ob --json --timeout 5000 trace "$id" 2>/dev/null); then
-            python3 -c '
-import json, sys
-d = json.load(sys.stdin)
-print(json.dumps({"id": sys.argv[1], "events": [e.get("event") for e in d.get("events", [])],
-                  "notes": [e.get("note", "") for e in d.get("events", [])]}, ensure_ascii=False))' "$id" <<<"$json"
-        else
-            printf '{"id": "%s", "error": "trace failed"}\n' "$id"
-        fi
-    done <"$1"
+    "$PY" - "$1" "$BIN/orderbus" "$SITE/orderbus.yaml" <<'PYEOF'
+import json, subprocess, sys
+ids_file, exe, conf = sys.argv[1:4]
+for i in (l.strip() for l in open(ids_file)):
+    if not i:
+        continue
+    p = subprocess.run([exe, "--config", conf, "--json", "--timeout", "5000", "trace", i],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        print(json.dumps({"id": i, "error": "trace exit %d: %s" % (p.returncode, p.stderr.strip())}))
+        continue
+    d = json.loads(p.stdout)
+    ev = d.get("events", [])
+    print(json.dumps({"id": i, "events": [e.get("event") for e in ev],
+                      "notes": [e.get("note", "") for e in ev]}, ensure_ascii=False))
+PYEOF
 }
 
 # ============================================================================
@@ -99,7 +107,7 @@ T=$SITE/t_offline
 mkdir -p "$T"
 
 # 200 real complaints in the housing category, each with its own reference.
-python3 - "$DATA" "$N_OFFLINE" >"$T/housing.jsonl" <<'EOF'
+"$PY" - "$DATA" "$N_OFFLINE" >"$T/housing.jsonl" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
 rows = [r for r in rows if r.get("category", [""])[0] == "城乡建设"]
@@ -118,7 +126,7 @@ wait_until 10 "a: the broker marks housing down" dept_is housing up false
 run ob --json --timeout 30000 submit --batch "$T/housing.jsonl"
 if (( RC == 0 )); then ok "a: submit --batch of $N_OFFLINE orders while housing is down"
 else not_ok "a: submit --batch of $N_OFFLINE orders while housing is down" "exit $RC" "$(tail -n 5 <<<"$ERR")"; fi
-python3 -c '
+"$PY" -c '
 import json, sys
 for l in sys.stdin:
     l = l.strip()
@@ -127,7 +135,7 @@ for l in sys.stdin:
     except ValueError: continue
     if d.get("ok") and d.get("id"): print(d["id"])' <<<"$OUT" >"$T/ids"
 check_eq "a: $N_OFFLINE distinct orders registered" "$N_OFFLINE" "$(sort -u "$T/ids" | wc -l | tr -d ' ')"
-run python3 -c '
+run "$PY" -c '
 import json, sys
 bad = [l for l in sys.stdin if l.strip() and (json.loads(l).get("dept") != "housing"
        or json.loads(l).get("state") != "DISPATCHED")]
@@ -151,9 +159,9 @@ else not_ok "a: broker: all $N_OFFLINE transport RECEIVED" "$(VERBOSE=1 orders_i
 run ob_node housing --json --timeout 10000 inbox --all
 if (( RC == 0 )); then ok "a: housing inbox answers"; else not_ok "a: housing inbox answers" "$(_seen ob_node housing --json inbox --all)"; fi
 check_eq "a: housing inbox is not truncated" "" "$ERR"
-run python3 -c '
+run "$PY" -c '
 import json, sys, collections
-inbox = json.loads(sys.argv[2])
+inbox = json.load(sys.stdin)
 ids = [l.strip() for l in open(sys.argv[1]) if l.strip()]
 got = collections.Counter(o.get("id") for o in inbox)
 twice = [i for i, c in got.items() if c > 1]
@@ -163,14 +171,14 @@ states = collections.Counter(o.get("state") for o in inbox)
 print("inbox %d orders, %d distinct; twice: %s; missing: %s; extra: %s; states %s"
       % (len(inbox), len(got), twice[:5], missing[:5], extra[:5], dict(states)))
 sys.exit(0 if len(inbox) == len(ids) and not twice and not missing and not extra
-         and set(states) == {"DISPATCHED"} else 1)' "$T/ids" "${OUT:-[]}"
+         and set(states) == {"DISPATCHED"} else 1)' "$T/ids" <<<"${OUT:-[]}"
 if (( RC == 0 )); then ok "a: housing inbox holds exactly the $N_OFFLINE orders, each once, DISPATCHED"
 else not_ok "a: housing inbox holds exactly the $N_OFFLINE orders, each once, DISPATCHED" "$OUT"; fi
 check_eq "a: node status: inbox orders $N_OFFLINE" "$N_OFFLINE" "$(node_field housing inbox_orders)"
 check_eq "a: node status: outbox empty" "0" "$(node_field housing outbox_depth)"
 
 trace_events "$T/ids" >"$T/traces_a"
-run python3 -c '
+run "$PY" -c '
 import json, sys
 bad = []
 for l in open(sys.argv[1]):
@@ -239,7 +247,7 @@ if orders_in <(sed -n '7,$p' "$T/ids") DISPATCHED RECEIVED; then ok "b: the othe
 else not_ok "b: the other 194 orders untouched (DISPATCHED, RECEIVED)" "$(VERBOSE=1 orders_in <(sed -n '7,$p' "$T/ids") DISPATCHED RECEIVED)"; fi
 
 trace_events "$T/ids_b" >"$T/traces_b"
-run python3 -c '
+run "$PY" -c '
 import json, sys
 bad = []
 for l in open(sys.argv[1]):
@@ -270,7 +278,7 @@ check "b: centre accepts the reply" ob review "$id" --accept --note 审核通过
 check "b: centre calls back: satisfied" ob callback "$id" --satisfaction satisfied --note 市民表示满意
 check_eq "b: order CLOSED at the broker" CLOSED "$(ob --json show "$id" 2>/dev/null | json_get state)"
 node_order_state() {
-    ob_node housing --json inbox --all 2>/dev/null | python3 -c '
+    ob_node housing --json inbox --all 2>/dev/null | "$PY" -c '
 import json, sys
 for o in json.load(sys.stdin):
     if o.get("id") == sys.argv[1]: print(o.get("state"))' "$1"

@@ -1,0 +1,432 @@
+/*  ob_rawsend.c — a test tool that sends raw, possibly malformed, frames to
+    an orderbus endpoint and prints the reply, decoded.
+
+    A DEALER connects to ENDPOINT (tcp:// with Curve: --server-key is the
+    broker's public key file, --key this tool's keypair; ipc:// without),
+    sends ONE message and waits up to --wait MS for a reply. The message's
+    frame is, by the first option that applies:
+      --garbage N      N random bytes
+      --hex HEX        the given bytes
+      --file FILE      the file's bytes
+      otherwise        a packed Envelope: --version V (default 1), a
+                       --msgid-len L byte msg id (default 16), body --body
+                       status|hello|heartbeat|inbox|none (default status);
+                       with --size N padded to exactly N bytes with an unknown
+                       field (receivers ignore unknown fields), or cut to N
+                       bytes when N is smaller than the envelope.
+    --frames K sends the frame K times as one K-frame message.
+
+    Heartbeats received meanwhile are printed and skipped; the first other
+    message is the reply: "reply: answer CODE: message", "reply: error CODE:
+    message (ref_seq S)", "reply: welcome dept D", or "reply: BODY".
+
+    Exit status: 0 a reply came, 2 none within --wait, 1 a key, endpoint or
+    socket could not be used, 64 bad arguments.                            */
+#include "ob_common.h"
+#include "ob_keys.h"
+#include "ob_util.h"
+#include "ob_wire.h"
+#include <getopt.h>
+#include <sodium.h>
+#include <sysexits.h>
+#include <zmq.h>
+
+#define S_MAX_SIZE   (64L * 1024 * 1024)
+#define S_PAD_FIELD  15000            /* not a field of Envelope */
+
+typedef struct {
+    const char *endpoint;
+    const char *server_key;
+    const char *key;
+    long garbage;                     /* -1: not given */
+    long size;                        /* -1: not given */
+    const char *hex;
+    const char *file;
+    long version;
+    long msgid_len;
+    const char *body;
+    long frames;
+    long wait_ms;
+    bool quiet;
+} s_opts_t;
+
+static void s_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ob_rawsend [--server-key FILE --key FILE] [--garbage N | --hex HEX |\n"
+            "                  --file FILE | [--version V] [--msgid-len L]\n"
+            "                  [--body status|hello|heartbeat|inbox|none] [--size N]]\n"
+            "                  [--frames K] [--wait MS] [--quiet] ENDPOINT\n"
+            "Sends one raw message to ENDPOINT and prints the reply, decoded.\n"
+            "Exit 0 if a reply came, 2 if none within --wait (default 2000 ms).\n");
+}
+
+/* Parses a decimal integer in [min, max]; -1 when it is not one. */
+static int s_num(const char *s, long min, long max, long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || !end || end == s || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Length of `v` as a protobuf varint. */
+static size_t s_varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+static size_t s_varint_put(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        out[n++] = (uint8_t) (v | 0x80);
+        v >>= 7;
+    }
+    out[n++] = (uint8_t) v;
+    return n;
+}
+
+/* Builds the envelope frame per the options. Returns a malloc'd buffer
+   (length in *len) or NULL with a message on stderr. */
+static uint8_t *s_envelope_frame(const s_opts_t *o, size_t *len)
+{
+    ob_msg_t m;
+    ob_msg_init(&m, "ob_rawsend");
+    m.env.version = (uint32_t) o->version;
+    uint8_t long_id[256] = {0};
+    if (o->msgid_len != OB_ID_BYTES) {
+        randombytes_buf(long_id, sizeof long_id);
+        m.env.msg_id.data = long_id;
+        m.env.msg_id.len = (size_t) o->msgid_len;
+    }
+    Orderbus__V1__StatusRequest status = ORDERBUS__V1__STATUS_REQUEST__INIT;
+    Orderbus__V1__Hello hello = ORDERBUS__V1__HELLO__INIT;
+    Orderbus__V1__Heartbeat heartbeat = ORDERBUS__V1__HEARTBEAT__INIT;
+    Orderbus__V1__InboxRequest inbox = ORDERBUS__V1__INBOX_REQUEST__INIT;
+    if (strcmp(o->body, "status") == 0) {
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATUS;
+        m.env.status = &status;
+    } else if (strcmp(o->body, "hello") == 0) {
+        hello.software = (char *) "ob_rawsend " OB_VERSION_STRING;
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_HELLO;
+        m.env.hello = &hello;
+    } else if (strcmp(o->body, "heartbeat") == 0) {
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT;
+        m.env.heartbeat = &heartbeat;
+    } else if (strcmp(o->body, "inbox") == 0) {
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_INBOX;
+        m.env.inbox = &inbox;
+    } else if (strcmp(o->body, "none") != 0) {
+        fprintf(stderr, "ob_rawsend: unknown body '%s'\n", o->body);
+        return NULL;
+    }
+    uint8_t *packed = NULL;
+    size_t plen = 0;
+    if (ob_wire_pack(&m.env, &packed, &plen) != 0) {
+        fprintf(stderr, "ob_rawsend: out of memory\n");
+        return NULL;
+    }
+    if (o->size < 0 || (size_t) o->size == plen) {
+        *len = plen;
+        return packed;
+    }
+    size_t want = (size_t) o->size;
+    uint8_t *frame = malloc(want ? want : 1);
+    if (!frame) {
+        free(packed);
+        fprintf(stderr, "ob_rawsend: out of memory for %zu bytes\n", want);
+        return NULL;
+    }
+    uint64_t tag = ((uint64_t) S_PAD_FIELD << 3) | 2;   /* length-delimited */
+    size_t taglen = s_varint_len(tag);
+    if (want <= plen) {
+        memcpy(frame, packed, want);    /* a truncated envelope */
+    } else if (want < plen + taglen + 1) {
+        memcpy(frame, packed, plen);    /* too little room for a field: zeros */
+        memset(frame + plen, 0, want - plen);
+    } else {
+        /* pad: tag, length, bytes; find the content length that fits exactly */
+        size_t room = want - plen - taglen, content = room - 1;
+        while (content > 0 && s_varint_len(content) + content > room)
+            content--;
+        size_t at = plen;
+        memcpy(frame, packed, plen);
+        if (s_varint_len(content) + content < room) {
+            /* a varint length can be padded with a redundant 0x80 byte */
+            size_t vl = s_varint_len(content), extra = room - vl - content;
+            at += s_varint_put(frame + at, tag);
+            uint64_t v = content;
+            for (size_t i = 0; i < vl + extra; i++) {
+                bool more = i + 1 < vl + extra;
+                frame[at++] = (uint8_t) ((v & 0x7f) | (more ? 0x80 : 0));
+                v >>= 7;
+            }
+        } else {
+            at += s_varint_put(frame + at, tag);
+            at += s_varint_put(frame + at, content);
+        }
+        memset(frame + at, 'x', content);
+    }
+    free(packed);
+    *len = want;
+    return frame;
+}
+
+static int s_hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* The frame to send; NULL with a message on stderr. */
+static uint8_t *s_frame(const s_opts_t *o, size_t *len)
+{
+    if (o->garbage >= 0) {
+        uint8_t *buf = malloc(o->garbage ? (size_t) o->garbage : 1);
+        if (buf)
+            randombytes_buf(buf, (size_t) o->garbage);
+        *len = (size_t) o->garbage;
+        return buf;
+    }
+    if (o->hex) {
+        size_t n = strlen(o->hex);
+        if (n % 2) {
+            fprintf(stderr, "ob_rawsend: --hex needs an even number of digits\n");
+            return NULL;
+        }
+        uint8_t *buf = malloc(n / 2 + 1);
+        if (!buf)
+            return NULL;
+        for (size_t i = 0; i < n / 2; i++) {
+            int hi = s_hexval(o->hex[2 * i]), lo = s_hexval(o->hex[2 * i + 1]);
+            if (hi < 0 || lo < 0) {
+                fprintf(stderr, "ob_rawsend: --hex: not a hex digit\n");
+                free(buf);
+                return NULL;
+            }
+            buf[i] = (uint8_t) (hi << 4 | lo);
+        }
+        *len = n / 2;
+        return buf;
+    }
+    if (o->file) {
+        FILE *f = fopen(o->file, "rb");
+        if (!f) {
+            fprintf(stderr, "ob_rawsend: cannot open '%s': %s\n", o->file, strerror(errno));
+            return NULL;
+        }
+        uint8_t *buf = malloc(S_MAX_SIZE);
+        size_t n = buf ? fread(buf, 1, S_MAX_SIZE, f) : 0;
+        fclose(f);
+        *len = n;
+        return buf;
+    }
+    return s_envelope_frame(o, len);
+}
+
+/* Prints one received message. Returns true if it is the reply (anything
+   but a heartbeat). */
+static bool s_print_reply(const uint8_t *data, size_t size, bool quiet)
+{
+    ob_errcode_t code;
+    char err[256];
+    ob_envelope_t *env = ob_wire_decode(data, size, &code, err, sizeof err);
+    if (!env) {
+        printf("reply: undecodable (%zu bytes): %s\n", size, err);
+        return true;
+    }
+    bool reply = true;
+    switch (env->body_case) {
+    case ORDERBUS__V1__ENVELOPE__BODY_ANSWER:
+        printf("reply: answer %s: %s\n", ob_errcode_name(env->answer->code),
+               env->answer->message && *env->answer->message ? env->answer->message : "-");
+        break;
+    case ORDERBUS__V1__ENVELOPE__BODY_ERROR:
+        printf("reply: error %s: %s (ref_seq %llu)\n", ob_errcode_name(env->error->code),
+               env->error->message && *env->error->message ? env->error->message : "-",
+               (unsigned long long) env->error->ref_seq);
+        break;
+    case ORDERBUS__V1__ENVELOPE__BODY_WELCOME:
+        printf("reply: welcome dept %s\n", env->welcome->dept ? env->welcome->dept : "-");
+        break;
+    case ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT:
+        if (!quiet)
+            printf("(heartbeat)\n");
+        reply = false;
+        break;
+    default:
+        printf("reply: %s\n", ob_wire_body_name(env->body_case));
+        break;
+    }
+    ob_wire_free(env);
+    return reply;
+}
+
+int main(int argc, char **argv)
+{
+    s_opts_t o = {.garbage = -1, .size = -1, .version = 1, .msgid_len = OB_ID_BYTES,
+                  .body = "status", .frames = 1, .wait_ms = 2000};
+    static const struct option longopts[] = {
+        {"server-key", required_argument, NULL, 'S'}, {"key", required_argument, NULL, 'k'},
+        {"garbage", required_argument, NULL, 'g'},    {"size", required_argument, NULL, 's'},
+        {"hex", required_argument, NULL, 'x'},        {"file", required_argument, NULL, 'f'},
+        {"version", required_argument, NULL, 'V'},    {"msgid-len", required_argument, NULL, 'm'},
+        {"body", required_argument, NULL, 'b'},       {"frames", required_argument, NULL, 'F'},
+        {"wait", required_argument, NULL, 'w'},       {"quiet", no_argument, NULL, 'q'},
+        {"endpoint", required_argument, NULL, 'e'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'S': o.server_key = optarg; break;
+        case 'k': o.key = optarg; break;
+        case 'g': bad = s_num(optarg, 0, S_MAX_SIZE, &o.garbage); break;
+        case 's': bad = s_num(optarg, 0, S_MAX_SIZE, &o.size); break;
+        case 'x': o.hex = optarg; break;
+        case 'f': o.file = optarg; break;
+        case 'V': bad = s_num(optarg, 0, UINT32_MAX, &o.version); break;
+        case 'm': bad = s_num(optarg, 0, 256, &o.msgid_len); break;
+        case 'b': o.body = optarg; break;
+        case 'F': bad = s_num(optarg, 1, 1000, &o.frames); break;
+        case 'w': bad = s_num(optarg, 0, 600000, &o.wait_ms); break;
+        case 'q': o.quiet = true; break;
+        case 'e': o.endpoint = optarg; break;
+        case 'h': s_usage(stdout); return 0;
+        default: s_usage(stderr); return EX_USAGE;
+        }
+        if (bad) {
+            const char *name = "?";
+            for (size_t i = 0; longopts[i].name; i++)
+                if (longopts[i].val == c)
+                    name = longopts[i].name;
+            fprintf(stderr, "ob_rawsend: bad value '%s' for --%s\n", optarg, name);
+            return EX_USAGE;
+        }
+    }
+    if (!o.endpoint && optind < argc)
+        o.endpoint = argv[optind++];
+    if (!o.endpoint || optind < argc) {
+        s_usage(stderr);
+        return EX_USAGE;
+    }
+    bool curve = strncmp(o.endpoint, "ipc://", 6) != 0 && strncmp(o.endpoint, "inproc://", 9) != 0;
+    if (curve && (!o.server_key || !o.key)) {
+        fprintf(stderr, "ob_rawsend: a tcp endpoint needs --server-key and --key\n");
+        return EX_USAGE;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "ob_rawsend: cannot initialise libsodium\n");
+        return 1;
+    }
+
+    int rc = 1;
+    void *ctx = NULL, *sock = NULL;
+    uint8_t *frame = NULL;
+    ob_keypair_t *server = NULL, *mine = NULL;
+    char err[256];
+    size_t len = 0;
+
+    frame = s_frame(&o, &len);
+    if (!frame)
+        goto out;
+    if (curve) {
+        server = ob_keys_load(o.server_key, false, err, sizeof err);
+        if (!server) {
+            fprintf(stderr, "ob_rawsend: %s\n", err);
+            goto out;
+        }
+        mine = ob_keys_load(o.key, true, err, sizeof err);
+        if (!mine) {
+            fprintf(stderr, "ob_rawsend: %s\n", err);
+            goto out;
+        }
+    }
+    ctx = zmq_ctx_new();
+    sock = ctx ? zmq_socket(ctx, ZMQ_DEALER) : NULL;
+    if (!sock) {
+        fprintf(stderr, "ob_rawsend: cannot create a socket: %s\n", zmq_strerror(errno));
+        goto out;
+    }
+    int zero = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    if (curve) {
+        zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server->public_key, OB_KEY_BYTES);
+        zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, mine->public_key, OB_KEY_BYTES);
+        zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, mine->secret_key, OB_KEY_BYTES);
+    }
+    if (zmq_connect(sock, o.endpoint) != 0) {
+        fprintf(stderr, "ob_rawsend: cannot connect to '%s': %s\n", o.endpoint,
+                zmq_strerror(errno));
+        goto out;
+    }
+    for (long i = 0; i < o.frames; i++) {
+        if (zmq_send(sock, frame, len, i + 1 < o.frames ? ZMQ_SNDMORE : 0) < 0) {
+            fprintf(stderr, "ob_rawsend: send failed: %s\n", zmq_strerror(errno));
+            goto out;
+        }
+    }
+    if (!o.quiet)
+        printf("sent: %ld frame%s of %zu bytes\n", o.frames, o.frames == 1 ? "" : "s", len);
+    fflush(stdout);
+
+    rc = 2;
+    uint64_t deadline = ob_mono_us() + (uint64_t) o.wait_ms * 1000;
+    for (;;) {
+        uint64_t now = ob_mono_us();
+        if (now >= deadline)
+            break;
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        long left = (long) ((deadline - now) / 1000) + 1;
+        if (zmq_poll(&item, 1, left) <= 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            continue;
+        }
+        bool more = zmq_msg_more(&msg);
+        bool reply = s_print_reply(zmq_msg_data(&msg), zmq_msg_size(&msg), o.quiet);
+        zmq_msg_close(&msg);
+        while (more) {   /* drop any further frames of the same message */
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, sock, 0) < 0)
+                more = false;
+            else
+                more = zmq_msg_more(&msg);
+            zmq_msg_close(&msg);
+            printf("reply: (extra frame)\n");
+        }
+        if (reply) {
+            rc = 0;
+            break;
+        }
+    }
+    if (rc == 2)
+        printf("no reply within %ld ms\n", o.wait_ms);
+
+out:
+    if (sock)
+        zmq_close(sock);
+    if (ctx)
+        zmq_ctx_term(ctx);
+    ob_keys_destroy(&server);
+    ob_keys_destroy(&mine);
+    free(frame);
+    return rc;
+}
