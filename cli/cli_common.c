@@ -79,7 +79,7 @@ out:
 
 ob_client_t *cli_node_connect(const cli_opts_t *opts)
 {
-    char err[512], endpoint[600], sock[600];
+    char err[512], endpoint[620], sock[600];
     s_peer = "node";
     if (!opts->node || !*opts->node) {
         fprintf(stderr, "orderbus: no node: give --node DIR (the node's data directory) "
