@@ -139,6 +139,8 @@ int broker_order_transition(broker_t *self, ob_record_t *rec, ob_event_t event, 
 int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, const char *note);
 int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t attempt,
                            const char *dept);
+/* Sets rec->transport from dispatch_seq and the department's link state. */
+void broker_order_fill_transport(broker_t *self, ob_record_t *rec);
 void broker_set_str(char **field, const char *value);
 bool broker_dept_known(broker_t *self, const char *dept);
 const char *broker_dept_name(broker_t *self, const char *dept);

@@ -33,6 +33,10 @@ static int s_answer(broker_t *self, const s_req_t *req, ob_errcode_t code, const
     ob_answer_t empty = ORDERBUS__V1__ANSWER__INIT;
     if (!answer)
         answer = &empty;
+    if (answer->order)
+        broker_order_fill_transport(self, answer->order);
+    for (size_t i = 0; i < answer->n_orders; i++)
+        broker_order_fill_transport(self, answer->orders[i]);
     answer->code = code;
     answer->message = (char *) (message ? message : "");
     answer->ref_msg_id = req->env->msg_id;

@@ -324,6 +324,7 @@ int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob
                              ORDERBUS__V1__ORDER_EVENT__EVENT_ROUTE, &m);
     if (rc)
         return rc;
+    rec->dispatch_seq = m.env.seq;
 
     ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
     extra.rule_id = (char *) (rule_id ? rule_id : "");
@@ -352,26 +353,38 @@ int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, co
 int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t attempt,
                            const char *dept)
 {
+    /* The record is not rewritten: its transport state follows from
+       dispatch_seq and the department's acknowledged seq (see
+       broker_order_fill_transport). Only the journal records the delivery. */
     ob_record_t *rec = NULL;
     int rc = broker_order_load(self, order_id, &rec);
     if (rc == MDB_NOTFOUND || rc == EBADMSG)
         return 0;   /* nothing to record against */
     if (rc)
         return rc;
-    if (rec->attempt == attempt && strcmp(rec->dept, dept) == 0
-        && rec->transport != ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_RECEIVED) {
-        rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_RECEIVED;
+    if (rec->attempt == attempt && strcmp(rec->dept, dept) == 0) {
         broker_actor_t actor = {ORDERBUS__V1__ROLE__ROLE_DEPARTMENT, dept, NULL};
+        rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_RECEIVED;
         rc = broker_journal_append(self, rec, ORDERBUS__V1__ORDER_EVENT__EVENT_DELIVERED,
                                    rec->state, &actor, NULL, NULL, NULL);
-        if (rc == 0) {
-            s_snapshot_t same;
-            s_snapshot(rec, &same);
-            rc = s_save(self, rec, &same);
-        }
     }
     protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
     return rc;
+}
+
+void broker_order_fill_transport(broker_t *self, ob_record_t *rec)
+{
+    if (!rec->dispatch_seq || !rec->dept || !*rec->dept)
+        return;
+    broker_node_t *node = broker_node_find(self, rec->dept);
+    if (!node)
+        return;
+    if (rec->dispatch_seq <= node->acked_seq)
+        rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_RECEIVED;
+    else if (rec->dispatch_seq <= node->sent_seq)
+        rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_SENT;
+    else
+        rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_QUEUED;
 }
 
 int broker_order_transition(broker_t *self, ob_record_t *rec, ob_event_t event, ob_state_t to,

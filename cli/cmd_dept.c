@@ -2,41 +2,30 @@
     node's local service (ipc://DIR/node.sock, no Curve: the directory's
     permissions are the access control): inbox, sign, progress, return,
     reply, and the node's own status. A case number is resolved to the
-    order id through InboxRequest (open orders first, then closed ones).  */
+    order id by the node (InboxRequest{ref}); the inbox is read in pages
+    (InboxRequest{after_id}) until the node has no more.                   */
 #include "cli.h"
 #include "ob_fsm.h"
 #include "ob_json.h"
-#include "ob_store.h"
 #include "ob_util.h"
 #include "ob_wire.h"
 #include <getopt.h>
 
 #define S_SENDER "orderbus-clerk"
 #define S_TEXT_MAX 1024
-#define S_INBOX_PAGE 1000   /* the node's default InboxRequest limit */
+#define S_INBOX_PAGE 1000   /* orders asked for per InboxRequest */
 
 enum { OPT_JSON = 1000 };
 
-/* States that --all adds to the open orders (InboxRequest with state
-   UNSPECIFIED returns the open ones). */
-static const ob_state_t s_closed_states[] = {
-    ORDERBUS__V1__ORDER_STATE__STATE_CLOSED,          ORDERBUS__V1__ORDER_STATE__STATE_RECALLED,
-    ORDERBUS__V1__ORDER_STATE__STATE_CLOSED_DIRECT,   ORDERBUS__V1__ORDER_STATE__STATE_REJECTED,
-    ORDERBUS__V1__ORDER_STATE__STATE_TRANSFERRED_OUT, ORDERBUS__V1__ORDER_STATE__STATE_MERGED,
-    ORDERBUS__V1__ORDER_STATE__STATE_ARCHIVED};
-#define S_NCLOSED (sizeof s_closed_states / sizeof s_closed_states[0])
-
 /* One InboxRequest. Returns 0 with the answer in *answer_p, or an exit code
-   after a message. */
-static int s_inbox_call(ob_client_t *client, const cli_opts_t *opts, ob_state_t state,
-                        ob_envelope_t **answer_p)
+   after a message (the node's refusal, or the transport failure). */
+static int s_inbox_call(ob_client_t *client, const cli_opts_t *opts,
+                        Orderbus__V1__InboxRequest *req, ob_envelope_t **answer_p)
 {
     ob_msg_t m;
-    Orderbus__V1__InboxRequest req = ORDERBUS__V1__INBOX_REQUEST__INIT;
-    req.state = state;
     ob_msg_init(&m, S_SENDER);
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_INBOX;
-    m.env.inbox = &req;
+    m.env.inbox = req;
     *answer_p = cli_call(client, &m.env, opts);
     if (!*answer_p)
         return EX_UNAVAILABLE;
@@ -48,92 +37,33 @@ static int s_inbox_call(ob_client_t *client, const cli_opts_t *opts, ob_state_t 
     return rc;
 }
 
-/* Scans the node's own store (DIR is the node's data directory, readable
-   by whoever may use its socket) for an order with `case_no`. Used when the
-   inbox answers were cut at the node's answer size limit. Returns 0 and
-   *found, or an exit code after a message. */
-static int s_resolve_in_store(const char *dir, const char *case_no, uint8_t id[OB_ID_BYTES],
-                              bool *found)
-{
-    char err[512];
-    int rc = 0, lrc;
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    *found = false;
-    ob_store_t *store = ob_store_open(dir, OB_STORE_NODE, 0, err, sizeof err);
-    if (!store) {
-        fprintf(stderr, "orderbus: %s\n", err);
-        return EX_UNAVAILABLE;
-    }
-    if ((lrc = ob_store_begin(store, false, &txn)) != 0
-        || (lrc = mdb_cursor_open(txn, ob_store_dbi(store, OB_NDB_INBOX), &cur)) != 0) {
-        fprintf(stderr, "orderbus: cannot read the node store in '%s': %s\n", dir,
-                ob_store_strerror(lrc));
-        rc = EX_IOERR;
-        goto out;
-    }
-    MDB_val k, v;
-    for (lrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); lrc == 0 && !*found;
-         lrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        ob_nodeorder_t *o = orderbus__v1__node_order__unpack(NULL, v.mv_size, v.mv_data);
-        if (!o)
-            continue;
-        if (o->order && strcmp(o->order->case_no, case_no) == 0
-            && o->order->id.len == OB_ID_BYTES) {
-            memcpy(id, o->order->id.data, OB_ID_BYTES);
-            *found = true;
-        }
-        orderbus__v1__node_order__free_unpacked(o, NULL);
-    }
-out:
-    if (cur)
-        mdb_cursor_close(cur);
-    if (txn)
-        mdb_txn_abort(txn);
-    ob_store_destroy(&store);
-    return rc;
-}
-
-/* Looks a case number up in the node's inbox (InboxRequest), open orders
-   first, then closed ones; when an answer was cut short by the node's size
-   limit and the case was not in it, in the node's store directly. Returns
-   0 and the id, CLI_REFUSED when no order has it, or an exit code. */
+/* Resolves a case number to the order id through the node
+   (InboxRequest{ref.case_no}: the one order, whatever its state). Returns
+   0 and the id, CLI_REFUSED after the node's message when it does not hold
+   the case, or an exit code. */
 static int s_resolve_case(ob_client_t *client, const cli_opts_t *opts, const char *case_no,
                           uint8_t id[OB_ID_BYTES])
 {
-    bool truncated = false;
-    for (size_t pass = 0; pass <= S_NCLOSED; pass++) {
-        ob_state_t state = pass == 0 ? ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED
-                                     : s_closed_states[pass - 1];
-        ob_envelope_t *env = NULL;
-        int rc = s_inbox_call(client, opts, state, &env);
-        if (rc != 0)
-            return rc;
-        const ob_answer_t *a = env->answer;
-        bool found = false;
-        for (size_t i = 0; i < a->n_inbox && !found; i++) {
-            const ob_workorder_t *wo = a->inbox[i]->order;
-            if (wo && strcmp(wo->case_no, case_no) == 0 && wo->id.len == OB_ID_BYTES) {
-                memcpy(id, wo->id.data, OB_ID_BYTES);
-                found = true;
-            }
-        }
-        /* a note in an OK answer, or a full default page: there are more */
-        if ((a->message && *a->message) || a->n_inbox >= S_INBOX_PAGE)
-            truncated = true;
-        ob_wire_free(env);
-        if (found)
-            return 0;
+    Orderbus__V1__OrderRef ref = ORDERBUS__V1__ORDER_REF__INIT;
+    Orderbus__V1__InboxRequest req = ORDERBUS__V1__INBOX_REQUEST__INIT;
+    ref.case_no = (char *) case_no;
+    req.ref = &ref;
+    ob_envelope_t *env = NULL;
+    int rc = s_inbox_call(client, opts, &req, &env);
+    if (rc != 0)
+        return rc;
+    const ob_answer_t *a = env->answer;
+    const ob_workorder_t *wo = a->n_inbox == 1 ? a->inbox[0]->order : NULL;
+    if (!wo || wo->id.len != OB_ID_BYTES || strcmp(wo->case_no, case_no) != 0) {
+        /* a node older than InboxRequest.ref answers with a listing */
+        fprintf(stderr, "orderbus: node '%s' did not answer the look-up of case number '%s' "
+                        "(is orderbus-node as new as this CLI?)\n", opts->node, case_no);
+        rc = EX_PROTOCOL;
     }
-    if (truncated) {
-        bool found = false;
-        int rc = s_resolve_in_store(opts->node, case_no, id, &found);
-        if (rc != 0 || found)
-            return rc;
-    }
-    fprintf(stderr, "orderbus: no order with case number '%s' in the inbox of node '%s'\n",
-            case_no, opts->node);
-    return CLI_REFUSED;
+    else
+        memcpy(id, wo->id.data, OB_ID_BYTES);
+    ob_wire_free(env);
+    return rc;
 }
 
 /* ---- inbox ------------------------------------------------------------------ */
@@ -159,6 +89,121 @@ static void s_inbox_row(cli_table_t *table, const ob_nodeorder_t *o)
     const char *cells[8] = {wo ? wo->case_no : "", id, ob_state_name(o->state), attempt,
                             wo ? (*wo->title ? wo->title : wo->content) : "", recv, sign, reply};
     cli_table_add(table, cells);
+}
+
+/* Oldest first (received at the node), then by case number and id, so
+   that the listing reads the same whatever order the pages came in. */
+static int s_by_received(const void *a, const void *b)
+{
+    const ob_nodeorder_t *x = *(ob_nodeorder_t *const *) a;
+    const ob_nodeorder_t *y = *(ob_nodeorder_t *const *) b;
+    if (x->received_at_ms != y->received_at_ms)
+        return x->received_at_ms < y->received_at_ms ? -1 : 1;
+    const ob_workorder_t *xo = x->order, *yo = y->order;
+    int c = strcmp(xo ? xo->case_no : "", yo ? yo->case_no : "");
+    if (c)
+        return c;
+    static const uint8_t none[OB_ID_BYTES];
+    const uint8_t *xi = xo && xo->id.len == OB_ID_BYTES ? xo->id.data : none;
+    const uint8_t *yi = yo && yo->id.len == OB_ID_BYTES ? yo->id.data : none;
+    return memcmp(xi, yi, OB_ID_BYTES);
+}
+
+/* The pages of one inbox listing: answer envelopes kept alive for their
+   orders, and the orders themselves. */
+typedef struct {
+    ob_envelope_t **pages;
+    size_t n_pages, cap_pages;
+    ob_nodeorder_t **orders;
+    size_t n_orders, cap_orders;
+} s_listing_t;
+
+static void s_listing_clear(s_listing_t *self)
+{
+    for (size_t i = 0; i < self->n_pages; i++)
+        ob_wire_free(self->pages[i]);
+    free(self->pages);
+    free(self->orders);
+    memset(self, 0, sizeof *self);
+}
+
+/* Keeps page `env` (owned from now on, freed even on failure) and its
+   orders. Returns 0 or -1 when out of memory. */
+static int s_listing_add(s_listing_t *self, ob_envelope_t *env)
+{
+    if (self->n_pages == self->cap_pages) {
+        size_t cap = self->cap_pages ? 2 * self->cap_pages : 8;
+        ob_envelope_t **p = realloc(self->pages, cap * sizeof *p);
+        if (!p) {
+            ob_wire_free(env);
+            return -1;
+        }
+        self->pages = p;
+        self->cap_pages = cap;
+    }
+    self->pages[self->n_pages++] = env;
+    const ob_answer_t *a = env->answer;
+    if (self->n_orders + a->n_inbox > self->cap_orders) {
+        size_t cap = self->cap_orders ? 2 * self->cap_orders : 1024;
+        while (cap < self->n_orders + a->n_inbox)
+            cap *= 2;
+        ob_nodeorder_t **o = realloc(self->orders, cap * sizeof *o);
+        if (!o)
+            return -1;
+        self->orders = o;
+        self->cap_orders = cap;
+    }
+    for (size_t i = 0; i < a->n_inbox; i++)
+        self->orders[self->n_orders++] = a->inbox[i];
+    return 0;
+}
+
+/* Reads the whole listing for `state` (or every order with `all`), page by
+   page: InboxRequest{after_id = the last id of the page before} until the
+   node answers a page shorter than asked and without a size-limit note.
+   Returns 0, or an exit code after a message. */
+static int s_inbox_read(ob_client_t *client, const cli_opts_t *opts, ob_state_t state,
+                        bool all, s_listing_t *out)
+{
+    uint8_t after[OB_ID_BYTES];
+    bool have_after = false;
+    for (;;) {
+        Orderbus__V1__InboxRequest req = ORDERBUS__V1__INBOX_REQUEST__INIT;
+        req.state = state;
+        req.all = all;
+        req.limit = S_INBOX_PAGE;
+        if (have_after) {
+            req.after_id.data = after;
+            req.after_id.len = OB_ID_BYTES;
+        }
+        ob_envelope_t *env = NULL;
+        int rc = s_inbox_call(client, opts, &req, &env);
+        if (rc != 0)
+            return rc;
+        const ob_answer_t *a = env->answer;
+        size_t n = a->n_inbox;
+        bool note = a->message && *a->message;
+        const ob_workorder_t *last = n ? a->inbox[n - 1]->order : NULL;
+        bool more = n > 0 && (n >= S_INBOX_PAGE || note);
+        if (more && (!last || last->id.len != OB_ID_BYTES
+                     || (have_after && memcmp(last->id.data, after, OB_ID_BYTES) <= 0))) {
+            fprintf(stderr, "orderbus: node '%s' answered an inbox page out of id order\n",
+                    opts->node);
+            ob_wire_free(env);
+            return EX_PROTOCOL;
+        }
+        if (more)
+            memcpy(after, last->id.data, OB_ID_BYTES);
+        else if (note)   /* an answer cut before its first order: say why */
+            fprintf(stderr, "orderbus: note: %s\n", a->message);
+        have_after = true;
+        if (s_listing_add(out, env) != 0) {
+            fprintf(stderr, "orderbus: out of memory\n");
+            return EX_OSERR;
+        }
+        if (!more)
+            return 0;
+    }
 }
 
 int cmd_inbox(const cli_opts_t *gopts, int argc, char **argv)
@@ -196,6 +241,7 @@ int cmd_inbox(const cli_opts_t *gopts, int argc, char **argv)
 
     static const char *const headers[] = {"case no", "id", "state", "attempt", "title",
                                           "received", "sign by", "reply by"};
+    s_listing_t listing = {0};
     cli_table_t *table = cli_table_new(8, headers);
     json_t *arr = json_array();
     ob_client_t *client = NULL;
@@ -210,22 +256,15 @@ int cmd_inbox(const cli_opts_t *gopts, int argc, char **argv)
         rc = cli_connect_failure();
         goto out;
     }
-    size_t passes = all ? 1 + S_NCLOSED : 1;
-    for (size_t pass = 0; pass < passes; pass++) {
-        ob_state_t st = pass == 0 ? state : s_closed_states[pass - 1];
-        ob_envelope_t *env = NULL;
-        if ((rc = s_inbox_call(client, &opts, st, &env)) != 0)
-            goto out;
-        const ob_answer_t *a = env->answer;
-        if (a->message && *a->message)
-            fprintf(stderr, "orderbus: note: %s\n", a->message);
-        for (size_t i = 0; i < a->n_inbox; i++) {
-            if (opts.json)
-                json_array_append_new(arr, ob_json_from_nodeorder(a->inbox[i]));
-            else
-                s_inbox_row(table, a->inbox[i]);
-        }
-        ob_wire_free(env);
+    if ((rc = s_inbox_read(client, &opts, state, all, &listing)) != 0)
+        goto out;
+    if (listing.n_orders > 1)
+        qsort(listing.orders, listing.n_orders, sizeof *listing.orders, s_by_received);
+    for (size_t i = 0; i < listing.n_orders; i++) {
+        if (opts.json)
+            json_array_append_new(arr, ob_json_from_nodeorder(listing.orders[i]));
+        else
+            s_inbox_row(table, listing.orders[i]);
     }
     if (opts.json) {
         rc = cli_print_json(arr, false);
@@ -234,6 +273,7 @@ int cmd_inbox(const cli_opts_t *gopts, int argc, char **argv)
     else
         cli_table_print(table, stdout);
 out:
+    s_listing_clear(&listing);
     json_decref(arr);
     cli_table_destroy(&table);
     ob_client_destroy(&client);

@@ -8,8 +8,12 @@
 int64_t  ob_now_ms(void);
 uint64_t ob_mono_us(void);
 
-/* Fills `id` with OB_ID_BYTES random bytes (libsodium; sodium_init first). */
+/* Fills `id` with a new time-ordered id: 6 bytes of big-endian unix ms,
+   then 10 random bytes (libsodium; sodium_init first). */
 void ob_id_new(uint8_t id[OB_ID_BYTES]);
+
+/* Fills out with len random bytes (libsodium, pooled per thread). */
+void ob_random_bytes(uint8_t *out, size_t len);
 
 /* Lower-case hex of `len` bytes into `out` (2*len+1 bytes). Returns out. */
 char *ob_hex(char *out, const uint8_t *data, size_t len);

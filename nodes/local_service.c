@@ -1,5 +1,6 @@
 /*  local_service.c — the node's local request/answer service (ipc) for the
-    department's clerk CLI: inbox listing, the four department actions, and
+    department's clerk CLI: inbox look-up (one order by id or case number)
+    and listing (pages ascending by id), the four department actions, and
     the node's own status. Actions go through ob_node_apply_action, the same
     path the demo agent takes; a request resent with the same msg_id (the
     client retries after a time-out) is answered from the `seen` database
@@ -162,45 +163,183 @@ void ob_local_send(ob_local_t *self, ob_local_req_t *req)
 
 /* --- inbox --------------------------------------------------------------- */
 
-static int s_by_received(const void *a, const void *b)
+/* Unpacks an inbox value; an entry that does not unpack is logged and
+   reads as NULL (skipped). */
+static ob_nodeorder_t *s_unpack(const MDB_val *k, const MDB_val *v)
 {
-    const ob_nodeorder_t *x = *(ob_nodeorder_t *const *) a;
-    const ob_nodeorder_t *y = *(ob_nodeorder_t *const *) b;
-    return (x->received_at_ms > y->received_at_ms) - (x->received_at_ms < y->received_at_ms);
+    ob_nodeorder_t *o = orderbus__v1__node_order__unpack(NULL, v->mv_size, v->mv_data);
+    if (!o) {
+        char hex[OB_ID_HEX] = "?";
+        if (k->mv_size == OB_ID_BYTES)
+            ob_hex(hex, k->mv_data, OB_ID_BYTES);
+        ob_warn("inbox entry %s does not unpack: skipped", hex);
+    }
+    return o;
 }
 
-/* InboxRequest: orders in `state` (UNSPECIFIED: every open order), oldest
-   first, at most `limit` and at most what fits in one frame. */
-static int s_handle_inbox(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
+/* Answers OK with exactly one order. */
+static void s_answer_one(ob_local_req_t *req, ob_nodeorder_t *o)
+{
+    Orderbus__V1__Answer answer = ORDERBUS__V1__ANSWER__INIT;
+    answer.code = ORDERBUS__V1__ERROR_CODE__OK;
+    answer.n_inbox = 1;
+    answer.inbox = &o;
+    s_set_answer(req, &answer);
+}
+
+/* True when the order is a better match for a case number than `best`:
+   an open order before a closed or recalled one, then the one received
+   last (a case number is unique at its site; this only decides between
+   two sites' orders that happen to share one). */
+static bool s_better_case_match(const ob_nodeorder_t *o, const ob_nodeorder_t *best)
+{
+    if (!best)
+        return true;
+    bool open = ob_state_is_open(o->state), best_open = ob_state_is_open(best->state);
+    if (open != best_open)
+        return open;
+    return o->received_at_ms > best->received_at_ms;
+}
+
+/* InboxRequest{ref}: exactly the order named by id or case number,
+   whatever its state; ERR_NOT_FOUND when the node does not hold it. A
+   case number is found by scanning the inbox; only values whose bytes
+   hold the case number are unpacked. */
+static int s_handle_inbox_ref(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
+{
+    const Orderbus__V1__OrderRef *ref = req->env->inbox->ref;
+    ob_store_t *store = ob_node_store(node);
+    MDB_dbi dbi = ob_store_dbi(store, OB_NDB_INBOX);
+    const char *case_no = ref->case_no ? ref->case_no : "";
+    size_t case_len = strlen(case_no);
+    char msg[160];
+    int rc = 0;
+
+    if (ref->id.len > 0) {
+        char hex[OB_ID_HEX];
+        if (ref->id.len != OB_ID_BYTES) {
+            ob_fmt(msg, sizeof msg, "field 'ref.id' must be %d bytes", OB_ID_BYTES);
+            ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
+            return 0;
+        }
+        ProtobufCMessage *m = NULL;
+        rc = ob_store_get_pb(txn, dbi, ref->id.data, OB_ID_BYTES,
+                             &orderbus__v1__node_order__descriptor, &m);
+        if (rc == MDB_NOTFOUND || rc == EBADMSG) {
+            if (rc == EBADMSG)
+                ob_warn("inbox entry %s does not unpack",
+                        ob_hex(hex, ref->id.data, OB_ID_BYTES));
+            ob_fmt(msg, sizeof msg, "order '%s' is not in this department's inbox",
+                   ob_hex(hex, ref->id.data, OB_ID_BYTES));
+            ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, msg);
+            return 0;
+        }
+        if (rc)
+            return rc;
+        s_answer_one(req, (ob_nodeorder_t *) m);
+        protobuf_c_message_free_unpacked(m, NULL);
+        return 0;
+    }
+    if (case_len == 0 || case_len >= OB_CASE_NO_MAX) {
+        ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
+                      case_len ? "field 'ref.case_no' is too long"
+                               : "field 'ref' needs 'id' (16 bytes) or 'case_no'");
+        return 0;
+    }
+
+    MDB_cursor *cur = NULL;
+    ob_nodeorder_t *best = NULL;
+    rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc)
+        return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        /* the case number travels as plain bytes in the packed value */
+        if (!memmem(v.mv_data, v.mv_size, case_no, case_len))
+            continue;
+        ob_nodeorder_t *o = s_unpack(&k, &v);
+        if (!o)
+            continue;
+        if (o->order && o->order->case_no && strcmp(o->order->case_no, case_no) == 0
+            && s_better_case_match(o, best)) {
+            if (best)
+                orderbus__v1__node_order__free_unpacked(best, NULL);
+            best = o;
+        }
+        else
+            orderbus__v1__node_order__free_unpacked(o, NULL);
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND) {
+        if (best)
+            orderbus__v1__node_order__free_unpacked(best, NULL);
+        return rc;
+    }
+    if (best) {
+        s_answer_one(req, best);
+        orderbus__v1__node_order__free_unpacked(best, NULL);
+    }
+    else {
+        ob_fmt(msg, sizeof msg, "no order with case number '%s' in this department's inbox",
+               case_no);
+        ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, msg);
+    }
+    return 0;
+}
+
+/* InboxRequest without ref: the orders in `state` (UNSPECIFIED: the open
+   ones, or every order with `all`), ascending by id, starting after
+   `after_id` when given; at most `limit` and at most what fits in one
+   frame. When the frame size cuts the list, the answer's message says how
+   many of how many it shows (the client pages on with after_id = the last
+   id it got). */
+static int s_handle_inbox_list(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
 {
     const Orderbus__V1__InboxRequest *r = req->env->inbox;
     size_t limit = r->limit ? r->limit : S_INBOX_DEFAULT;
     if (limit > S_INBOX_MAX)
         limit = S_INBOX_MAX;
+    if (r->after_id.len != 0 && r->after_id.len != OB_ID_BYTES) {
+        char msg[80];
+        ob_fmt(msg, sizeof msg, "field 'after_id' must be %d bytes", OB_ID_BYTES);
+        ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
+        return 0;
+    }
     ob_store_t *store = ob_node_store(node);
     MDB_cursor *cur = NULL;
     ob_nodeorder_t **list = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, bytes = 0;
+    bool cut = false;   /* the size budget ended the page before the limit */
     int rc = mdb_cursor_open(txn, ob_store_dbi(store, OB_NDB_INBOX), &cur);
     if (rc)
         goto out;
     MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        ob_nodeorder_t *o = orderbus__v1__node_order__unpack(NULL, v.mv_size, v.mv_data);
-        if (!o) {
-            char hex[OB_ID_HEX] = "?";
-            if (k.mv_size == OB_ID_BYTES)
-                ob_hex(hex, k.mv_data, OB_ID_BYTES);
-            ob_warn("inbox entry %s does not unpack: skipped", hex);
+    if (r->after_id.len == OB_ID_BYTES) {
+        k.mv_size = OB_ID_BYTES;
+        k.mv_data = r->after_id.data;
+        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (rc == 0 && k.mv_size == OB_ID_BYTES
+            && memcmp(k.mv_data, r->after_id.data, OB_ID_BYTES) == 0)
+            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    else
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        ob_nodeorder_t *o = s_unpack(&k, &v);
+        if (!o)
             continue;
-        }
-        bool match = r->state == ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED
-                         ? ob_state_is_open(o->state)
-                         : o->state == r->state;
-        if (!match) {
+        bool match = r->state != ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED
+                         ? o->state == r->state
+                         : r->all || ob_state_is_open(o->state);
+        size_t size = match ? orderbus__v1__node_order__get_packed_size(o) + 8 : 0;
+        if (match && n < limit && bytes + size > S_ANSWER_BUDGET && n > 0)
+            cut = true;
+        if (!match || n == limit || cut) {
             orderbus__v1__node_order__free_unpacked(o, NULL);
-            continue;
+            if (!match)
+                continue;
+            break;   /* a full page: the client asks again after the last id */
         }
         if (n == cap) {
             size_t ncap = cap ? 2 * cap : 64;
@@ -213,28 +352,20 @@ static int s_handle_inbox(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
             list = grown;
             cap = ncap;
         }
+        bytes += size;
         list[n++] = o;
     }
-    if (rc != MDB_NOTFOUND)
+    if (rc != 0 && rc != MDB_NOTFOUND)
         goto out;
     rc = 0;
-    if (n > 1)
-        qsort(list, n, sizeof *list, s_by_received);
-    size_t take = 0, bytes = 0;
-    while (take < n && take < limit) {
-        bytes += orderbus__v1__node_order__get_packed_size(list[take]) + 8;
-        if (bytes > S_ANSWER_BUDGET)
-            break;
-        take++;
-    }
-    char msg[160] = "";
-    if (take < n && take < limit)
-        ob_fmt(msg, sizeof msg, "showing %zu of %zu orders (answer size limit): "
-                                "narrow with a state or a limit", take, n);
+    char msg[200] = "";
+    if (cut)
+        ob_fmt(msg, sizeof msg, "showing the first %zu orders (answer size limit): page on "
+                                "with after_id = the last id, or narrow with a state or a limit", n);
     Orderbus__V1__Answer answer = ORDERBUS__V1__ANSWER__INIT;
     answer.code = ORDERBUS__V1__ERROR_CODE__OK;
     answer.message = msg;
-    answer.n_inbox = take;
+    answer.n_inbox = n;
     answer.inbox = list;
     s_set_answer(req, &answer);
 out:
@@ -248,6 +379,15 @@ out:
         rc = 0;
     }
     return rc;
+}
+
+/* InboxRequest: one order by ref, or a page of the inbox. */
+static int s_handle_inbox(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
+{
+    const Orderbus__V1__OrderRef *ref = req->env->inbox->ref;
+    if (ref)
+        return s_handle_inbox_ref(node, txn, req);
+    return s_handle_inbox_list(node, txn, req);
 }
 
 /* --- actions ------------------------------------------------------------- */

@@ -3,7 +3,14 @@
     0700, so file permissions are the access control). Each request is one
     Envelope and gets exactly one Answer (docs/PROTOCOL.md §6):
 
-      InboxRequest{state, limit}              -> Answer.inbox
+      InboxRequest{ref}                       -> Answer.inbox[0]: that one order,
+                                                 whatever its state (ERR_NOT_FOUND)
+      InboxRequest{state, all, limit, after_id}
+                                              -> Answer.inbox: open orders (or
+                                                 those in `state`, or every one
+                                                 with `all`), ascending by id,
+                                                 after `after_id`; a page cut by
+                                                 the frame size carries a note
       Sign / Progress / ReturnRequest / Reply -> Answer.inbox[0] (order after it)
       StatusRequest                           -> Answer.local
 

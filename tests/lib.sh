@@ -254,6 +254,7 @@ site_start() {
     _SITE_OWNED=1
     _SITE_STOPPED=0
     trap '_site_cleanup' EXIT
+    trap 'exit 143' TERM INT HUP     # a time-out still stops the site
     local log
     log=$(WAIT_S=$((20 * SCALE)) BUILD=$BIN/.. "$LOCAL_SITE" start "$SITE" "$@" 2>&1)
     local rc=$?

@@ -12,6 +12,8 @@
 #      through the node, which answers alone and keeps the actions in its
 #      outbox; the broker is started again and applies each action exactly
 #      once and in order (one SIGN, PROGRESS, REPLY each, in that order).
+#   c) a department is killed and 20 orders follow at once, before the broker
+#      can notice: they reach the restarted node once each all the same.
 #
 # Prints TAP-like lines (see tests/lib.sh); exits 1 if any check failed.
 # KEEP_SITE=1 keeps the site (logs in SITE/log) for a look afterwards.
@@ -284,5 +286,53 @@ for o in json.load(sys.stdin):
     if o.get("id") == sys.argv[1]: print(o.get("state"))' "$1"
 }
 wait_until 15 "b: the node learns the order is CLOSED" eval '[[ $(node_order_state '"$id"') == CLOSED ]]'
+
+# ============================================================================
+# c) a department killed just before a burst: the broker may still think it
+#    is up and send into the void; the orders must still arrive once
+# ============================================================================
+
+"$PY" - "$DATA" 20 >"$T/transport.jsonl" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+rows = [r for r in rows if r.get("category", [""])[0] == "交通运输"]
+for i in range(int(sys.argv[2])):
+    r = dict(rows[i % len(rows)])
+    r["external_ref"] = "%s-burst-%d" % (r.get("external_ref", "t"), i)
+    print(json.dumps(r, ensure_ascii=False))
+EOF
+check "c: kill -9 the transport node" site_sh kill-node transport
+run ob --json --timeout 30000 submit --batch "$T/transport.jsonl"
+if (( RC == 0 )); then ok "c: 20 transport orders submitted at once after the kill"
+else not_ok "c: 20 transport orders submitted at once after the kill" "exit $RC" "$(tail -n 5 <<<"$ERR")"; fi
+"$PY" -c '
+import json, sys
+for l in sys.stdin:
+    try: d = json.loads(l)
+    except ValueError: continue
+    if d.get("ok") and d.get("dept") == "transport": print(d["id"])' <<<"$OUT" >"$T/ids_c"
+check_eq "c: 20 orders dispatched to transport" 20 "$(sort -u "$T/ids_c" | wc -l | tr -d ' ')"
+sleep 1
+check "c: restart the transport node" site_sh start-node transport
+if poll_until 30 orders_in "$T/ids_c" DISPATCHED RECEIVED; then ok "c: broker: all 20 transport RECEIVED"
+else not_ok "c: broker: all 20 transport RECEIVED" "$(VERBOSE=1 orders_in "$T/ids_c" DISPATCHED RECEIVED)"; fi
+wait_until 15 "c: transport outbox drains to 0" dept_is transport outbox_depth 0
+run ob_node transport --json --timeout 10000 inbox --all
+run "$PY" -c '
+import json, sys, collections
+inbox = json.load(sys.stdin)
+ids = [l.strip() for l in open(sys.argv[1]) if l.strip()]
+got = collections.Counter(o.get("id") for o in inbox)
+print("inbox %d orders, %d distinct, of the 20: %d" % (len(inbox), len(got), sum(1 for i in ids if i in got)))
+sys.exit(0 if len(inbox) == len(ids) == len(got) and all(i in got for i in ids) else 1)' "$T/ids_c" <<<"${OUT:-[]}"
+if (( RC == 0 )); then ok "c: transport inbox holds exactly the 20 orders, each once"
+else not_ok "c: transport inbox holds exactly the 20 orders, each once" "$OUT"; fi
+trace_events "$T/ids_c" >"$T/traces_c"
+run "$PY" -c '
+import json, sys
+bad = [l for l in open(sys.argv[1]) if json.loads(l).get("events", []).count("DELIVERED") != 1]
+print("".join(bad[:5])); sys.exit(1 if bad else 0)' "$T/traces_c"
+if (( RC == 0 )); then ok "c: every trace has exactly one DELIVERED"
+else not_ok "c: every trace has exactly one DELIVERED" "$OUT"; fi
 
 finish
