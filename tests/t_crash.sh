@@ -20,7 +20,9 @@
 #     nodes learn it.
 #
 # Environment: CRASH_N (orders), CRASH_KILLS (default 7), CRASH_SEED (random
-# seed of the killer), CRASH_TRACES (traces checked, default 150; "all").
+# seed of the killer), CRASH_GAP_MS (pause between kills, default 500:3000),
+# CRASH_DOWN_MS (time a killed process stays down, default 100:1000),
+# CRASH_TRACES (traces checked, default 150; "all").
 # KEEP_SITE=1 keeps the site (logs in SITE/log).
 
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +33,8 @@ if [[ ${OB_SANITIZED:-0} == 1 ]]; then N=${CRASH_N:-500}; else N=${CRASH_N:-2000
 KILLS=${CRASH_KILLS:-7}
 SEED=${CRASH_SEED:-$((RANDOM * 32768 + RANDOM))}
 N_TRACES=${CRASH_TRACES:-150}
+GAP_MS=${CRASH_GAP_MS:-500:3000}
+DOWN_MS=${CRASH_DOWN_MS:-100:1000}
 N_CLOSE=12
 SETTLE_S=120
 # python3 for the JSON checks (the system one when there is one: a version
@@ -66,7 +70,7 @@ sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
 # Kills KILLS times a random process of the site with kill -9 (the first
 # time the broker, soon after the start, to hit the submission), restarts it
-# after a short pause, and waits 0.5-3 s before the next one. One line per
+# after a short pause (DOWN_MS), and waits GAP_MS before the next one. One line per
 # kill in $T/kills.log. A restart that fails is tried once more after 1 s
 # (a binary being relinked by a concurrent build fails to exec); "FAILED"
 # lines when that fails too.
@@ -83,8 +87,8 @@ killer() {
     local i target pause when targets=(broker $DEPTS)
     for ((i = 1; i <= KILLS; i++)); do
         if ((i == 1)); then sleep_ms "$(rand_ms 300 700)"; target=broker
-        else sleep_ms "$(rand_ms 500 3000)"; target=${targets[RANDOM % ${#targets[@]}]}; fi
-        pause=$(rand_ms 100 1000)
+        else sleep_ms "$(rand_ms "${GAP_MS%:*}" "${GAP_MS#*:}")"; target=${targets[RANDOM % ${#targets[@]}]}; fi
+        pause=$(rand_ms "${DOWN_MS%:*}" "${DOWN_MS#*:}")
         when=""
         [[ -f $T/submit.done ]] || when=" (during the submission)"
         if [[ $target == broker ]]; then
