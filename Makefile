@@ -20,7 +20,8 @@ CC      ?= cc
 PKGS     := libzmq libczmq libprotobuf-c lmdb libsodium yaml-0.1 jansson
 DEB_PKGS := build-essential pkg-config libzmq3-dev libczmq-dev libprotobuf-c-dev \
             protobuf-c-compiler liblmdb-dev lmdb-utils libsodium-dev libyaml-dev \
-            libjansson-dev libmicrohttpd-dev clang libclang-rt-14-dev procps
+            libjansson-dev libmicrohttpd-dev clang libclang-rt-14-dev procps \
+            python3 iproute2
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla \
            -Wwrite-strings -Wno-unused-parameter

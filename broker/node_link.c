@@ -412,6 +412,26 @@ int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
         ob_wire_free(env);
         return 0;
     }
+    switch (env->body_case) {
+    case ORDERBUS__V1__ENVELOPE__BODY_HELLO:
+    case ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT:
+    case ORDERBUS__V1__ENVELOPE__BODY_RECEIVED:
+    case ORDERBUS__V1__ENVELOPE__BODY_ERROR:
+    case ORDERBUS__V1__ENVELOPE__BODY_SIGN:
+    case ORDERBUS__V1__ENVELOPE__BODY_PROGRESS:
+    case ORDERBUS__V1__ENVELOPE__BODY_RETURN_REQUEST:
+    case ORDERBUS__V1__ENVELOPE__BODY_REPLY:
+        break;
+    default:
+        /* refused without touching the department's route: a stray
+           connection with the key must not divert its traffic */
+        snprintf(err, sizeof err, "message '%s' is not accepted on the node link",
+                 ob_wire_body_name(env->body_case));
+        ob_wire_send_error(self->node_sock, in->rid, in->rid_len, env->msg_id.data,
+                           env->msg_id.len, 0, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, err);
+        ob_wire_free(env);
+        return 0;
+    }
     if (node->rid_len != in->rid_len || memcmp(node->rid, in->rid, in->rid_len) != 0) {
         memcpy(node->rid, in->rid, in->rid_len);
         node->rid_len = in->rid_len;
@@ -452,11 +472,7 @@ int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
         rc = s_reliable(self, node, in, env);
         break;
     default:
-        snprintf(err, sizeof err, "message '%s' is not accepted on the node link",
-                 ob_wire_body_name(env->body_case));
-        rc = s_node_error(self, node, in->rid, in->rid_len, env, 0,
-                          ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, err);
-        break;
+        break;   /* refused above */
     }
     ob_wire_free(env);
     return rc;

@@ -104,7 +104,8 @@ not_ok() {
 
 # Shows a command and what it printed (at most 30 lines of each stream).
 _seen() {
-    local s="command: $(printf '%q ' "$@")"$'\n'"exit status: $RC"
+    local s
+    s="command: $(printf '%q ' "$@")"$'\n'"exit status: $RC"
     [[ -n $OUT ]] && s+=$'\n'"stdout:"$'\n'"$(head -n 30 <<<"$OUT")"
     [[ -n $ERR ]] && s+=$'\n'"stderr:"$'\n'"$(head -n 30 <<<"$ERR")"
     printf '%s' "$s"
@@ -235,7 +236,7 @@ site_sh() { local c=$1; shift; "$LOCAL_SITE" "$c" "$SITE" "$@"; }
 
 site_pid() {
     local f=$SITE/run/$1.pid
-    [[ -n $SITE && -f $f ]] && cat "$f" || true
+    if [[ -n $SITE && -f $f ]]; then cat "$f"; fi
 }
 
 site_alive() {

@@ -29,7 +29,7 @@ wait_state() {
 
 # inbox_state DEPT REF [--all]: the state of REF in DEPT's inbox ("" if not listed)
 inbox_state() {
-    ob_node "$1" --json inbox ${3:-} 2>/dev/null | python3 -c '
+    ob_node "$1" --json inbox ${3:+"$3"} 2>/dev/null | python3 -c '
 import json, sys
 ref = sys.argv[1]
 for o in json.load(sys.stdin):
@@ -55,7 +55,7 @@ site_start
 
 check "status answers" ob status
 for d in $DEPTS_ALL; do
-    check_match "status shows $d up" "^$d[[:space:]].*[[:space:]]up[[:space:]]" "$OUT"
+    check_match "status shows $d up" "^${d}[[:space:]].*[[:space:]]up[[:space:]]" "$OUT"
 done
 check "status --json" ob --json status
 check_eq "status --json: 7 departments, all up" 7 \
@@ -107,7 +107,6 @@ cat >"$SITE/order.json" <<'EOF'
 EOF
 check "submit FILE.json" ob --json submit "$SITE/order.json"
 FCASE=$(json_get case_no <<<"$OUT")
-FID=$(json_get id <<<"$OUT")
 check_eq "submit FILE.json: routed to health" health "$(json_get dept <<<"$OUT")"
 check_eq "submit FILE.json: DISPATCHED" DISPATCHED "$(json_get state <<<"$OUT")"
 check_eq "submit FILE.json: title kept" 社区卫生服务中心周末不开门 "$(json_get order.title <<<"$OUT")"
@@ -115,7 +114,7 @@ check_eq "submit FILE.json: external ref kept" test-file-1 "$(json_get order.ext
 
 # list
 check "list --dept housing --state DISPATCHED" ob list --dept housing --state DISPATCHED
-check_match "list: shows the housing order" "^$CASE[[:space:]]+$ID[[:space:]]+DISPATCHED[[:space:]]+housing" "$OUT"
+check_match "list: shows the housing order" "^${CASE}[[:space:]]+${ID}[[:space:]]+DISPATCHED[[:space:]]+housing" "$OUT"
 check_match "list: Chinese title in the table" '小区门口' "$OUT"
 check_nomatch "list --dept housing: not the health order" "$FCASE" "$OUT"
 check "list --dept health" ob list --dept health
@@ -172,7 +171,7 @@ wait_until "$WAIT" "inbox --all lists it as CLOSED" inbox_has housing "$CASE" CL
 
 # --- manual routing ------------------------------------------------------------------
 
-read -r MCASE MID < <(submit_one 政法 "邻居深夜噪音扰民")
+read -r MCASE _ < <(submit_one 政法 "邻居深夜噪音扰民")
 check_match "unknown category: submitted" '^[0-9]{8}-[0-9]{6}$' "${MCASE:-}"
 check_eq "unknown category: PENDING_MANUAL" PENDING_MANUAL "$(field "$MCASE" state)"
 check_eq "PENDING_MANUAL: no department" "" "$(field "$MCASE" dept)"
@@ -187,7 +186,7 @@ check_fails 1 "route to an unknown department refused" --match 'nosuchdept' \
 
 # --- return and re-route -----------------------------------------------------------------
 
-read -r RCASE RID < <(submit_one 城乡建设 "公交站台广告牌松动")
+read -r RCASE _ < <(submit_one 城乡建设 "公交站台广告牌松动")
 wait_until "$WAIT" "housing inbox lists the order to return" inbox_has housing "$RCASE" DISPATCHED
 check "return --reason" ob_node housing return "$RCASE" --reason "公交站台归交通部门管理"
 wait_state "$RCASE" RETURN_REQUESTED housing
@@ -205,7 +204,7 @@ wait_state "$RCASE" IN_PROGRESS transport
 
 # --- deny-return ---------------------------------------------------------------------
 
-read -r DCASE DID < <(submit_one 城乡建设 "楼道灯长期不亮")
+read -r DCASE _ < <(submit_one 城乡建设 "楼道灯长期不亮")
 wait_until "$WAIT" "housing inbox lists the order" inbox_has housing "$DCASE" DISPATCHED
 check_fails 1 "deny-return on a DISPATCHED order refused" --match 'DISPATCHED' ob deny-return "$DCASE"
 check "return --reason" ob_node housing return "$DCASE" --reason 物业负责
@@ -219,7 +218,7 @@ wait_state "$DCASE" IN_PROGRESS housing
 
 # --- review rejection and rework ---------------------------------------------------------
 
-read -r VCASE VID < <(submit_one 城乡建设 "小区电梯经常故障")
+read -r VCASE _ < <(submit_one 城乡建设 "小区电梯经常故障")
 wait_until "$WAIT" "housing inbox lists the order" inbox_has housing "$VCASE" DISPATCHED
 check "sign" ob_node housing sign "$VCASE"
 check "reply" ob_node housing reply "$VCASE" --result explained --note 已联系物业
@@ -237,7 +236,7 @@ check_eq "reworked order CLOSED" CLOSED "$(field "$VCASE" state)"
 
 # --- unsatisfied callback: reopened, redispatched ------------------------------------------
 
-read -r UCASE UID_ < <(submit_one 城乡建设 "工地夜间施工噪音")
+read -r UCASE _ < <(submit_one 城乡建设 "工地夜间施工噪音")
 wait_until "$WAIT" "housing inbox lists the order" inbox_has housing "$UCASE" DISPATCHED
 check "sign" ob_node housing sign "$UCASE"
 check "reply" ob_node housing reply "$UCASE" --result resolved --note 已要求停工

@@ -10,8 +10,9 @@
 #   b) node -> broker: orders are delivered and some signed; the broker is
 #      killed (kill -9); the clerk signs, reports progress and replies
 #      through the node, which answers alone and keeps the actions in its
-#      outbox; the broker is started again and applies each action exactly
-#      once and in order (one SIGN, PROGRESS, REPLY each, in that order).
+#      outbox, which survives a kill -9 of the node too; the broker is
+#      started again and applies each action exactly once and in order (one
+#      SIGN, PROGRESS, REPLY each, in that order).
 #   c) a department is killed and 20 orders follow at once, before the broker
 #      can notice: they reach the restarted node once each all the same.
 #
@@ -239,6 +240,16 @@ check_eq "b: clerk replies on 6 orders while the broker is down (node answers RE
 wait_until 10 "b: node status: broker link down" node_is housing broker_up false
 # 3 signs + 6 progress reports + 6 replies wait for the broker
 check_eq "b: node status: outbox depth 15" 15 "$(node_field housing outbox_depth)"
+
+# the node crashes too while the broker is away: its outbox must survive
+check "b: kill -9 the housing node as well" site_sh kill-node housing
+check "b: start the housing node again (broker still down)" site_sh start-node housing
+check_eq "b: node status after its restart: outbox depth still 15" 15 "$(node_field housing outbox_depth)"
+run ob_node housing --json inbox --state REPLIED
+check_eq "b: node inbox after its restart: the 6 orders REPLIED" 6 "$("$PY" -c '
+import json, sys
+ids = set(l.strip() for l in open(sys.argv[1]))
+print(sum(1 for o in json.load(sys.stdin) if o.get("id") in ids))' "$T/ids_b" <<<"${OUT:-[]}" 2>/dev/null)"
 
 check "b: start the broker again" site_sh start-broker
 if poll_until 30 orders_in "$T/ids_b" REPLIED -; then ok "b: broker shows the 6 orders REPLIED"
