@@ -27,6 +27,8 @@ typedef struct {
     const char *who;
 } s_req_t;
 
+static void s_strip(ob_record_t *rec, bool content);
+
 static int s_answer(broker_t *self, const s_req_t *req, ob_errcode_t code, const char *message,
                     ob_answer_t *answer)
 {
@@ -142,6 +144,8 @@ static bool s_seen_answer(broker_t *self, const s_req_t *req, int *rc)
     ob_record_t *rec = NULL;
     if (seen->order_id.len == OB_ID_BYTES)
         broker_order_load(self, seen->order_id.data, &rec);
+    if (rec && req->env->body_case == ORDERBUS__V1__ENVELOPE__BODY_SUBMIT)
+        s_strip(rec, true);   /* as the first answer was */
     ob_answer_t answer = ORDERBUS__V1__ANSWER__INIT;
     answer.order = rec;
     *rc = s_answer(self, req, seen->code, seen->message, &answer);
@@ -253,8 +257,12 @@ static int s_submit(broker_t *self, const s_req_t *req)
     }
     if (!rc)
         rc = s_seen_put(self, req, id);
-    if (!rc)
+    if (!rc) {
+        /* the submitter has the content and the contact: the answer confirms
+           the registration (id, case number, state, department, deadlines) */
+        s_strip(rec, true);
         rc = s_answer_record(self, req, rec);
+    }
     if (!rc)
         ob_debug("registered %s as %s", case_no, route.matched ? route.dept : "PENDING_MANUAL");
     orderbus__v1__order_record__free_unpacked(rec, NULL);
