@@ -213,7 +213,9 @@ sys.exit(0 if all(n[\"up\"] for n in json.load(sys.stdin)[\"nodes\"]) else 1)"' 
 check "submit after all that" ob --json submit --title 商场消防通道被占 --content 某商场消防通道堆放杂物 --category 商贸旅游
 case_no=$(json_get case_no <<<"$OUT")
 check_eq "  dispatched to commerce" commerce "$(json_get dept <<<"$OUT")"
-inbox_has() { ob_node "$1" --json inbox 2>/dev/null | grep -q "\"$2\""; }
+# capture first: `cmd | grep -q` under pipefail fails with SIGPIPE when grep
+# stops reading before a long output ends
+inbox_has() { local out; out=$(ob_node "$1" --json inbox 2>/dev/null) && grep -q "\"$2\"" <<<"$out"; }
 state_is() { [[ $(ob --json show "$1" 2>/dev/null | json_get state) == "$2" ]]; }
 wait_until 15 "  commerce inbox has it" inbox_has commerce "$case_no"
 check "  sign" ob_node commerce sign "$case_no"
