@@ -360,19 +360,30 @@ static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg
     /* node messages stay unacknowledged: the nodes send them again */
 }
 
-static void s_reload_rules(broker_t *self)
+int broker_reload_rules(broker_t *self, char *err, size_t errlen)
 {
-    if (!self->cfg.rules_path)
-        return;
-    char err[512];
-    ob_rules_t *rules = ob_rules_load(self->cfg.rules_path, err, sizeof err);
+    if (!self->cfg.rules_path) {
+        snprintf(err, errlen, "the broker was started without a rule file");
+        return -1;
+    }
+    ob_rules_t *rules = ob_rules_load(self->cfg.rules_path, err, errlen);
     if (!rules) {
         ob_error("rule reload refused, the old rules keep running: %s", err);
-        return;
+        return -1;
     }
+    /* swapped whole between two batches: orders already routed keep the
+       decision (and rule id) they got */
     ob_rules_destroy(&self->rules);
     self->rules = rules;
     ob_info("rules reloaded: version %s", ob_rules_version(rules));
+    snprintf(err, errlen, "rules reloaded: version %s", ob_rules_version(rules));
+    return 0;
+}
+
+static void s_reload_rules(broker_t *self)
+{
+    char msg[1024];
+    broker_reload_rules(self, msg, sizeof msg);
 }
 
 /* Drops `seen` entries older than the dedup window, a slice per call. */

@@ -99,6 +99,9 @@ typedef struct broker {
 broker_t *broker_new(const broker_config_t *cfg, char *err, size_t errlen);
 void broker_destroy(broker_t **self_p);
 int broker_run(broker_t *self, volatile int *stop_flag, volatile int *reload_flag);
+/* Loads the rule file again and swaps it in whole; on errors the old set
+   stays and err says why. Returns 0 or -1; err holds the outcome either way. */
+int broker_reload_rules(broker_t *self, char *err, size_t errlen);
 int broker_effect_add(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,
                       const char *topic, const ob_envelope_t *env);
 int broker_effect_add_raw(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,

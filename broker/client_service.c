@@ -898,6 +898,18 @@ int broker_client_handle(broker_t *self, const ob_inmsg_t *in)
     case ORDERBUS__V1__ENVELOPE__BODY_STATS:
         rc = s_stats(self, &req);
         break;
+    case ORDERBUS__V1__ENVELOPE__BODY_RULES_RELOAD: {
+        if (req.role != ORDERBUS__V1__ROLE__ROLE_OPS
+            && req.role != ORDERBUS__V1__ROLE__ROLE_DISPATCHER) {
+            rc = s_answer(self, &req, C(ERR_FORBIDDEN), "only ops and dispatchers reload rules",
+                          NULL);
+            break;
+        }
+        char msg[4096];
+        int ok = broker_reload_rules(self, msg, sizeof msg);
+        rc = s_answer(self, &req, ok == 0 ? C(OK) : C(ERR_BAD_REQUEST), msg, NULL);
+        break;
+    }
     default:
         snprintf(err, sizeof err, "request '%s' is not served by the client service",
                  ob_wire_body_name(env->body_case));
