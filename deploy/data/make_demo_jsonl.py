@@ -4,7 +4,7 @@ message-board complaints, see deploy/data/README.md) into work orders, one
 JSON object a line, in the form `orderbus submit --batch FILE.jsonl` takes.
 
     python3 deploy/data/make_demo_jsonl.py \
-        /work/shared/data/tipdm2020c_messages_sample_labeled.csv \
+        ../shared/data/tipdm2020c_messages_sample_labeled.csv \
         > deploy/data/tipdm_demo.jsonl
 
 Standard library only. The output is deterministic: same CSV, same bytes.
