@@ -22,6 +22,8 @@ typedef struct {
 static const s_transition_t s_table[] = {
     {S(REGISTERED), E(ROUTE), S(DISPATCHED), R(SYSTEM)},
     {S(REGISTERED), E(ROUTE_NONE), S(PENDING_MANUAL), R(SYSTEM)},
+    {S(REGISTERED), E(REJECT), S(REJECTED), R(SYSTEM)},            /* 不予受理 by rule */
+    {S(REGISTERED), E(TRANSFER_OUT), S(TRANSFERRED_OUT), R(SYSTEM)}, /* to another site / hotline */
     {S(PENDING_MANUAL), E(MANUAL_ROUTE), S(DISPATCHED), R(DISPATCHER) | R(OPS)},
     {S(DISPATCHED), E(MANUAL_ROUTE), S(DISPATCHED), R(DISPATCHER) | R(OPS)},
     {S(DISPATCHED), E(SIGN), S(IN_PROGRESS), R(DEPARTMENT) | R(CLERK)},
