@@ -214,7 +214,12 @@ broker_t *broker_new(const broker_config_t *cfg, char *err, size_t errlen)
             goto fail;
     } else
         ob_warn("no rule file: every order waits in PENDING_MANUAL");
-    self->calendar = ob_calendar_new_weekdays(cfg->utc_offset_min);
+    if (cfg->ncalendar) {
+        self->calendar = ob_calendar_load(cfg->calendar_paths, cfg->ncalendar, err, errlen);
+        if (!self->calendar)
+            goto fail;
+    } else
+        self->calendar = ob_calendar_new_weekdays(cfg->utc_offset_min);
     self->ctx = zmq_ctx_new();
     if (!self->calendar || !self->ctx) {
         snprintf(err, errlen, "out of memory");

@@ -38,6 +38,8 @@ typedef struct {
     long heartbeat_ms;
     long queue_cap;                 /* per-department outbox depth cap */
     int utc_offset_min;
+    const char *calendar_paths[16];  /* working-day calendar year files; none: weekdays */
+    size_t ncalendar;
 } broker_config_t;
 
 /* One department as the broker sees its link. */

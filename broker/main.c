@@ -28,7 +28,7 @@ static void s_usage(FILE *out)
             "usage: orderbus-broker [--config FILE] --data DIR --key FILE [--rules FILE]\n"
             "                       [--node-endpoint EP] [--client-endpoint EP] [--event-endpoint EP]\n"
             "                       [--map-mb N] [--heartbeat-ms N] [--queue-cap N]\n"
-            "                       [--utc-offset +HH:MM] [-v|--verbose] [-q|--quiet]\n"
+            "                       [--utc-offset +HH:MM] [--calendar FILE]... [-v|--verbose] [-q|--quiet]\n"
             "\n"
             "The orderbus centre: registers work orders, routes them by rules to departments,\n"
             "keeps the authoritative order state and journal in an LMDB store.\n"
@@ -47,6 +47,9 @@ static void s_usage(FILE *out)
             "  --queue-cap N          refuse new orders for a department with N messages\n"
             "                         queued (100000; 0: no cap)\n"
             "  --utc-offset +HH:MM    the site's time zone for case numbers and deadlines (+08:00)\n"
+            "  --calendar FILE        a working-day calendar year file (router-rules/calendar/\n"
+            "                         CN-2026.yaml); repeat for several years. Without one,\n"
+            "                         deadlines count Monday to Friday, 24 hours a day\n"
             "  -v, --verbose          debug logging;  -q, --quiet  errors only\n"
             "\n"
             "Exit status: 0 after a clean stop (SIGTERM, SIGINT), 64 bad usage, 78 bad\n"
@@ -91,6 +94,7 @@ int main(int argc, char **argv)
         {"event-endpoint", required_argument, 0, 'E'}, {"map-mb", required_argument, 0, 'm'},
         {"heartbeat-ms", required_argument, 0, 'H'},   {"queue-cap", required_argument, 0, 'Q'},
         {"utc-offset", required_argument, 0, 'u'},     {"verbose", no_argument, 0, 'v'},
+        {"calendar", required_argument, 0, 'K'},
         {"quiet", no_argument, 0, 'q'},                {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},              {0, 0, 0, 0}};
     int c;
@@ -105,6 +109,13 @@ int main(int argc, char **argv)
         case 'C': f_client = optarg; break;
         case 'E': f_event = optarg; break;
         case 'u': offset = optarg; break;
+        case 'K':
+            if (cfg.ncalendar == sizeof cfg.calendar_paths / sizeof cfg.calendar_paths[0]) {
+                fprintf(stderr, "orderbus-broker: too many --calendar files\n");
+                return EX_USAGE;
+            }
+            cfg.calendar_paths[cfg.ncalendar++] = optarg;
+            break;
         case 'v': level = OB_LOG_DEBUG; level_set = true; break;
         case 'q': level = OB_LOG_ERROR; level_set = true; break;
         case 'h': s_usage(stdout); return 0;
@@ -138,7 +149,7 @@ int main(int argc, char **argv)
         }
         static const char *known[] = {"data", "key", "rules", "node_endpoint", "client_endpoint",
                                       "event_endpoint", "map_mb", "heartbeat_ms", "queue_cap",
-                                      "utc_offset", "log_level", NULL};
+                                      "utc_offset", "log_level", "calendar", NULL};
         for (size_t i = 0; i < ob_config_count(conf); i++) {
             const char *k = ob_config_key(conf, i);
             bool ok = false;
@@ -168,6 +179,8 @@ int main(int argc, char **argv)
         }
         if (!offset)
             offset = ob_config_get(conf, "utc_offset", NULL);
+        if (!cfg.ncalendar && ob_config_path(conf, "calendar"))
+            cfg.calendar_paths[cfg.ncalendar++] = ob_config_path(conf, "calendar");
         const char *lv = ob_config_get(conf, "log_level", NULL);
         if (lv && !level_set)
             ob_log_set_level(strcmp(lv, "debug") == 0 ? OB_LOG_DEBUG

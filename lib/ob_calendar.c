@@ -1,24 +1,93 @@
-/*  ob_calendar.c — deadlines in working time (weekdays only, this release).
+/*  ob_calendar.c — deadlines in working time: weekdays, or year files with
+    public holidays, make-up working days (调休) and working hours.
 
     Times are unix milliseconds. All arithmetic happens on "local" time,
     that is unix ms shifted by the zone's UTC offset, cut into days of
-    86 400 000 ms numbered from 1970-01-01 (a Thursday). Monday to Friday
-    are working days; Saturday and Sunday are off. A working hour is an
-    hour of wall-clock time that falls on a working day: the calendar does
-    not know office hours, so 24 working hours are one working day.
+    86 400 000 ms numbered from 1970-01-01 (a Thursday).
 
-    The holiday calendar with make-up working days (调休) will replace the
-    weekday test in s_is_working() and the week arithmetic in
-    s_advance(); the public interface stays the same.                      */
+    What a day is comes from s_day_info(): in a year that has a file, the
+    file's verdict for that date (weekend unless a make-up day, holiday or
+    not) and the file's working hours; in any other year, the weekly
+    pattern (weekend days and working hours) of the nearest loaded year, or
+    for a weekday calendar Saturday/Sunday off and 00:00-24:00 worked.
+    Working time is the union of a working day's periods, each half open
+    [open, close).
+
+    Every walk goes day by day through years that have files (a few hundred
+    days each) and skips whole weeks where the weekly pattern holds (years
+    without a file), so the cost never grows with the length of a deadline:
+    UINT32_MAX hours end at once.
+
+    Files are YAML read with libyaml into a small tree (positions kept,
+    aliases and second documents refused), then validated; every error is
+    "file:line:column: message". Format: router-rules/calendar/README.md.  */
 #include "ob_calendar.h"
 #include <assert.h>
+#include <math.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
 
+#define S_MIN_MS  ((int64_t) 60 * 1000)
 #define S_HOUR_MS ((int64_t) 3600 * 1000)
 #define S_DAY_MS  (24 * S_HOUR_MS)
+#define S_WEEK_MS (7 * S_DAY_MS)
+
+#define S_MAX_FILE   (1024 * 1024) /* bytes in a calendar file */
+#define S_MAX_NODES  (64 * 1024)   /* YAML nodes in a calendar file */
+#define S_MAX_DEPTH  16            /* nesting of YAML collections */
+#define S_MAX_YEARS  200           /* files in one calendar */
+#define S_MAX_SPANS  8             /* working periods in a day */
+#define S_MAX_NAME   128           /* bytes in a holiday name */
+#define S_MIN_YEAR   1900
+#define S_MAX_YEAR   2999
+#define S_PPM        1000000       /* warning fraction unit */
+#define S_DEFAULT_WARNING_PPM 800000
+#define S_DEFAULT_OFFSET_MIN  480
+
+/* Instants more than 1e14 ms (about 3170 years) from 1970 are returned
+   unchanged by the add functions and are never working time: inside this
+   bound every intermediate value fits in int64 even for UINT32_MAX days
+   (6e9 calendar days, 5.2e17 ms). */
+#define S_LIMIT_MS ((int64_t) 100000000 * 1000 * 1000)
+
+/* One working period of a day, in ms from local midnight: [open, close). */
+typedef struct {
+    int64_t open, close;
+} s_span_t;
+
+/* A weekly pattern: what a day is when no file says otherwise. */
+typedef struct {
+    uint8_t weekend;                /* bit w set: weekday w (0 Monday) is off */
+    s_span_t spans[S_MAX_SPANS];    /* working periods, sorted, disjoint */
+    int nspans;                     /* at least one */
+    int64_t day_ms;                 /* working ms in a working day */
+    int wdays;                      /* working days in a week, 1..7 */
+    int64_t week_ms;                /* working ms in a week */
+} s_pattern_t;
+
+/* One year file, validated. */
+typedef struct {
+    int year;
+    int64_t first_day;              /* local day number of 1 January */
+    int ndays;                      /* 365 or 366 */
+    uint8_t working[366];           /* per day of the year: 1 working */
+    uint16_t name[366];             /* per day: index + 1 into names, 0 none */
+    s_pattern_t pat;                /* weekend and hours of this year */
+    char **names;                   /* holiday and make-up day names */
+    size_t nnames;
+} s_year_t;
 
 struct ob_calendar {
-    int64_t offset_ms; /* zone offset east of UTC, in ms */
+    int64_t offset_ms;              /* zone offset east of UTC, in ms */
+    int64_t warning_ppm;            /* warning fraction, parts per million */
+    s_pattern_t weekdays;           /* the pattern when no year is loaded */
+    s_year_t *years;                /* sorted by year; NULL for weekdays */
+    size_t nyears;
 };
+
+/* --- days ----------------------------------------------------------------- */
 
 /* Floor division for possibly negative times (before 1970). */
 static int64_t s_floor_div(int64_t a, int64_t b)
@@ -38,46 +107,203 @@ static int s_weekday(int64_t day)
     return (int) w;
 }
 
-static bool s_is_working(int64_t day)
+/* Day number of civil date y-m-d (Howard Hinnant's days_from_civil). */
+static int64_t s_days_from_civil(int64_t y, int m, int d)
 {
-    return s_weekday(day) < 5;
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
 }
 
-/* Instants beyond about +-3 million years are returned unchanged by the
-   add functions: inside this bound every intermediate value fits in
-   int64 even for UINT32_MAX days (6e9 calendar days, 5.2e17 ms). */
-#define S_LIMIT_MS ((int64_t) 100000000 * 1000 * 1000)
+/* Civil year of day number `z` (Hinnant's civil_from_days). */
+static int64_t s_year_of_day(int64_t z)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    return yoe + era * 400 + (m <= 2);
+}
 
 static bool s_in_range(int64_t ms)
 {
     return ms > -S_LIMIT_MS && ms < S_LIMIT_MS;
 }
 
-/* The first working day at or after local day `day`. */
-static int64_t s_next_working(int64_t day)
+/* Fills the derived fields of a pattern from weekend and spans. */
+static void s_pattern_finish(s_pattern_t *pat)
 {
-    while (!s_is_working(day))
+    pat->day_ms = 0;
+    for (int i = 0; i < pat->nspans; i++)
+        pat->day_ms += pat->spans[i].close - pat->spans[i].open;
+    pat->wdays = 7 - __builtin_popcount(pat->weekend);
+    pat->week_ms = pat->wdays * pat->day_ms;
+}
+
+/* What a local day is. `until` bounds the weekly pattern: every day in
+   [day, until) follows `pat` (until <= day: the day is in a year file and
+   only this day is known). */
+typedef struct {
+    bool working;
+    const s_pattern_t *pat;         /* working periods (and weekly pattern) */
+    int64_t until;
+    const s_year_t *year;           /* the year file, NULL if none */
+} s_day_t;
+
+static void s_day_info(const ob_calendar_t *self, int64_t day, s_day_t *info)
+{
+    const s_pattern_t *pat = &self->weekdays;
+    info->year = NULL;
+    info->until = INT64_MAX;
+    if (self->nyears > 0) {
+        int64_t y = s_year_of_day(day);
+        size_t lo = 0, hi = self->nyears;  /* first year file >= y */
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (self->years[mid].year < y)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo < self->nyears && self->years[lo].year == y) {
+            const s_year_t *yr = &self->years[lo];
+            info->year = yr;
+            info->working = yr->working[day - yr->first_day];
+            info->pat = &yr->pat;
+            info->until = day;
+            return;
+        }
+        if (lo == 0) {  /* before the first file */
+            pat = &self->years[0].pat;
+            info->until = self->years[0].first_day;
+        }
+        else if (lo == self->nyears)  /* after the last */
+            pat = &self->years[lo - 1].pat;
+        else {  /* in a gap: the nearer neighbour, the earlier on a tie */
+            const s_year_t *before = &self->years[lo - 1], *after = &self->years[lo];
+            pat = (y - before->year <= after->year - y) ? &before->pat : &after->pat;
+            info->until = s_days_from_civil(y + 1, 1, 1);
+        }
+    }
+    info->pat = pat;
+    info->working = !((pat->weekend >> s_weekday(day)) & 1);
+}
+
+/* Whole weeks from `day` that stay inside info's weekly pattern. */
+static int64_t s_weeks_left(const s_day_t *info, int64_t day)
+{
+    if (info->until <= day)
+        return 0;
+    if (info->until == INT64_MAX)
+        return INT64_MAX / 16 / S_DAY_MS;
+    return (info->until - day) / 7;
+}
+
+/* The first working instant at or after local time t (local ms).
+   Terminates: every pattern has a working day with a working period, and
+   year files hold a bounded number of days. */
+static int64_t s_next_open(const ob_calendar_t *self, int64_t t)
+{
+    int64_t day = s_floor_div(t, S_DAY_MS);
+    for (;;) {
+        s_day_t info;
+        s_day_info(self, day, &info);
+        if (info.working) {
+            int64_t ds = day * S_DAY_MS;
+            for (int i = 0; i < info.pat->nspans; i++)
+                if (t < ds + info.pat->spans[i].close)
+                    return t > ds + info.pat->spans[i].open ? t : ds + info.pat->spans[i].open;
+        }
         day++;
-    return day;
+        t = day * S_DAY_MS;
+    }
 }
 
-/* The n-th working day after working day `day` (n = 0: day itself). */
-static int64_t s_advance(int64_t day, uint64_t n)
+/* The local instant at which `rem` (> 0) working ms have passed from local
+   t. A period used up exactly ends at its close. */
+static int64_t s_add_working(const ob_calendar_t *self, int64_t t, int64_t rem)
 {
-    assert(s_is_working(day));
-    int w = s_weekday(day);
-    int64_t weeks = (int64_t) (n / 5);
-    int r = (int) (n % 5);
-    day += weeks * 7;
-    day += (w + r <= 4) ? r : r + 2;
-    return day;
+    assert(rem > 0);
+    int64_t day = s_floor_div(t, S_DAY_MS);
+    for (;;) {
+        s_day_t info;
+        s_day_info(self, day, &info);
+        /* Whole weeks of a weekly pattern, leaving some time to walk. */
+        int64_t weeks = s_weeks_left(&info, day);
+        if (weeks > 1 && rem > info.pat->week_ms) {
+            int64_t k = (rem - 1) / info.pat->week_ms;
+            if (k > weeks - 1)
+                k = weeks - 1;
+            t += k * S_WEEK_MS;
+            day += 7 * k;
+            rem -= k * info.pat->week_ms;
+            s_day_info(self, day, &info);
+        }
+        if (info.working) {
+            int64_t ds = day * S_DAY_MS;
+            for (int i = 0; i < info.pat->nspans; i++) {
+                int64_t open = ds + info.pat->spans[i].open;
+                int64_t close = ds + info.pat->spans[i].close;
+                if (t >= close)
+                    continue;
+                if (t < open)
+                    t = open;
+                if (rem <= close - t)
+                    return t + rem;
+                rem -= close - t;
+                t = close;
+            }
+        }
+        day++;
+        t = day * S_DAY_MS;
+    }
 }
 
-/* Local day-start instant of day `day`, as unix ms. */
-static int64_t s_day_start(ob_calendar_t *self, int64_t day)
+/* Working ms in the local interval [a, b). */
+static int64_t s_working_between(const ob_calendar_t *self, int64_t a, int64_t b)
 {
-    return day * S_DAY_MS - self->offset_ms;
+    int64_t sum = 0;
+    int64_t t = a;
+    int64_t day = s_floor_div(t, S_DAY_MS);
+    while (t < b) {
+        s_day_t info;
+        s_day_info(self, day, &info);
+        int64_t weeks = s_weeks_left(&info, day);
+        if (weeks > 1 && b - t > S_WEEK_MS) {
+            int64_t k = (b - t) / S_WEEK_MS;
+            if (k > weeks - 1)
+                k = weeks - 1;
+            sum += k * info.pat->week_ms;
+            t += k * S_WEEK_MS;
+            day += 7 * k;
+            s_day_info(self, day, &info);
+        }
+        if (info.working) {
+            int64_t ds = day * S_DAY_MS;
+            for (int i = 0; i < info.pat->nspans; i++) {
+                int64_t open = ds + info.pat->spans[i].open;
+                int64_t close = ds + info.pat->spans[i].close;
+                if (open < t)
+                    open = t;
+                if (close > b)
+                    close = b;
+                if (close > open)
+                    sum += close - open;
+            }
+        }
+        day++;
+        t = day * S_DAY_MS;
+    }
+    return sum;
 }
+
+/* --- public: time ----------------------------------------------------------- */
 
 ob_calendar_t *ob_calendar_new_weekdays(int utc_offset_min)
 {
@@ -88,14 +314,32 @@ ob_calendar_t *ob_calendar_new_weekdays(int utc_offset_min)
     ob_calendar_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->offset_ms = (int64_t) utc_offset_min * 60 * 1000;
+    self->offset_ms = (int64_t) utc_offset_min * S_MIN_MS;
+    self->warning_ppm = S_DEFAULT_WARNING_PPM;
+    self->weekdays.weekend = (1 << 5) | (1 << 6);
+    self->weekdays.spans[0] = (s_span_t) {0, S_DAY_MS};
+    self->weekdays.nspans = 1;
+    s_pattern_finish(&self->weekdays);
     return self;
+}
+
+static void s_years_free(s_year_t *years, size_t nyears)
+{
+    if (!years)
+        return;
+    for (size_t i = 0; i < nyears; i++) {
+        for (size_t j = 0; j < years[i].nnames; j++)
+            free(years[i].names[j]);
+        free(years[i].names);
+    }
+    free(years);
 }
 
 void ob_calendar_destroy(ob_calendar_t **self_p)
 {
     assert(self_p);
     if (*self_p) {
+        s_years_free((*self_p)->years, (*self_p)->nyears);
         free(*self_p);
         *self_p = NULL;
     }
@@ -106,54 +350,845 @@ bool ob_calendar_is_working_day(ob_calendar_t *self, int64_t ms)
     assert(self);
     if (!s_in_range(ms))
         return false;
-    return s_is_working(s_floor_div(ms + self->offset_ms, S_DAY_MS));
+    s_day_t info;
+    s_day_info(self, s_floor_div(ms + self->offset_ms, S_DAY_MS), &info);
+    return info.working;
 }
 
-/* Same local time of day on the days-th working day after from's day; a
-   start on a day off counts from the next working day at 00:00. Zero days
-   returns from_ms unchanged. */
+bool ob_calendar_is_working_time(ob_calendar_t *self, int64_t ms)
+{
+    assert(self);
+    if (!s_in_range(ms))
+        return false;
+    int64_t local = ms + self->offset_ms;
+    return s_next_open(self, local) == local;
+}
+
+/* The start moves to the next working time; the deadline keeps its time
+   of day on the days-th working day after, skipping whole weeks where a
+   weekly pattern holds. */
 int64_t ob_calendar_add_days(ob_calendar_t *self, int64_t from_ms, uint32_t days)
 {
     assert(self);
     if (days == 0 || !s_in_range(from_ms))
         return from_ms;
-    int64_t local = from_ms + self->offset_ms;
-    int64_t day = s_floor_div(local, S_DAY_MS);
-    int64_t tod = local - day * S_DAY_MS;
-    if (!s_is_working(day)) {
-        day = s_next_working(day);
-        tod = 0;
+    int64_t start = s_next_open(self, from_ms + self->offset_ms);
+    int64_t day = s_floor_div(start, S_DAY_MS);
+    int64_t tod = start - day * S_DAY_MS;
+    int64_t n = days;
+    day++;
+    for (;;) {
+        s_day_t info;
+        s_day_info(self, day, &info);
+        int64_t weeks = s_weeks_left(&info, day);
+        if (weeks > 0 && n > info.pat->wdays) {
+            int64_t k = (n - 1) / info.pat->wdays;
+            if (k > weeks)
+                k = weeks;
+            day += 7 * k;
+            n -= k * info.pat->wdays;
+            s_day_info(self, day, &info);
+        }
+        if (info.working && --n == 0)
+            break;
+        day++;
     }
-    day = s_advance(day, days);
-    return s_day_start(self, day) + tod;
+    return s_next_open(self, day * S_DAY_MS + tod) - self->offset_ms;
 }
 
-/* Walks forward from from_ms counting only time on working days. The rest
-   of the start day is used first; then whole working days are skipped by
-   week arithmetic, so the cost does not grow with `hours`. Zero hours
-   returns from_ms unchanged. A deadline that ends exactly at midnight
-   after a working day is that midnight (Friday 24:00 = Saturday 00:00). */
 int64_t ob_calendar_add_hours(ob_calendar_t *self, int64_t from_ms, uint32_t hours)
 {
     assert(self);
     if (hours == 0 || !s_in_range(from_ms))
         return from_ms;
-    int64_t rem = (int64_t) hours * S_HOUR_MS;
-    int64_t local = from_ms + self->offset_ms;
-    int64_t day = s_floor_div(local, S_DAY_MS);
-    if (s_is_working(day)) {
-        int64_t avail = (day + 1) * S_DAY_MS - local;
-        if (rem <= avail)
-            return from_ms + rem;
-        rem -= avail;
+    return s_add_working(self, from_ms + self->offset_ms, (int64_t) hours * S_HOUR_MS)
+           - self->offset_ms;
+}
+
+int64_t ob_calendar_working_ms(ob_calendar_t *self, int64_t from_ms, int64_t to_ms)
+{
+    assert(self);
+    if (to_ms <= from_ms || !s_in_range(from_ms) || !s_in_range(to_ms))
+        return 0;
+    return s_working_between(self, from_ms + self->offset_ms, to_ms + self->offset_ms);
+}
+
+int64_t ob_calendar_warning_at(ob_calendar_t *self, int64_t start_ms, int64_t deadline_ms)
+{
+    assert(self);
+    int64_t total = ob_calendar_working_ms(self, start_ms, deadline_ms);
+    if (total <= 0)
+        return deadline_ms;
+    /* total * ppm / 1e6 without overflow */
+    int64_t part = total / S_PPM * self->warning_ppm
+                   + total % S_PPM * self->warning_ppm / S_PPM;
+    if (part <= 0)
+        return start_ms;
+    return s_add_working(self, start_ms + self->offset_ms, part) - self->offset_ms;
+}
+
+double ob_calendar_warning_fraction(ob_calendar_t *self)
+{
+    assert(self);
+    return (double) self->warning_ppm / S_PPM;
+}
+
+int ob_calendar_utc_offset_min(ob_calendar_t *self)
+{
+    assert(self);
+    return (int) (self->offset_ms / S_MIN_MS);
+}
+
+int ob_calendar_first_year(ob_calendar_t *self)
+{
+    assert(self);
+    return self->nyears ? self->years[0].year : 0;
+}
+
+int ob_calendar_last_year(ob_calendar_t *self)
+{
+    assert(self);
+    return self->nyears ? self->years[self->nyears - 1].year : 0;
+}
+
+const char *ob_calendar_day_name(ob_calendar_t *self, int64_t ms)
+{
+    assert(self);
+    if (!s_in_range(ms))
+        return NULL;
+    int64_t day = s_floor_div(ms + self->offset_ms, S_DAY_MS);
+    s_day_t info;
+    s_day_info(self, day, &info);
+    if (!info.year)
+        return NULL;
+    uint16_t idx = info.year->name[day - info.year->first_day];
+    return idx ? info.year->names[idx - 1] : NULL;
+}
+
+/* --- YAML tree ---------------------------------------------------------- */
+
+typedef enum { S_SCALAR, S_SEQ, S_MAP } s_kind_t;
+
+typedef struct s_node s_node_t;
+struct s_node {
+    s_kind_t kind;
+    size_t line, col;  /* 1-based position of the node's start */
+    char *text;        /* scalar value, NUL-free, NUL-terminated */
+    size_t len;        /* its length in bytes */
+    bool plain;        /* scalar written without quotes */
+    s_node_t **kids;   /* sequence items; mapping: key, value, key, value... */
+    size_t nkids, cap;
+};
+
+/* Loading context: where errors go. */
+typedef struct {
+    const char *path;
+    char *err;
+    size_t errlen;
+    const unsigned char *buf;  /* file contents, to place reader errors */
+    size_t len;
+    size_t nnodes;
+} s_ctx_t;
+
+/* Writes "path:line:column: message" into the error buffer; returns -1. */
+static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
+{
+    if (!ctx->err || ctx->errlen == 0)
+        return -1;
+    int n = snprintf(ctx->err, ctx->errlen, "%s:%zu:%zu: ", ctx->path, line, col);
+    if (n >= 0 && (size_t) n < ctx->errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->err + n, ctx->errlen - (size_t) n, fmt, ap);
+        va_end(ap);
     }
-    /* Now at 00:00 of day + 1 with rem > 0 working ms to go. */
-    day = s_next_working(day + 1);
-    int64_t full = rem / S_DAY_MS;
-    int64_t part = rem % S_DAY_MS;
-    if (part == 0) /* ends at the midnight closing the full-th working day */
-        return s_day_start(self, s_advance(day, (uint64_t) (full - 1)) + 1);
-    return s_day_start(self, s_advance(day, (uint64_t) full)) + part;
+    return -1;
+}
+
+#define s_fail_at(ctx, node, ...) s_fail((ctx), (node)->line, (node)->col, __VA_ARGS__)
+
+static void s_node_free(s_node_t *node)
+{
+    if (!node)
+        return;
+    for (size_t i = 0; i < node->nkids; i++)
+        s_node_free(node->kids[i]);
+    free(node->kids);
+    free(node->text);
+    free(node);
+}
+
+static int s_node_add(s_ctx_t *ctx, s_node_t *parent, s_node_t *kid)
+{
+    if (parent->nkids == parent->cap) {
+        size_t cap = parent->cap ? 2 * parent->cap : 8;
+        s_node_t **kids = realloc(parent->kids, cap * sizeof *kids);
+        if (!kids)
+            return s_fail_at(ctx, kid, "out of memory");
+        parent->kids = kids;
+        parent->cap = cap;
+    }
+    parent->kids[parent->nkids++] = kid;
+    return 0;
+}
+
+/* Line and column (1-based, column in characters) of byte `offset`. */
+static void s_position(s_ctx_t *ctx, size_t offset, size_t *line, size_t *col)
+{
+    *line = 1;
+    *col = 1;
+    if (offset > ctx->len)
+        offset = ctx->len;
+    for (size_t i = 0; i < offset; i++) {
+        if (ctx->buf[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        }
+        else if ((ctx->buf[i] & 0xC0) != 0x80)
+            (*col)++;
+    }
+}
+
+static int s_yaml_error(s_ctx_t *ctx, yaml_parser_t *parser)
+{
+    const char *problem = parser->problem ? parser->problem : "malformed YAML";
+    if (parser->error == YAML_MEMORY_ERROR)
+        return s_fail(ctx, 1, 1, "out of memory");
+    if (parser->error == YAML_READER_ERROR) {
+        size_t line, col;
+        s_position(ctx, parser->problem_offset, &line, &col);
+        if (strstr(problem, "UTF-8") || strstr(problem, "UTF-16"))
+            return s_fail(ctx, line, col, "file is not valid UTF-8 (%s)", problem);
+        return s_fail(ctx, line, col, "%s", problem);
+    }
+    yaml_mark_t m = parser->problem_mark;
+    if (parser->context)
+        return s_fail(ctx, m.line + 1, m.column + 1, "invalid YAML: %s %s", problem,
+                      parser->context);
+    return s_fail(ctx, m.line + 1, m.column + 1, "invalid YAML: %s", problem);
+}
+
+/* Reads the event stream of ctx->buf into a tree. Returns 0 and *root_p
+   (NULL for an empty stream), or -1 with the error set. */
+static int s_parse(s_ctx_t *ctx, s_node_t **root_p)
+{
+    int rc = -1;
+    s_node_t *root = NULL;
+    s_node_t *stack[S_MAX_DEPTH + 1];
+    size_t depth = 0;
+    int docs = 0;
+    bool done = false;
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return s_fail(ctx, 1, 1, "out of memory");
+    yaml_parser_set_input_string(&parser, ctx->buf, ctx->len);
+    yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+
+    while (!done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            s_yaml_error(ctx, &parser);
+            goto out;
+        }
+        size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
+        s_node_t *node = NULL;
+        int bad = 0;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++docs > 1)
+                bad = s_fail(ctx, line, col, "only one YAML document is allowed in a calendar file");
+            break;
+        case YAML_ALIAS_EVENT:
+            bad = s_fail(ctx, line, col, "aliases (*name) are not allowed in a calendar file");
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            assert(depth > 0);  /* libyaml pairs start and end events */
+            depth--;
+            break;
+        case YAML_SCALAR_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            if (++ctx->nnodes > S_MAX_NODES) {
+                bad = s_fail(ctx, line, col, "calendar file too complex (more than %d YAML nodes)",
+                             S_MAX_NODES);
+                break;
+            }
+            node = calloc(1, sizeof *node);
+            if (!node) {
+                bad = s_fail(ctx, line, col, "out of memory");
+                break;
+            }
+            node->line = line;
+            node->col = col;
+            if (ev.type == YAML_SCALAR_EVENT) {
+                node->kind = S_SCALAR;
+                node->len = ev.data.scalar.length;
+                node->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+                node->text = malloc(node->len + 1);
+                if (!node->text) {
+                    bad = s_fail(ctx, line, col, "out of memory");
+                    break;
+                }
+                memcpy(node->text, ev.data.scalar.value, node->len);
+                node->text[node->len] = '\0';
+                if (strlen(node->text) != node->len)
+                    bad = s_fail(ctx, line, col, "NUL character in a value");
+            }
+            else
+                node->kind = ev.type == YAML_SEQUENCE_START_EVENT ? S_SEQ : S_MAP;
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+        if (node && bad)
+            s_node_free(node);
+        if (node && !bad) {
+            if (depth == 0)
+                root = node;
+            else {
+                s_node_t *parent = stack[depth - 1];
+                if (parent->kind == S_MAP && parent->nkids % 2 == 0 && node->kind != S_SCALAR)
+                    bad = s_fail_at(ctx, node, "mapping keys must be strings");
+                else
+                    bad = s_node_add(ctx, parent, node);
+                if (bad)
+                    s_node_free(node);
+            }
+            if (!bad && node->kind != S_SCALAR) {
+                if (depth == S_MAX_DEPTH)
+                    bad = s_fail_at(ctx, node, "nesting deeper than %d levels", S_MAX_DEPTH);
+                else
+                    stack[depth++] = node;
+            }
+        }
+        if (bad)
+            goto out;
+    }
+    rc = 0;
+out:
+    yaml_parser_delete(&parser);
+    if (rc == 0)
+        *root_p = root;
+    else
+        s_node_free(root);
+    return rc;
+}
+
+/* --- validation ------------------------------------------------------------ */
+
+typedef struct {
+    const char *key;   /* accepted key */
+    s_node_t *val;     /* its value, NULL when absent */
+    s_node_t *keynode; /* its key node, for positions */
+} s_field_t;
+
+/* Bytes of `text` to quote in an error: at most 64, cut on a UTF-8
+   character boundary. */
+static int s_show(const char *text)
+{
+    size_t n = strlen(text);
+    if (n <= 64)
+        return (int) n;
+    n = 64;
+    while (n > 0 && ((unsigned char) text[n] & 0xC0) == 0x80)
+        n--;
+    return (int) n;
+}
+
+/* Checks that `map` is a mapping whose keys are among fields[0..n), each
+   at most once; fills each field's val. */
+static int s_fields(s_ctx_t *ctx, const s_node_t *map, const char *what, s_field_t *fields,
+                    size_t n)
+{
+    if (map->kind != S_MAP)
+        return s_fail_at(ctx, map, "%s must be a mapping", what);
+    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+        s_node_t *key = map->kids[i];
+        size_t f;
+        for (f = 0; f < n; f++)
+            if (strcmp(key->text, fields[f].key) == 0)
+                break;
+        if (f == n)
+            return s_fail_at(ctx, key, "unknown key '%.*s' in %s", s_show(key->text), key->text,
+                             what);
+        if (fields[f].val)
+            return s_fail_at(ctx, key, "duplicate key '%s' in %s", fields[f].key, what);
+        fields[f].val = map->kids[i + 1];
+        fields[f].keynode = key;
+    }
+    return 0;
+}
+
+static int s_scalar(s_ctx_t *ctx, const s_node_t *node, const char *what)
+{
+    if (node->kind != S_SCALAR)
+        return s_fail_at(ctx, node, "%s must be a single value, not a %s", what,
+                         node->kind == S_MAP ? "mapping" : "list");
+    if (node->len == 0)
+        return s_fail_at(ctx, node, "%s must not be empty", what);
+    return 0;
+}
+
+static int s_list(s_ctx_t *ctx, const s_node_t *node, const char *what)
+{
+    if (node->kind != S_SEQ)
+        return s_fail_at(ctx, node, "%s must be a list", what);
+    return 0;
+}
+
+static bool s_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* A date "YYYY-MM-DD" inside `year`: its day of the year (0-based). */
+static int s_date(s_ctx_t *ctx, const s_node_t *node, const char *what, int year, int *yday)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (s_scalar(ctx, node, what))
+        return -1;
+    const char *s = node->text;
+    bool shape = node->len == 10 && s[4] == '-' && s[7] == '-';
+    for (int i = 0; shape && i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            shape = false;
+    if (!shape)
+        return s_fail_at(ctx, node, "%s '%.*s' is not a date (YYYY-MM-DD)", what,
+                         s_show(s), s);
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    int m = (s[5] - '0') * 10 + (s[6] - '0');
+    int d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && s_leap(y)))
+        return s_fail_at(ctx, node, "%s '%s' is not a real date", what, s);
+    if (y != year)
+        return s_fail_at(ctx, node, "%s '%s' is not in the file's year %d", what, s, year);
+    *yday = (int) (s_days_from_civil(y, m, d) - s_days_from_civil(y, 1, 1));
+    return 0;
+}
+
+/* "HH:MM" with 00:00 <= t <= 24:00: minutes since midnight. */
+static bool s_clock(const char *s, size_t len, int *minutes)
+{
+    if (len != 5 || s[2] != ':')
+        return false;
+    for (int i = 0; i < 5; i++)
+        if (i != 2 && (s[i] < '0' || s[i] > '9'))
+            return false;
+    int h = (s[0] - '0') * 10 + (s[1] - '0');
+    int m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (m > 59 || h > 24 || (h == 24 && m != 0))
+        return false;
+    *minutes = h * 60 + m;
+    return true;
+}
+
+/* hours: a list of "HH:MM-HH:MM", ascending, not overlapping. */
+static int s_hours(s_ctx_t *ctx, const s_node_t *node, s_pattern_t *pat)
+{
+    if (s_list(ctx, node, "'hours'"))
+        return -1;
+    if (node->nkids == 0)
+        return s_fail_at(ctx, node, "'hours' must list at least one working period");
+    if (node->nkids > S_MAX_SPANS)
+        return s_fail_at(ctx, node, "'hours' lists more than %d working periods", S_MAX_SPANS);
+    int64_t prev = -1;
+    for (size_t i = 0; i < node->nkids; i++) {
+        const s_node_t *kid = node->kids[i];
+        if (s_scalar(ctx, kid, "a working period"))
+            return -1;
+        int open, close;
+        if (kid->len != 11 || kid->text[5] != '-' || !s_clock(kid->text, 5, &open)
+            || !s_clock(kid->text + 6, 5, &close))
+            return s_fail_at(ctx, kid, "working period '%.*s' is not HH:MM-HH:MM "
+                             "(00:00 to 24:00)", s_show(kid->text), kid->text);
+        if (close <= open)
+            return s_fail_at(ctx, kid, "working period '%s' ends before it starts", kid->text);
+        if (open < prev)
+            return s_fail_at(ctx, kid, "working period '%s' overlaps or precedes the one before",
+                             kid->text);
+        pat->spans[i] = (s_span_t) {open * S_MIN_MS, close * S_MIN_MS};
+        prev = close;
+    }
+    pat->nspans = (int) node->nkids;
+    return 0;
+}
+
+/* weekend: a list of day names (monday .. sunday), at most six. */
+static int s_weekend(s_ctx_t *ctx, const s_node_t *node, uint8_t *mask)
+{
+    static const char *names[] = {"monday", "tuesday", "wednesday", "thursday", "friday",
+                                  "saturday", "sunday"};
+    if (s_list(ctx, node, "'weekend'"))
+        return -1;
+    *mask = 0;
+    for (size_t i = 0; i < node->nkids; i++) {
+        const s_node_t *kid = node->kids[i];
+        if (s_scalar(ctx, kid, "a weekend day"))
+            return -1;
+        int w;
+        for (w = 0; w < 7; w++)
+            if (strcmp(kid->text, names[w]) == 0)
+                break;
+        if (w == 7)
+            return s_fail_at(ctx, kid, "'%.*s' is not a day of the week (monday .. sunday)",
+                             s_show(kid->text), kid->text);
+        if (*mask & (1 << w))
+            return s_fail_at(ctx, kid, "weekend day '%s' is listed twice", kid->text);
+        *mask |= (uint8_t) (1 << w);
+    }
+    if (*mask == 0x7F)
+        return s_fail_at(ctx, node, "'weekend' leaves no working day in the week");
+    return 0;
+}
+
+/* timezone: "+08:00" / "-05:00" (within -12:00 .. +14:00). */
+static int s_timezone(s_ctx_t *ctx, const s_node_t *node, int *minutes)
+{
+    if (s_scalar(ctx, node, "'timezone'"))
+        return -1;
+    int t;
+    if (node->len != 6 || (node->text[0] != '+' && node->text[0] != '-')
+        || !s_clock(node->text + 1, 5, &t) || t > 14 * 60
+        || (node->text[0] == '-' && t > 12 * 60))
+        return s_fail_at(ctx, node, "timezone '%.*s' is not a UTC offset such as +08:00",
+                         s_show(node->text), node->text);
+    *minutes = node->text[0] == '-' ? -t : t;
+    return 0;
+}
+
+/* warning: a plain decimal strictly between 0 and 1, in ppm. */
+static int s_warning(s_ctx_t *ctx, const s_node_t *node, int64_t *ppm)
+{
+    if (s_scalar(ctx, node, "'warning'"))
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double f = strtod(node->text, &end);
+    bool digits = node->text[0] >= '0' && node->text[0] <= '9';
+    if (!node->plain || !digits || errno || !end || *end || !(f > 0.0 && f < 1.0))
+        return s_fail_at(ctx, node, "warning '%.*s' must be a fraction between 0 and 1 "
+                         "(e.g. 0.8)", s_show(node->text), node->text);
+    *ppm = llround(f * S_PPM);
+    if (*ppm <= 0 || *ppm >= S_PPM)
+        return s_fail_at(ctx, node, "warning '%s' is too close to 0 or 1", node->text);
+    return 0;
+}
+
+/* year: a plain integer S_MIN_YEAR .. S_MAX_YEAR. */
+static int s_year_value(s_ctx_t *ctx, const s_node_t *node, int *year)
+{
+    if (s_scalar(ctx, node, "'year'"))
+        return -1;
+    int y = 0;
+    bool ok = node->plain && node->len == 4;
+    for (size_t i = 0; ok && i < 4; i++) {
+        if (node->text[i] < '0' || node->text[i] > '9')
+            ok = false;
+        else
+            y = y * 10 + (node->text[i] - '0');
+    }
+    if (!ok || y < S_MIN_YEAR || y > S_MAX_YEAR)
+        return s_fail_at(ctx, node, "year '%.*s' must be a number from %d to %d",
+                         s_show(node->text), node->text, S_MIN_YEAR, S_MAX_YEAR);
+    *year = y;
+    return 0;
+}
+
+/* A name for a list entry; stored once in yr->names. Returns its index + 1. */
+static int s_name(s_ctx_t *ctx, const s_node_t *node, s_year_t *yr, uint16_t *idx)
+{
+    if (s_scalar(ctx, node, "'name'"))
+        return -1;
+    if (node->len > S_MAX_NAME)
+        return s_fail_at(ctx, node, "'name' is too long (at most %d bytes)", S_MAX_NAME);
+    for (size_t i = 0; i < node->len; i++)
+        if ((unsigned char) node->text[i] < 0x20 || node->text[i] == 0x7F)
+            return s_fail_at(ctx, node, "'name' holds a control character");
+    for (size_t i = 0; i < yr->nnames; i++)
+        if (strcmp(yr->names[i], node->text) == 0) {
+            *idx = (uint16_t) (i + 1);
+            return 0;
+        }
+    char **names = realloc(yr->names, (yr->nnames + 1) * sizeof *names);
+    if (!names)
+        return s_fail_at(ctx, node, "out of memory");
+    yr->names = names;
+    yr->names[yr->nnames] = strdup(node->text);
+    if (!yr->names[yr->nnames])
+        return s_fail_at(ctx, node, "out of memory");
+    yr->nnames++;
+    *idx = (uint16_t) yr->nnames;
+    return 0;
+}
+
+enum { S_LISTED_HOLIDAY = 1, S_LISTED_MAKEUP = 2 };
+
+/* Month (1..12) and day of the month of day `yday` (0-based) of a year. */
+static int s_month_of(const s_year_t *yr, int yday)
+{
+    int m = 12;
+    while (m > 1 && s_days_from_civil(yr->year, m, 1) - yr->first_day > yday)
+        m--;
+    return m;
+}
+
+static int s_mday_of(const s_year_t *yr, int yday)
+{
+    return (int) (yr->first_day + yday - s_days_from_civil(yr->year, s_month_of(yr, yday), 1)) + 1;
+}
+
+/* One list of day entries: holidays (`makeup` false) or make-up working
+   days. Each entry is {name, date} or {name, from, to}. `listed` marks the
+   days already named, to refuse a day listed twice. */
+static int s_days(s_ctx_t *ctx, const s_node_t *node, bool makeup, s_year_t *yr,
+                  uint8_t *listed)
+{
+    const char *what = makeup ? "'makeup_workdays'" : "'holidays'";
+    const char *entry = makeup ? "a make-up working day" : "a holiday";
+    if (s_list(ctx, node, what))
+        return -1;
+    for (size_t i = 0; i < node->nkids; i++) {
+        const s_node_t *item = node->kids[i];
+        s_field_t f[] = {{"name", NULL, NULL}, {"date", NULL, NULL}, {"from", NULL, NULL},
+                         {"to", NULL, NULL}};
+        if (s_fields(ctx, item, entry, f, 4))
+            return -1;
+        if (!f[0].val)
+            return s_fail_at(ctx, item, "missing required key 'name' in %s", entry);
+        uint16_t idx = 0;
+        if (s_name(ctx, f[0].val, yr, &idx))
+            return -1;
+        int first, last;
+        if (f[1].val) {
+            if (f[2].val || f[3].val)
+                return s_fail_at(ctx, f[2].val ? f[2].keynode : f[3].keynode,
+                                 "%s takes either 'date' or 'from' and 'to', not both", entry);
+            if (s_date(ctx, f[1].val, "date", yr->year, &first))
+                return -1;
+            last = first;
+        }
+        else {
+            if (!f[2].val || !f[3].val)
+                return s_fail_at(ctx, item, "%s needs 'date', or 'from' and 'to'", entry);
+            if (s_date(ctx, f[2].val, "'from'", yr->year, &first)
+                || s_date(ctx, f[3].val, "'to'", yr->year, &last))
+                return -1;
+            if (last < first)
+                return s_fail_at(ctx, f[3].val, "'to' %s is before 'from' %s", f[3].val->text,
+                                 f[2].val->text);
+        }
+        for (int d = first; d <= last; d++) {
+            const s_node_t *at = f[1].val ? f[1].val : f[2].val;
+            int64_t day = yr->first_day + d;
+            if (listed[d])
+                return s_fail_at(ctx, at, "%s: %04d-%02d-%02d is already listed as a %s", entry,
+                                 yr->year, s_month_of(yr, d), s_mday_of(yr, d),
+                                 listed[d] == S_LISTED_HOLIDAY ? "holiday"
+                                                               : "make-up working day");
+            listed[d] = makeup ? S_LISTED_MAKEUP : S_LISTED_HOLIDAY;
+            yr->name[d] = idx;
+            if (makeup) {
+                if (!((yr->pat.weekend >> s_weekday(day)) & 1))
+                    return s_fail_at(ctx, at, "make-up working day %s is not a weekend day: "
+                                     "it is a working day already", at->text);
+                yr->working[d] = 1;
+            }
+            else
+                yr->working[d] = 0;
+        }
+    }
+    return 0;
+}
+
+/* Settings that must agree across the files of one calendar. */
+typedef struct {
+    bool set;
+    int offset_min;
+    int64_t warning_ppm;
+    const char *path;               /* the first file */
+} s_shared_t;
+
+/* Validates one file's tree into *yr. */
+static int s_year_file(s_ctx_t *ctx, const s_node_t *root, s_year_t *yr, s_shared_t *shared,
+                       const s_node_t **year_node)
+{
+    if (!root)
+        return s_fail(ctx, 1, 1, "empty calendar file (expected a mapping with 'year')");
+    s_field_t f[] = {{"year", NULL, NULL},     {"timezone", NULL, NULL},
+                     {"weekend", NULL, NULL},  {"hours", NULL, NULL},
+                     {"warning", NULL, NULL},  {"holidays", NULL, NULL},
+                     {"makeup_workdays", NULL, NULL}};
+    enum { F_YEAR, F_TZ, F_WEEKEND, F_HOURS, F_WARNING, F_HOLIDAYS, F_MAKEUP, F_N };
+    if (s_fields(ctx, root, "a calendar file", f, F_N))
+        return -1;
+    if (!f[F_YEAR].val)
+        return s_fail_at(ctx, root, "missing required key 'year' in a calendar file");
+    if (!f[F_HOURS].val)
+        return s_fail_at(ctx, root, "missing required key 'hours' in a calendar file");
+    if (s_year_value(ctx, f[F_YEAR].val, &yr->year))
+        return -1;
+    *year_node = f[F_YEAR].val;
+    int offset = S_DEFAULT_OFFSET_MIN;
+    int64_t ppm = S_DEFAULT_WARNING_PPM;
+    if (f[F_TZ].val && s_timezone(ctx, f[F_TZ].val, &offset))
+        return -1;
+    if (f[F_WARNING].val && s_warning(ctx, f[F_WARNING].val, &ppm))
+        return -1;
+    if (!shared->set) {
+        shared->set = true;
+        shared->offset_min = offset;
+        shared->warning_ppm = ppm;
+        shared->path = ctx->path;
+    }
+    else if (offset != shared->offset_min) {
+        const s_node_t *at = f[F_TZ].val ? f[F_TZ].val : root;
+        return s_fail_at(ctx, at, "timezone differs from the one of '%s' (%+d min)",
+                         shared->path, shared->offset_min);
+    }
+    else if (ppm != shared->warning_ppm) {
+        const s_node_t *at = f[F_WARNING].val ? f[F_WARNING].val : root;
+        return s_fail_at(ctx, at, "warning differs from the one of '%s' (%g)", shared->path,
+                         (double) shared->warning_ppm / S_PPM);
+    }
+    yr->pat.weekend = (1 << 5) | (1 << 6);
+    if (f[F_WEEKEND].val && s_weekend(ctx, f[F_WEEKEND].val, &yr->pat.weekend))
+        return -1;
+    if (s_hours(ctx, f[F_HOURS].val, &yr->pat))
+        return -1;
+    s_pattern_finish(&yr->pat);
+
+    yr->first_day = s_days_from_civil(yr->year, 1, 1);
+    yr->ndays = s_leap(yr->year) ? 366 : 365;
+    for (int d = 0; d < yr->ndays; d++)
+        yr->working[d] = !((yr->pat.weekend >> s_weekday(yr->first_day + d)) & 1);
+    uint8_t listed[366] = {0};
+    /* Holidays first: a make-up day listed as a holiday too is refused
+       whichever list comes first in the file. */
+    if (f[F_HOLIDAYS].val && s_days(ctx, f[F_HOLIDAYS].val, false, yr, listed))
+        return -1;
+    if (f[F_MAKEUP].val && s_days(ctx, f[F_MAKEUP].val, true, yr, listed))
+        return -1;
+    return 0;
+}
+
+/* Reads a whole file (at most S_MAX_FILE bytes). */
+static int s_read_file(const char *path, unsigned char **buf_p, size_t *len_p, char *err,
+                       size_t errlen)
+{
+    int rc = -1;
+    unsigned char *buf = NULL;
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        snprintf(err, errlen, "%s: cannot open calendar file: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s: not a regular file", path);
+        goto out;
+    }
+    if (st.st_size > S_MAX_FILE) {
+        snprintf(err, errlen, "%s: calendar file too large (more than %d bytes)", path,
+                 S_MAX_FILE);
+        goto out;
+    }
+    size_t len = (size_t) st.st_size;
+    buf = malloc(len + 1);
+    if (!buf) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        goto out;
+    }
+    if (fread(buf, 1, len, file) != len) {
+        snprintf(err, errlen, "%s: cannot read calendar file", path);
+        goto out;
+    }
+    buf[len] = '\0';
+    *buf_p = buf;
+    *len_p = len;
+    buf = NULL;
+    rc = 0;
+out:
+    free(buf);
+    fclose(file);
+    return rc;
+}
+
+static int s_year_cmp(const void *a, const void *b)
+{
+    const s_year_t *x = a, *y = b;
+    return (x->year > y->year) - (x->year < y->year);
+}
+
+ob_calendar_t *ob_calendar_load(const char *const *paths, size_t npaths, char *err,
+                                size_t errlen)
+{
+    assert(paths || npaths == 0);
+    char dummy[8];
+    if (!err || errlen == 0) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    err[0] = '\0';
+    ob_calendar_t *self = NULL;
+    s_year_t *years = NULL;
+    size_t nyears = 0;
+    s_shared_t shared = {0};
+    if (npaths == 0) {
+        snprintf(err, errlen, "no calendar file given");
+        goto out;
+    }
+    if (npaths > S_MAX_YEARS) {
+        snprintf(err, errlen, "too many calendar files (at most %d)", S_MAX_YEARS);
+        goto out;
+    }
+    years = calloc(npaths, sizeof *years);
+    if (!years) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < npaths; i++) {
+        unsigned char *buf = NULL;
+        size_t len = 0;
+        if (s_read_file(paths[i], &buf, &len, err, errlen))
+            goto out;
+        s_ctx_t ctx = {paths[i], err, errlen, buf, len, 0};
+        s_node_t *root = NULL;
+        const s_node_t *year_node = NULL;
+        int bad = s_parse(&ctx, &root);
+        nyears++;  /* counted before validation: its names are freed on error */
+        if (!bad)
+            bad = s_year_file(&ctx, root, &years[i], &shared, &year_node);
+        for (size_t j = 0; !bad && j < i; j++)
+            if (years[j].year == years[i].year)
+                bad = s_fail_at(&ctx, year_node, "year %d is already loaded from '%s'",
+                                years[i].year, paths[j]);
+        s_node_free(root);
+        free(buf);
+        if (bad)
+            goto out;
+    }
+    qsort(years, nyears, sizeof *years, s_year_cmp);
+    self = calloc(1, sizeof *self);
+    if (!self) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    self->offset_ms = (int64_t) shared.offset_min * S_MIN_MS;
+    self->warning_ppm = shared.warning_ppm;
+    self->weekdays = years[0].pat;
+    self->years = years;
+    self->nyears = nyears;
+    years = NULL;
+out:
+    s_years_free(years, nyears);
+    return self;
 }
 
 /* --- self-test ---------------------------------------------------------- */
@@ -161,17 +1196,160 @@ int64_t ob_calendar_add_hours(ob_calendar_t *self, int64_t from_ms, uint32_t hou
 /* Unix ms of local wall time y-m-d h:mi in a zone of `off` minutes. */
 static int64_t s_local(int y, int m, int d, int h, int mi, int off)
 {
-    /* days from civil (Howard Hinnant's algorithm) */
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    int64_t days = era * 146097 + doe - 719468;
-    return days * S_DAY_MS + ((int64_t) h * 60 + mi - off) * 60 * 1000;
+    return s_days_from_civil(y, m, d) * S_DAY_MS + ((int64_t) h * 60 + mi - off) * S_MIN_MS;
 }
 
-void ob_calendar_test(bool verbose)
+/* The weekday-only algorithms of the first release, kept as the reference
+   the generic walk must agree with on a weekday calendar. */
+static bool s_ref_working(int64_t day)
+{
+    return s_weekday(day) < 5;
+}
+
+static int64_t s_ref_advance(int64_t day, uint64_t n)
+{
+    int w = s_weekday(day);
+    int64_t weeks = (int64_t) (n / 5);
+    int r = (int) (n % 5);
+    day += weeks * 7;
+    day += (w + r <= 4) ? r : r + 2;
+    return day;
+}
+
+static int64_t s_ref_add_days(int64_t off_ms, int64_t from_ms, uint32_t days)
+{
+    if (days == 0)
+        return from_ms;
+    int64_t local = from_ms + off_ms;
+    int64_t day = s_floor_div(local, S_DAY_MS);
+    int64_t tod = local - day * S_DAY_MS;
+    if (!s_ref_working(day)) {
+        while (!s_ref_working(day))
+            day++;
+        tod = 0;
+    }
+    return s_ref_advance(day, days) * S_DAY_MS - off_ms + tod;
+}
+
+static int64_t s_ref_add_hours(int64_t off_ms, int64_t from_ms, uint32_t hours)
+{
+    if (hours == 0)
+        return from_ms;
+    int64_t rem = (int64_t) hours * S_HOUR_MS;
+    int64_t local = from_ms + off_ms;
+    int64_t day = s_floor_div(local, S_DAY_MS);
+    if (s_ref_working(day)) {
+        int64_t avail = (day + 1) * S_DAY_MS - local;
+        if (rem <= avail)
+            return from_ms + rem;
+        rem -= avail;
+    }
+    day++;
+    while (!s_ref_working(day))
+        day++;
+    int64_t full = rem / S_DAY_MS;
+    int64_t part = rem % S_DAY_MS;
+    if (part == 0)
+        return (s_ref_advance(day, (uint64_t) (full - 1)) + 1) * S_DAY_MS - off_ms;
+    return s_ref_advance(day, (uint64_t) full) * S_DAY_MS - off_ms + part;
+}
+
+/* The 2026 schedule (the State Council notice of 2025-11-04 as released
+   by Xinhua), the same days as router-rules/calendar/CN-2026.yaml: the
+   test holds its own copy so that it runs anywhere, and checks the file
+   against it when run from the source tree. */
+static const char s_cn2026[] =
+    "year: 2026\n"
+    "timezone: \"+08:00\"\n"
+    "weekend: [saturday, sunday]\n"
+    "hours: [\"09:00-12:00\", \"13:30-17:30\"]\n"
+    "warning: 0.8\n"
+    "holidays:\n"
+    "  - {name: 元旦, from: 2026-01-01, to: 2026-01-03}\n"
+    "  - {name: 春节, from: 2026-02-15, to: 2026-02-23}\n"
+    "  - {name: 清明节, from: 2026-04-04, to: 2026-04-06}\n"
+    "  - {name: 劳动节, from: 2026-05-01, to: 2026-05-05}\n"
+    "  - {name: 端午节, from: 2026-06-19, to: 2026-06-21}\n"
+    "  - {name: 中秋节, from: 2026-09-25, to: 2026-09-27}\n"
+    "  - {name: 国庆节, from: 2026-10-01, to: 2026-10-07}\n"
+    "makeup_workdays:\n"
+    "  - {name: 元旦调休上班, date: 2026-01-04}\n"
+    "  - {name: 春节调休上班, date: 2026-02-14}\n"
+    "  - {name: 春节调休上班, date: 2026-02-28}\n"
+    "  - {name: 劳动节调休上班, date: 2026-05-09}\n"
+    "  - {name: 国庆节调休上班, date: 2026-09-20}\n"
+    "  - {name: 国庆节调休上班, date: 2026-10-10}\n";
+
+/* The 2025 schedule (国办发明电〔2024〕12号, Xinhua 2024-11-12). */
+static const char s_cn2025[] =
+    "year: 2025\n"
+    "timezone: \"+08:00\"\n"
+    "hours: [\"09:00-12:00\", \"13:30-17:30\"]\n"
+    "holidays:\n"
+    "  - {name: 元旦, date: 2025-01-01}\n"
+    "  - {name: 春节, from: 2025-01-28, to: 2025-02-04}\n"
+    "  - {name: 清明节, from: 2025-04-04, to: 2025-04-06}\n"
+    "  - {name: 劳动节, from: 2025-05-01, to: 2025-05-05}\n"
+    "  - {name: 端午节, from: 2025-05-31, to: 2025-06-02}\n"
+    "  - {name: 国庆节、中秋节, from: 2025-10-01, to: 2025-10-08}\n"
+    "makeup_workdays:\n"
+    "  - {name: 春节调休上班, date: 2025-01-26}\n"
+    "  - {name: 春节调休上班, date: 2025-02-08}\n"
+    "  - {name: 劳动节调休上班, date: 2025-04-27}\n"
+    "  - {name: 国庆节调休上班, date: 2025-09-28}\n"
+    "  - {name: 国庆节调休上班, date: 2025-10-11}\n";
+
+/* Writes `text` to a fresh temporary file; its path into `path`. */
+static void s_write_tmp(const char *text, char *path, size_t size)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, size, "%s/ob_calendar_test.XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    assert(fd >= 0);
+    size_t len = strlen(text);
+    ssize_t n = write(fd, text, len);
+    close(fd);
+    assert(n == (ssize_t) len);
+}
+
+/* Loads calendar files given as texts; NULL with err set on error. */
+static ob_calendar_t *s_load_texts(const char *const *texts, size_t n, char *err, size_t errlen)
+{
+    char paths[4][256];
+    const char *p[4];
+    assert(n <= 4);
+    for (size_t i = 0; i < n; i++) {
+        s_write_tmp(texts[i], paths[i], sizeof paths[i]);
+        p[i] = paths[i];
+    }
+    ob_calendar_t *cal = ob_calendar_load(p, n, err, errlen);
+    for (size_t i = 0; i < n; i++)
+        unlink(paths[i]);
+    return cal;
+}
+
+/* Asserts that a calendar text is refused with an error containing
+   "line:col:" (when line > 0) and `want`. */
+static void s_refused(const char *text, size_t line, size_t col, const char *want)
+{
+    char err[512];
+    const char *texts[] = {text};
+    ob_calendar_t *cal = s_load_texts(texts, 1, err, sizeof err);
+    if (cal || !strstr(err, want))
+        fprintf(stderr, "calendar accepted or wrong error: %s (want '%s')\n", err, want);
+    assert(!cal);
+    assert(strstr(err, want));
+    if (line > 0) {
+        char pos[32];
+        snprintf(pos, sizeof pos, ":%zu:%zu: ", line, col);
+        if (!strstr(err, pos))
+            fprintf(stderr, "wrong position: %s (want %s)\n", err, pos);
+        assert(strstr(err, pos));
+    }
+}
+
+/* The weekday calendar: the behaviour of the first release, unchanged. */
+static void s_test_weekdays(void)
 {
     const int cn = 480;
     ob_calendar_t *cal = ob_calendar_new_weekdays(cn);
@@ -186,6 +1364,8 @@ void ob_calendar_test(bool verbose)
     assert(!ob_calendar_is_working_day(cal, sat_10));
     assert(!ob_calendar_is_working_day(cal, sun_23));
     assert(ob_calendar_is_working_day(cal, mon_00));
+    assert(ob_calendar_is_working_time(cal, fri_18));
+    assert(!ob_calendar_is_working_time(cal, sat_10));
     /* The zone matters: Friday 23:00 UTC is Saturday 07:00 in China. */
     int64_t fri_23_utc = s_local(2026, 11, 20, 23, 0, 0);
     assert(!ob_calendar_is_working_day(cal, fri_23_utc));
@@ -195,22 +1375,17 @@ void ob_calendar_test(bool verbose)
 
     /* Friday 18:00 + 24 working hours: 6 h on Friday, 18 h on Monday. */
     assert(ob_calendar_add_hours(cal, fri_18, 24) == s_local(2026, 11, 23, 18, 0, cn));
-    /* + 48 h: Tuesday 18:00. */
     assert(ob_calendar_add_hours(cal, fri_18, 48) == s_local(2026, 11, 24, 18, 0, cn));
     /* + 6 h ends exactly at Friday midnight. */
     assert(ob_calendar_add_hours(cal, fri_18, 6) == s_local(2026, 11, 21, 0, 0, cn));
-    /* + 7 h: 1 h into Monday. */
     assert(ob_calendar_add_hours(cal, fri_18, 7) == s_local(2026, 11, 23, 1, 0, cn));
-    /* + 30 h: 6 h Friday + 24 h Monday = Monday 24:00 = Tuesday 00:00. */
     assert(ob_calendar_add_hours(cal, fri_18, 30) == s_local(2026, 11, 24, 0, 0, cn));
-    /* Within a day. */
     int64_t wed_09 = s_local(2026, 11, 25, 9, 0, cn);
     assert(ob_calendar_add_hours(cal, wed_09, 2) == s_local(2026, 11, 25, 11, 0, cn));
     /* Start on Saturday: the clock starts Monday 00:00. */
     assert(ob_calendar_add_hours(cal, sat_10, 24) == s_local(2026, 11, 24, 0, 0, cn));
     assert(ob_calendar_add_hours(cal, sat_10, 1) == s_local(2026, 11, 23, 1, 0, cn));
     assert(ob_calendar_add_hours(cal, sun_23, 25) == s_local(2026, 11, 24, 1, 0, cn));
-    /* A whole working week of hours from Monday 00:00 ends Friday 24:00. */
     assert(ob_calendar_add_hours(cal, mon_00, 120) == s_local(2026, 11, 28, 0, 0, cn));
     assert(ob_calendar_add_hours(cal, mon_00, 121) == s_local(2026, 11, 30, 1, 0, cn));
     /* 0 hours / 0 days: unchanged, even on a day off. */
@@ -223,35 +1398,399 @@ void ob_calendar_test(bool verbose)
     assert(ob_calendar_add_days(cal, wed_09, 2) == s_local(2026, 11, 27, 9, 0, cn));
     assert(ob_calendar_add_days(cal, wed_09, 3) == s_local(2026, 11, 30, 9, 0, cn));
     assert(ob_calendar_add_days(cal, wed_09, 5) == s_local(2026, 12, 2, 9, 0, cn));
-    /* 15 working days from Wednesday 25 Nov = Wednesday 16 Dec. */
     assert(ob_calendar_add_days(cal, wed_09, 15) == s_local(2026, 12, 16, 9, 0, cn));
-    /* Start on Saturday: counted from Monday 00:00. */
     assert(ob_calendar_add_days(cal, sat_10, 1) == s_local(2026, 11, 24, 0, 0, cn));
     assert(ob_calendar_add_days(cal, sun_23, 5) == s_local(2026, 11, 30, 0, 0, cn));
-    /* A working day is 24 working hours (from any time but midnight,
-       where add_hours may end on Friday 24:00 and add_days on Monday 00:00,
-       the same moment in working time). */
     for (uint32_t d = 1; d < 40; d++)
         assert(ob_calendar_add_days(cal, wed_09, d)
                == ob_calendar_add_hours(cal, wed_09, d * 24));
     assert(ob_calendar_add_days(cal, mon_00, 5) == s_local(2026, 11, 30, 0, 0, cn));
 
-    /* Before 1970 the floor division keeps weekdays right:
-       1969-12-31 was a Wednesday, 1969-12-28 a Sunday. */
+    /* Before 1970 the floor division keeps weekdays right. */
     assert(ob_calendar_is_working_day(utc, s_local(1969, 12, 31, 12, 0, 0)));
     assert(!ob_calendar_is_working_day(utc, s_local(1969, 12, 28, 12, 0, 0)));
 
+    /* The generic walk agrees with the first release's week arithmetic on
+       many starts (all times of day, weekends, before 1970) and lengths. */
+    uint64_t seed = 0x9E3779B97F4A7C15u;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        int64_t from = s_local(1969, 6, 1, 0, 0, 0)
+                       + (int64_t) ((seed >> 20) % ((uint64_t) 60 * 365 * 86400)) * 1000;
+        if (i % 5 == 0)  /* exact hours and midnights, the edge cases */
+            from -= from % S_HOUR_MS;
+        uint32_t n = (uint32_t) ((seed >> 8) % (i % 3 ? 60 : 5000));
+        ob_calendar_t *c = (i % 2) ? cal : utc;
+        assert(ob_calendar_add_days(c, from, n) == s_ref_add_days(c->offset_ms, from, n));
+        assert(ob_calendar_add_hours(c, from, n) == s_ref_add_hours(c->offset_ms, from, n));
+    }
+
     /* Absurd inputs neither overflow nor loop: they finish at once. */
-    assert(ob_calendar_add_days(cal, wed_09, UINT32_MAX) > wed_09);
-    assert(ob_calendar_add_hours(cal, wed_09, UINT32_MAX) > wed_09);
+    assert(ob_calendar_add_days(cal, wed_09, UINT32_MAX)
+           == s_ref_add_days(cal->offset_ms, wed_09, UINT32_MAX));
+    assert(ob_calendar_add_hours(cal, wed_09, UINT32_MAX)
+           == s_ref_add_hours(cal->offset_ms, wed_09, UINT32_MAX));
     assert(ob_calendar_add_hours(cal, INT64_MAX - 1000, 5) == INT64_MAX - 1000);
     assert(ob_calendar_add_days(cal, INT64_MIN, 5) == INT64_MIN);
+    assert(!ob_calendar_is_working_time(cal, INT64_MIN));
     assert(ob_calendar_new_weekdays(100000) == NULL);
 
-    if (verbose)
-        printf("(weekday calendar, zone +%d min) ", cn);
+    /* Warning at 0.8 of 10 working days (240 h) from Wednesday 09:00:
+       192 working hours = 8 working days later, Monday 7 Dec 09:00. */
+    assert(ob_calendar_warning_fraction(cal) == 0.8);
+    int64_t dl = ob_calendar_add_days(cal, wed_09, 10);
+    assert(ob_calendar_warning_at(cal, wed_09, dl) == s_local(2026, 12, 7, 9, 0, cn));
+    assert(ob_calendar_working_ms(cal, wed_09, dl) == 240 * S_HOUR_MS);
+    assert(ob_calendar_warning_at(cal, dl, wed_09) == wed_09);
+    /* Within one weekend nothing passes: the warning is the deadline. */
+    assert(ob_calendar_warning_at(cal, sat_10, sun_23) == sun_23);
+    assert(ob_calendar_first_year(cal) == 0 && ob_calendar_day_name(cal, sat_10) == NULL);
+    assert(ob_calendar_utc_offset_min(cal) == cn);
+
     ob_calendar_destroy(&utc);
     ob_calendar_destroy(&cal);
     ob_calendar_destroy(&cal);
     assert(cal == NULL);
+}
+
+/* The 2026 schedule of China, every holiday edge. Working hours
+   09:00-12:00 and 13:30-17:30: 7 working hours a day. */
+static void s_test_cn2026(ob_calendar_t *cal)
+{
+    const int cn = 480;
+#define AT(m, d, h, mi) s_local(2026, (m), (d), (h), (mi), cn)
+#define WORKS(m, d) ob_calendar_is_working_day(cal, AT((m), (d), 10, 0))
+    assert(ob_calendar_first_year(cal) == 2026 || ob_calendar_first_year(cal) == 2025);
+    assert(ob_calendar_last_year(cal) == 2026);
+    assert(ob_calendar_utc_offset_min(cal) == cn);
+
+    /* 248 working days in 2026: 365 - 104 weekend days - 19 holidays on
+       weekdays + 6 make-up days (13 statutory days off net). */
+    int working = 0;
+    for (int d = 0; d < 365; d++)
+        working += ob_calendar_is_working_day(cal, AT(1, 1, 10, 0) + d * S_DAY_MS);
+    assert(working == 248);
+
+    /* Each block: the working day before, its first and last day off, the
+       working day after; each make-up day and the weekend day beside it. */
+    assert(!WORKS(1, 1));                                /* 1 Jan Thursday: 元旦 */
+    assert(!WORKS(1, 2) && !WORKS(1, 3));
+    assert(WORKS(1, 4) && WORKS(1, 5));                  /* 4 Jan Sunday: 调休上班 */
+    assert(!WORKS(1, 10));                               /* an ordinary Saturday */
+    assert(WORKS(2, 13) && WORKS(2, 14));                /* Fri; Sat 14 Feb 调休上班 */
+    for (int d = 15; d <= 23; d++)
+        assert(!WORKS(2, d));                            /* 春节 Sun 15 .. Mon 23 */
+    assert(WORKS(2, 24) && WORKS(2, 27) && WORKS(2, 28)); /* Sat 28 Feb 调休上班 */
+    assert(!WORKS(3, 1));
+    assert(WORKS(4, 3) && !WORKS(4, 4) && !WORKS(4, 6) && WORKS(4, 7)); /* 清明 */
+    assert(WORKS(4, 30) && !WORKS(5, 1) && !WORKS(5, 5) && WORKS(5, 6)); /* 劳动节 */
+    assert(WORKS(5, 9) && !WORKS(5, 10));                /* Sat 9 May 调休上班 */
+    assert(WORKS(6, 18) && !WORKS(6, 19) && !WORKS(6, 21) && WORKS(6, 22)); /* 端午 */
+    assert(WORKS(9, 20) && !WORKS(9, 19));               /* Sun 20 Sep 调休上班 */
+    assert(WORKS(9, 24) && !WORKS(9, 25) && !WORKS(9, 27) && WORKS(9, 28)); /* 中秋 */
+    assert(WORKS(9, 30) && !WORKS(10, 1) && !WORKS(10, 7) && WORKS(10, 8)); /* 国庆 */
+    assert(WORKS(10, 10) && !WORKS(10, 11));             /* Sat 10 Oct 调休上班 */
+    assert(strcmp(ob_calendar_day_name(cal, AT(2, 17, 10, 0)), "春节") == 0);
+    assert(strcmp(ob_calendar_day_name(cal, AT(2, 14, 10, 0)), "春节调休上班") == 0);
+    assert(strcmp(ob_calendar_day_name(cal, AT(10, 10, 10, 0)), "国庆节调休上班") == 0);
+    assert(ob_calendar_day_name(cal, AT(3, 10, 10, 0)) == NULL);
+
+    /* Working hours, half open. */
+    assert(ob_calendar_is_working_time(cal, AT(3, 2, 9, 0)));
+    assert(!ob_calendar_is_working_time(cal, AT(3, 2, 8, 59)));
+    assert(ob_calendar_is_working_time(cal, AT(3, 2, 11, 59)));
+    assert(!ob_calendar_is_working_time(cal, AT(3, 2, 12, 0)));
+    assert(!ob_calendar_is_working_time(cal, AT(3, 2, 13, 0)));
+    assert(ob_calendar_is_working_time(cal, AT(3, 2, 13, 30)));
+    assert(!ob_calendar_is_working_time(cal, AT(3, 2, 17, 30)));
+    assert(ob_calendar_is_working_time(cal, AT(2, 14, 10, 0)));  /* make-up Saturday */
+    assert(!ob_calendar_is_working_time(cal, AT(2, 16, 10, 0))); /* 春节 Monday */
+
+    /* add_hours within a day, across lunch, after hours. */
+    assert(ob_calendar_add_hours(cal, AT(3, 2, 9, 0), 3) == AT(3, 2, 12, 0));
+    assert(ob_calendar_add_hours(cal, AT(3, 2, 9, 0), 7) == AT(3, 2, 17, 30));
+    assert(ob_calendar_add_hours(cal, AT(3, 2, 9, 0), 8) == AT(3, 3, 10, 0));
+    assert(ob_calendar_add_hours(cal, AT(3, 2, 11, 30), 1) == AT(3, 2, 14, 0));
+    assert(ob_calendar_add_hours(cal, AT(3, 2, 12, 30), 1) == AT(3, 2, 14, 30));
+    assert(ob_calendar_add_hours(cal, AT(3, 2, 16, 30), 1) == AT(3, 2, 17, 30));
+    assert(ob_calendar_add_hours(cal, AT(3, 2, 18, 0), 1) == AT(3, 3, 10, 0));
+    assert(ob_calendar_add_hours(cal, AT(3, 2, 6, 0), 2) == AT(3, 2, 11, 0));
+    /* Friday 17:00 + 2 h: 30 min Friday, 1 h 30 Monday. */
+    assert(ob_calendar_add_hours(cal, AT(3, 6, 17, 0), 2) == AT(3, 9, 10, 30));
+
+    /* 元旦: Wednesday 31 Dec 2025 is a working day in either calendar. */
+    int64_t dec31 = s_local(2025, 12, 31, 16, 30, cn);
+    assert(ob_calendar_add_hours(cal, dec31, 2) == AT(1, 4, 10, 0));    /* on the Sunday */
+    assert(ob_calendar_add_days(cal, s_local(2025, 12, 31, 10, 0, cn), 1) == AT(1, 4, 10, 0));
+    assert(ob_calendar_add_days(cal, s_local(2025, 12, 31, 10, 0, cn), 2) == AT(1, 5, 10, 0));
+    /* A start inside the holiday counts from Sunday 4 Jan 09:00. */
+    assert(ob_calendar_add_hours(cal, AT(1, 1, 10, 0), 1) == AT(1, 4, 10, 0));
+    assert(ob_calendar_add_days(cal, AT(1, 2, 15, 0), 1) == AT(1, 5, 9, 0));
+
+    /* 春节: the make-up Saturday before, nine days off, then Tuesday. */
+    assert(ob_calendar_add_days(cal, AT(2, 13, 10, 0), 1) == AT(2, 14, 10, 0));
+    assert(ob_calendar_add_days(cal, AT(2, 14, 10, 0), 1) == AT(2, 24, 10, 0));
+    assert(ob_calendar_add_hours(cal, AT(2, 14, 17, 0), 1) == AT(2, 24, 9, 30));
+    /* Starting inside the Spring Festival: the clock starts 24 Feb 09:00. */
+    assert(ob_calendar_add_hours(cal, AT(2, 18, 10, 0), 2) == AT(2, 24, 11, 0));
+    assert(ob_calendar_add_days(cal, AT(2, 18, 10, 0), 1) == AT(2, 25, 9, 0));
+    /* Sat 28 Feb is a working day, Sunday 1 Mar is not. */
+    assert(ob_calendar_add_days(cal, AT(2, 27, 10, 0), 1) == AT(2, 28, 10, 0));
+    assert(ob_calendar_add_days(cal, AT(2, 27, 10, 0), 2) == AT(3, 2, 10, 0));
+    /* 15 working days spanning the whole festival from Mon 9 Feb 10:00:
+       10-14 Feb (5, with the Saturday), 24-28 Feb (5, with the Saturday),
+       2-6 Mar (5): Friday 6 March. */
+    assert(ob_calendar_add_days(cal, AT(2, 9, 10, 0), 15) == AT(3, 6, 10, 0));
+    assert(ob_calendar_working_ms(cal, AT(2, 9, 10, 0), AT(3, 6, 10, 0)) == 15 * 7 * S_HOUR_MS);
+    /* 7 h from Friday 13 Feb 17:00: 30 min Fri, 6 h 30 Sat 14 Feb: 17:00. */
+    assert(ob_calendar_add_hours(cal, AT(2, 13, 17, 0), 7) == AT(2, 14, 17, 0));
+    assert(ob_calendar_add_hours(cal, AT(2, 13, 17, 0), 8) == AT(2, 24, 9, 30));
+
+    /* 清明 Sat 4 .. Mon 6 April. */
+    assert(ob_calendar_add_days(cal, AT(4, 3, 15, 0), 1) == AT(4, 7, 15, 0));
+    assert(ob_calendar_add_hours(cal, AT(4, 3, 17, 0), 1) == AT(4, 7, 9, 30));
+    /* 劳动节 Fri 1 .. Tue 5 May; Sat 9 May works. */
+    assert(ob_calendar_add_days(cal, AT(4, 30, 11, 0), 1) == AT(5, 6, 11, 0));
+    assert(ob_calendar_add_days(cal, AT(5, 8, 11, 0), 1) == AT(5, 9, 11, 0));
+    assert(ob_calendar_add_days(cal, AT(5, 8, 11, 0), 2) == AT(5, 11, 11, 0));
+    assert(ob_calendar_add_days(cal, AT(5, 3, 11, 0), 1) == AT(5, 7, 9, 0));
+    /* 端午 Fri 19 .. Sun 21 June. */
+    assert(ob_calendar_add_days(cal, AT(6, 18, 14, 0), 1) == AT(6, 22, 14, 0));
+    /* 中秋 Fri 25 .. Sun 27 Sep; Sunday 20 Sep works. */
+    assert(ob_calendar_add_days(cal, AT(9, 18, 14, 0), 1) == AT(9, 20, 14, 0));
+    assert(ob_calendar_add_days(cal, AT(9, 24, 14, 0), 1) == AT(9, 28, 14, 0));
+    /* 国庆 Thu 1 .. Wed 7 Oct; Saturday 10 Oct works. */
+    assert(ob_calendar_add_days(cal, AT(9, 30, 14, 0), 1) == AT(10, 8, 14, 0));
+    assert(ob_calendar_add_days(cal, AT(9, 30, 14, 0), 3) == AT(10, 10, 14, 0));
+    assert(ob_calendar_add_days(cal, AT(9, 30, 14, 0), 4) == AT(10, 12, 14, 0));
+    /* 24 working hours from Mon 28 Sep 09:00: 28, 29, 30 Sep (21 h), then
+       3 h on Thursday 8 Oct: 12:00. */
+    assert(ob_calendar_add_hours(cal, AT(9, 28, 9, 0), 24) == AT(10, 8, 12, 0));
+
+    /* Start after hours: Monday 20:00 + 1 day = Wednesday 09:00 (the clock
+       starts Tuesday 09:00); + 1 h = Tuesday 10:00. */
+    assert(ob_calendar_add_days(cal, AT(3, 2, 20, 0), 1) == AT(3, 4, 9, 0));
+    assert(ob_calendar_add_hours(cal, AT(3, 2, 20, 0), 1) == AT(3, 3, 10, 0));
+    /* Lunch break: 12:30 counts from 13:30. */
+    assert(ob_calendar_add_days(cal, AT(3, 2, 12, 30), 1) == AT(3, 3, 13, 30));
+    /* No deadline ever lands outside working time. */
+    for (int d = 0; d < 365; d += 3)
+        for (uint32_t n = 1; n <= 20; n += 7) {
+            int64_t from = AT(1, 1, 7, 45) + d * S_DAY_MS + (d % 11) * S_HOUR_MS;
+            int64_t dd = ob_calendar_add_days(cal, from, n);
+            int64_t dh = ob_calendar_add_hours(cal, from, n);
+            assert(ob_calendar_is_working_time(cal, dd));
+            /* add_hours may end at a close: working time just before it */
+            assert(ob_calendar_is_working_time(cal, dh - 1));
+            assert(ob_calendar_working_ms(cal, from, dh) == (int64_t) n * S_HOUR_MS);
+        }
+
+    /* Warnings at 0.8. 10 h from Monday 2 Mar 09:00 ends Tuesday 12:00;
+       8 h: Tuesday 10:00. */
+    assert(ob_calendar_warning_fraction(cal) == 0.8);
+    int64_t dl = ob_calendar_add_hours(cal, AT(3, 2, 9, 0), 10);
+    assert(dl == AT(3, 3, 12, 0));
+    assert(ob_calendar_warning_at(cal, AT(3, 2, 9, 0), dl) == AT(3, 3, 10, 0));
+    /* 3 working days from Friday 13 Feb 09:00 end Wednesday 25 Feb 09:00;
+       0.8 of 21 h = 16 h 48 min: 7 h Fri + 7 h Sat + 2 h 48 on the 24th. */
+    dl = ob_calendar_add_days(cal, AT(2, 13, 9, 0), 3);
+    assert(dl == AT(2, 25, 9, 0));
+    assert(ob_calendar_warning_at(cal, AT(2, 13, 9, 0), dl) == AT(2, 24, 11, 48));
+    /* A warning that uses up the morning ends at 12:00, not 13:30: 0.8 of
+       3 h 45 min (9:00 .. 14:15) is 3 h. */
+    assert(ob_calendar_warning_at(cal, AT(3, 2, 9, 0), AT(3, 2, 14, 15)) == AT(3, 2, 12, 0));
+    /* Inside the festival: no working time, the warning is the deadline. */
+    assert(ob_calendar_warning_at(cal, AT(2, 16, 9, 0), AT(2, 20, 9, 0)) == AT(2, 20, 9, 0));
+    /* A warning is never after its deadline and never before its start. */
+    for (int d = 0; d < 365; d += 5) {
+        int64_t from = AT(1, 1, 8, 0) + d * S_DAY_MS + (d % 13) * S_HOUR_MS;
+        int64_t to = ob_calendar_add_days(cal, from, 1 + d % 15);
+        int64_t w = ob_calendar_warning_at(cal, from, to);
+        assert(w >= from && w <= to);
+        int64_t part = ob_calendar_working_ms(cal, from, w);
+        int64_t whole = ob_calendar_working_ms(cal, from, to);
+        assert(part == whole * 8 / 10);
+    }
+
+    /* Years without a file: the nearest year's weekend and hours. 2027-01-01
+       is a Friday (a working day: no holidays known); Saturday 2 Jan is not. */
+    int64_t y27 = s_local(2027, 1, 1, 10, 0, cn);
+    assert(ob_calendar_is_working_day(cal, y27));
+    assert(!ob_calendar_is_working_day(cal, y27 + S_DAY_MS));
+    assert(ob_calendar_day_name(cal, y27) == NULL);
+    assert(ob_calendar_add_hours(cal, s_local(2026, 12, 31, 17, 0, cn), 1)
+           == s_local(2027, 1, 1, 9, 30, cn));
+    assert(ob_calendar_add_days(cal, s_local(2026, 12, 31, 17, 0, cn), 1)
+           == s_local(2027, 1, 1, 17, 0, cn));
+    assert(!ob_calendar_is_working_time(cal, s_local(2030, 3, 4, 8, 0, cn)));  /* Monday */
+    assert(ob_calendar_is_working_time(cal, s_local(2030, 3, 4, 9, 0, cn)));
+    assert(ob_calendar_is_working_time(cal, s_local(2020, 3, 4, 9, 0, cn)));   /* Wednesday */
+    /* Week skipping far beyond the files agrees with walking: 1000 working
+       days from 4 Jan 2027 (a Monday) are 200 weeks later, 4 Nov 2030. */
+    assert(ob_calendar_add_days(cal, s_local(2027, 1, 4, 10, 0, cn), 1000)
+           == s_local(2030, 11, 4, 10, 0, cn));
+    assert(ob_calendar_add_hours(cal, s_local(2027, 1, 4, 9, 0, cn), 7 * 1000)
+           == s_local(2030, 11, 1, 17, 30, cn));
+    assert(ob_calendar_working_ms(cal, s_local(2027, 1, 4, 9, 0, cn),
+                                  s_local(2030, 11, 4, 9, 0, cn)) == 7000 * S_HOUR_MS);
+    /* From long before the files, through them, to long after: at once. */
+    assert(ob_calendar_add_days(cal, s_local(1990, 1, 1, 10, 0, cn), UINT32_MAX) > 0);
+    assert(ob_calendar_add_hours(cal, s_local(1990, 1, 1, 10, 0, cn), UINT32_MAX) > 0);
+    assert(ob_calendar_working_ms(cal, s_local(1990, 1, 1, 10, 0, cn),
+                                  s_local(4990, 1, 1, 10, 0, cn)) > 0);
+#undef WORKS
+#undef AT
+}
+
+static void s_test_files(bool verbose)
+{
+    char err[512];
+    /* 2026 alone, then 2025 and 2026 (given in either order). */
+    const char *one[] = {s_cn2026};
+    ob_calendar_t *cal = s_load_texts(one, 1, err, sizeof err);
+    if (!cal)
+        fprintf(stderr, "%s\n", err);
+    assert(cal);
+    s_test_cn2026(cal);
+    ob_calendar_destroy(&cal);
+
+    const char *two[] = {s_cn2026, s_cn2025};
+    cal = s_load_texts(two, 2, err, sizeof err);
+    if (!cal)
+        fprintf(stderr, "%s\n", err);
+    assert(cal);
+    s_test_cn2026(cal);
+    assert(ob_calendar_first_year(cal) == 2025);
+    /* 2025 has 248 working days too; 春节 28 Jan .. 4 Feb with Sunday 26 Jan
+       and Saturday 8 Feb worked; 国庆 and 中秋 together, 1 .. 8 Oct. */
+    int working = 0;
+    for (int d = 0; d < 365; d++)
+        working += ob_calendar_is_working_day(cal, s_local(2025, 1, 1, 10, 0, 480) + d * S_DAY_MS);
+    assert(working == 248);
+    assert(ob_calendar_add_days(cal, s_local(2025, 1, 27, 10, 0, 480), 1)
+           == s_local(2025, 2, 5, 10, 0, 480));
+    assert(ob_calendar_add_days(cal, s_local(2025, 1, 24, 10, 0, 480), 1)
+           == s_local(2025, 1, 26, 10, 0, 480));
+    assert(ob_calendar_add_days(cal, s_local(2025, 9, 30, 10, 0, 480), 1)
+           == s_local(2025, 10, 9, 10, 0, 480));
+    /* A deadline across the new year: Wednesday 31 Dec 2025 and 4 Jan 2026. */
+    assert(ob_calendar_add_days(cal, s_local(2025, 12, 30, 10, 0, 480), 2)
+           == s_local(2026, 1, 4, 10, 0, 480));
+
+    /* The files in the source tree say the same, day by day. */
+    if (access("router-rules/calendar/CN-2026.yaml", R_OK) == 0) {
+        const char *paths[] = {"router-rules/calendar/CN-2025.yaml",
+                               "router-rules/calendar/CN-2026.yaml"};
+        size_t first = access(paths[0], R_OK) == 0 ? 0 : 1;
+        ob_calendar_t *real = ob_calendar_load(paths + first, 2 - first, err, sizeof err);
+        if (!real)
+            fprintf(stderr, "%s\n", err);
+        assert(real);
+        int64_t t0 = s_local(first ? 2026 : 2025, 1, 1, 0, 0, 480);
+        for (int64_t t = t0; t < s_local(2027, 1, 1, 0, 0, 480); t += 30 * S_MIN_MS) {
+            assert(ob_calendar_is_working_time(real, t) == ob_calendar_is_working_time(cal, t));
+            const char *a = ob_calendar_day_name(real, t), *b = ob_calendar_day_name(cal, t);
+            assert((a == NULL) == (b == NULL) && (!a || strcmp(a, b) == 0));
+        }
+        assert(ob_calendar_warning_fraction(real) == ob_calendar_warning_fraction(cal));
+        s_test_cn2026(real);
+        ob_calendar_destroy(&real);
+        if (verbose)
+            printf("(router-rules/calendar checked) ");
+    }
+    ob_calendar_destroy(&cal);
+
+    /* A calendar with 00:00-24:00 and no holidays is a weekday calendar. */
+    const char *plain[] = {"year: 2026\nhours: [00:00-24:00]\ntimezone: '+00:00'\n"};
+    cal = s_load_texts(plain, 1, err, sizeof err);
+    assert(cal);
+    ob_calendar_t *wk = ob_calendar_new_weekdays(0);
+    for (int i = 0; i < 2000; i++) {
+        int64_t from = s_local(2024, 11, 1, 0, 0, 0) + (int64_t) i * 7919 * 60 * 1000;
+        uint32_t n = (uint32_t) (i % 97);
+        assert(ob_calendar_add_days(cal, from, n) == ob_calendar_add_days(wk, from, n));
+        assert(ob_calendar_add_hours(cal, from, n) == ob_calendar_add_hours(wk, from, n));
+    }
+    ob_calendar_destroy(&wk);
+    ob_calendar_destroy(&cal);
+
+    /* A six-day week with another weekend and a different warning. */
+    const char *six[] = {"year: 2026\nweekend: [friday]\nwarning: 0.5\n"
+                         "hours: ['08:00-16:00']\ntimezone: '+03:00'\n"};
+    cal = s_load_texts(six, 1, err, sizeof err);
+    assert(cal);
+    assert(!ob_calendar_is_working_day(cal, s_local(2026, 3, 6, 10, 0, 180)));  /* Friday */
+    assert(ob_calendar_is_working_day(cal, s_local(2026, 3, 7, 10, 0, 180)));
+    assert(ob_calendar_add_days(cal, s_local(2026, 3, 5, 10, 0, 180), 1)
+           == s_local(2026, 3, 7, 10, 0, 180));
+    assert(ob_calendar_warning_at(cal, s_local(2026, 3, 5, 8, 0, 180),
+                                  s_local(2026, 3, 7, 16, 0, 180))
+           == s_local(2026, 3, 5, 16, 0, 180));
+    ob_calendar_destroy(&cal);
+
+    /* Errors: each names the file, line and column. */
+    s_refused("year: 2026\n", 1, 1, "missing required key 'hours'");
+    s_refused("hours: [09:00-17:00]\n", 1, 1, "missing required key 'year'");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nholidays: [{name: x, date: 2026-02-30}]\n",
+              3, 28, "not a real date");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nholidays: [{name: x, date: 2025-02-03}]\n",
+              3, 28, "not in the file's year 2026");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nholidays: [{name: x, date: 26-2-3}]\n",
+              3, 28, "is not a date");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nmakeup_workdays: [{name: x, date: 2026-02-13}]\n",
+              3, 35, "not a weekend day");
+    s_refused("year: 2026\nhours: [09:00-17:00]\n"
+              "holidays: [{name: a, from: 2026-02-15, to: 2026-02-23}]\n"
+              "makeup_workdays: [{name: b, date: 2026-02-15}]\n",
+              4, 35, "already listed as a holiday");
+    s_refused("year: 2026\nhours: [09:00-17:00]\n"
+              "holidays: [{name: a, from: 2026-02-15, to: 2026-02-13}]\n",
+              3, 44, "is before 'from'");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nholidays: [{date: 2026-02-15}]\n",
+              3, 12, "missing required key 'name'");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nholiday: []\n", 3, 1, "unknown key 'holiday'");
+    s_refused("year: 2026\nyear: 2027\nhours: [09:00-17:00]\n", 2, 1, "duplicate key 'year'");
+    s_refused("year: 2026\nhours: [09:00-12:00, 11:00-17:00]\n", 2, 22, "overlaps");
+    s_refused("year: 2026\nhours: [17:00-09:00]\n", 2, 9, "ends before it starts");
+    s_refused("year: 2026\nhours: [9-17]\n", 2, 9, "not HH:MM-HH:MM");
+    s_refused("year: 2026\nhours: []\n", 2, 8, "at least one working period");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nwarning: 1.5\n", 3, 10, "between 0 and 1");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nwarning: '0.8'\n", 3, 10, "between 0 and 1");
+    s_refused("year: 2026\nhours: [09:00-17:00]\ntimezone: CST\n", 3, 11, "not a UTC offset");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nweekend: [saturday, caturday]\n", 3, 21,
+              "not a day of the week");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nweekend: [monday, tuesday, wednesday, "
+              "thursday, friday, saturday, sunday]\n", 3, 10, "no working day");
+    s_refused("year: twenty\nhours: [09:00-17:00]\n", 1, 7, "must be a number");
+    s_refused("year: 2026\nhours: [09:00-17:00]\n---\nyear: 2027\n", 3, 1, "only one YAML");
+    s_refused("year: 2026\nhours: &h [09:00-17:00]\nx: *h\n", 3, 4, "aliases");
+    s_refused("year: [2026\n", 0, 0, "invalid YAML");
+    s_refused("", 1, 1, "empty calendar file");
+    s_refused("- 2026\n", 1, 1, "must be a mapping");
+    s_refused("year: 2026\nhours: [09:00-17:00]\nholidays: [{name: \"a\\tb\", date: 2026-01-01}]\n",
+              3, 19, "control character");
+
+    /* Across files: the same zone and warning, no year twice. */
+    const char *tz[] = {s_cn2026, "year: 2025\nhours: [09:00-17:00]\ntimezone: '+09:00'\n"};
+    assert(!s_load_texts(tz, 2, err, sizeof err));
+    assert(strstr(err, ":3:11: timezone differs from the one of"));
+    const char *warn[] = {s_cn2026, "year: 2025\nhours: [09:00-17:00]\nwarning: 0.7\n"};
+    assert(!s_load_texts(warn, 2, err, sizeof err));
+    assert(strstr(err, ":3:10: warning differs from the one of"));
+    const char *twice[] = {s_cn2026, s_cn2026};
+    assert(!s_load_texts(twice, 2, err, sizeof err));
+    assert(strstr(err, ":1:7: year 2026 is already loaded from"));
+    const char *missing[] = {"/nonexistent/CN-2026.yaml"};
+    assert(!ob_calendar_load(missing, 1, err, sizeof err));
+    assert(strncmp(err, "/nonexistent/CN-2026.yaml: cannot open calendar file", 52) == 0);
+    assert(!ob_calendar_load(NULL, 0, err, sizeof err));
+    assert(strstr(err, "no calendar file"));
+}
+
+void ob_calendar_test(bool verbose)
+{
+    s_test_weekdays();
+    s_test_files(verbose);
+    if (verbose)
+        printf("(weekday calendar; CN 2025-2026 holiday edges) ");
 }

@@ -50,5 +50,6 @@ run() {
 }
 run --window 1 --orders "$N1"
 run --window 256 --orders "$N256"
+echo; "$HERE/routebench.sh" || rc=$?
 echo
 exit "$rc"
