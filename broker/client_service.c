@@ -188,10 +188,15 @@ static int s_submit(broker_t *self, const s_req_t *req)
     if (!s_order_valid(in, err, sizeof err))
         return s_answer(self, req, C(ERR_BAD_REQUEST), err, NULL);
 
+    /* the time of receipt is set before routing: rules may match on it */
+    int64_t now = ob_now_ms();
+    ob_workorder_t routed = *in;
+    if (!routed.received_at_ms)
+        routed.received_at_ms = now;
     ob_route_t route;
     memset(&route, 0, sizeof route);
     if (self->rules)
-        ob_rules_route(self->rules, in, &route);
+        ob_rules_route(self->rules, &routed, &route);
     if (route.matched) {
         broker_node_t *node = broker_node_get(self, route.dept);
         if (node && self->cfg.queue_cap > 0
@@ -207,7 +212,6 @@ static int s_submit(broker_t *self, const s_req_t *req)
     /* id and case number */
     uint8_t id[OB_ID_BYTES];
     ob_id_new(id);
-    int64_t now = ob_now_ms();
     uint32_t day = ob_day_of(now, self->cfg.utc_offset_min);
     char key[32], case_no[OB_CASE_NO_MAX];
     snprintf(key, sizeof key, "case/%08u", day);
@@ -220,12 +224,10 @@ static int s_submit(broker_t *self, const s_req_t *req)
     ob_case_no_format(case_no, day, (uint32_t) serial);
 
     /* the record, normalised into heap memory so every field is owned */
-    ob_workorder_t order = *in;
+    ob_workorder_t order = routed;
     order.id.data = id;
     order.id.len = OB_ID_BYTES;
     order.case_no = case_no;
-    if (!order.received_at_ms)
-        order.received_at_ms = now;
     ob_record_t draft = ORDERBUS__V1__ORDER_RECORD__INIT;
     draft.order = &order;
     draft.state = S(REGISTERED);
@@ -247,13 +249,37 @@ static int s_submit(broker_t *self, const s_req_t *req)
     if (!rc)
         rc = broker_journal_append(self, rec, E(REGISTER), S(UNSPECIFIED), &who, NULL, NULL,
                                    NULL);
+    /* the journal names the rule and the version of the rule set that decided */
+    char rule_ref[OB_RULE_ID_MAX + OB_RULES_VERSION_MAX + 2] = "";
+    if (route.decided)
+        snprintf(rule_ref, sizeof rule_ref, "%s@%s", route.rule_id, route.version);
+    if (!rc && *route.recused)
+        ob_info("%s: recusal: not routed to '%s', the organisation complained about", case_no,
+                route.recused);
+    ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
+    extra.rule_id = rule_ref;
+    char note[OB_ROUTE_TEXT_MAX + OB_ROUTE_REFERRAL_MAX + OB_ROUTE_TEXT_MAX + 64];
     if (!rc && route.matched) {
-        rc = broker_order_dispatch(self, rec, route.dept, E(ROUTE), &sys, NULL, route.rule_id,
+        rc = broker_order_dispatch(self, rec, route.dept, E(ROUTE), &sys, NULL, rule_ref,
                                    route.sign_hours, route.reply_days, route.reply_hours);
+    } else if (!rc && route.decided && route.decision == OB_DECISION_REJECT) {
+        snprintf(note, sizeof note, "不予受理: %s%s%s", route.reason,
+                 *route.referral ? "; referral: " : "", route.referral);
+        broker_set_str(&rec->rule_id, rule_ref);
+        rec->closed_at_ms = now;
+        rc = broker_order_transition(self, rec, E(REJECT), S(REJECTED), &sys, note, &extra);
+    } else if (!rc && route.decided && route.decision == OB_DECISION_TRANSFER) {
+        snprintf(note, sizeof note, "transferred to site '%s' (%s)%s%s", route.site,
+                 route.site_name, *route.reason ? ": " : "", route.reason);
+        broker_set_str(&rec->rule_id, rule_ref);
+        rec->closed_at_ms = now;
+        rc = broker_order_transition(self, rec, E(TRANSFER_OUT), S(TRANSFERRED_OUT), &sys, note,
+                                     &extra);
     } else if (!rc) {
-        ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
+        const char *why = route.decided ? route.reason : "no routing rule matched";
+        broker_set_str(&rec->rule_id, rule_ref);
         rc = broker_order_transition(self, rec, E(ROUTE_NONE), S(PENDING_MANUAL), &sys,
-                                     "no routing rule matched", &extra);
+                                     *why ? why : "sent to manual routing by a rule", &extra);
     }
     if (!rc)
         rc = s_seen_put(self, req, id);
@@ -318,6 +344,13 @@ static int s_route(broker_t *self, const s_req_t *req)
     if (!broker_dept_known(self, dept)) {
         snprintf(err, sizeof err, "unknown department '%.63s'", dept);
         return s_refuse(self, req, rec, C(ERR_NOT_FOUND), err);
+    }
+    if (self->rules && ob_rules_recused(self->rules, rec->order, dept)) {
+        snprintf(err, sizeof err,
+                 "department '%.63s' is the organisation this complaint names: recusal (回避) "
+                 "forbids routing it there",
+                 dept);
+        return s_refuse(self, req, rec, C(ERR_FORBIDDEN), err);
     }
     ob_event_t event;
     switch (rec->state) {

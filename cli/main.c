@@ -20,6 +20,7 @@ static const s_command_t s_commands[] = {
     {"status", cmd_status},   {"inbox", cmd_inbox},       {"sign", cmd_sign},
     {"progress", cmd_progress}, {"return", cmd_return},   {"reply", cmd_reply},
     {"keys", cmd_keys},       {"admin", cmd_admin},       {"demo", cmd_demo},
+    {"rules", cmd_rules},
 };
 
 static void s_usage(FILE *out)
@@ -78,6 +79,12 @@ static void s_usage(FILE *out)
         "    admin add-client NAME --role dispatcher|supervisor|ops --key FILE --store DIR\n"
         "    admin list --store DIR\n"
         "                       the broker's registry of keys (DIR: the broker's data dir)\n"
+        "    rules check FILE...\n"
+        "                       validate rule files: file:line:column: message for each problem\n"
+        "    rules test FILE --order ORDER.json | --batch FILE.jsonl\n"
+        "                       which rule decides each order, and why the others do not\n"
+        "    rules reload       make the broker load its rule file again (a bad file is refused\n"
+        "                       and the old rules keep running)\n"
         "\n"
         "DEMO\n"
         "    demo centre --expect N [--timeout SECONDS] [--seed S] [--reject-pct P]\n"

@@ -1,34 +1,80 @@
 /*  ob_rules.h — routing rules (DESIGN §6), loaded from YAML (libyaml).
 
-    This release matches on category path prefix and district and decides
-    the lead department and the sign and reply deadlines; the file format is
-    the one the full rules engine grows into (router-rules/README.md).      */
+    Conditions on category (prefix or exact, checked against a taxonomy),
+    keywords and phrases in title and content (one Aho-Corasick matcher for
+    every rule), negative keywords, district, street, GeoJSON polygons,
+    channel, appeal type, urgency, anonymous, the organisation complained
+    about, hours and weekdays of receipt, nested with all/any/not.
+    Decisions: lead department with assisting departments and deadlines by
+    urgency, handling priority, confidentiality, not accepted (reject with
+    a reason and a referral), transfer to another site, or manual routing
+    on purpose. Recusal (回避) keeps an order away from the department it
+    complains about. The format is router-rules/README.md.
+
+    A loaded rule set is immutable: routing only reads it (a broker swaps
+    a freshly loaded set in whole on reload), and it may be shared by
+    threads.                                                              */
 #ifndef OB_RULES_H
 #define OB_RULES_H
 
 #include "ob_common.h"
 
 #define OB_RULE_ID_MAX 64
+#define OB_RULES_VERSION_MAX 129   /* the file's `version:`, NUL included */
+#define OB_ROUTE_ASSIST_MAX 16     /* assisting departments in one decision */
+#define OB_ROUTE_TEXT_MAX 512      /* reject reason, manual reason, transfer reason */
+#define OB_ROUTE_REFERRAL_MAX 64
 
 typedef struct ob_rules ob_rules_t;
 
-/* A routing decision. matched false: no rule applies (PENDING_MANUAL). */
+/* What the routing decided. */
+typedef enum {
+    OB_DECISION_MANUAL = 0,   /* PENDING_MANUAL: no rule matched, a rule said `manual`, or
+                                 recusal left no department */
+    OB_DECISION_DISPATCH = 1, /* dispatch to `dept` (matched is true) */
+    OB_DECISION_REJECT = 2,   /* 不予受理: reason, referral */
+    OB_DECISION_TRANSFER = 3, /* 转办 to site `site` */
+} ob_decision_t;
+
+/* A routing decision. matched true: dispatch to dept (the fields of the
+   first release; a broker that reads only them treats reject, transfer
+   and manual decisions as PENDING_MANUAL, which is safe). */
 typedef struct {
-    bool matched;
-    char rule_id[OB_RULE_ID_MAX];
+    bool matched;                /* decision is DISPATCH: dept is set */
+    char rule_id[OB_RULE_ID_MAX];/* the deciding rule; empty when no rule matched */
     char dept[OB_DEPT_MAX];      /* lead department id */
     uint32_t sign_hours;         /* sign within, working hours */
     uint32_t reply_days;         /* reply within, working days (0: use reply_hours) */
     uint32_t reply_hours;        /* reply within, working hours, when reply_days is 0 */
+
+    /* Full engine. */
+    bool decided;                /* a rule decided (any decision); rule_id names it */
+    ob_decision_t decision;
+    char version[OB_RULES_VERSION_MAX];  /* version of the rule set that decided */
+    size_t n_assist;             /* assisting departments (协办), lead excluded */
+    char assist[OB_ROUTE_ASSIST_MAX][OB_DEPT_MAX];
+    uint32_t assist_days;        /* assisting opinion within, working days (0: hours) */
+    uint32_t assist_hours;
+    uint32_t priority;           /* handling priority 0..9 (0 normal) */
+    bool confidential;           /* 保密 */
+    char reason[OB_ROUTE_TEXT_MAX];        /* reject reason, or manual / transfer reason */
+    char referral[OB_ROUTE_REFERRAL_MAX];  /* reject: "110", "119", "120", "122", "court", ... */
+    char site[OB_DEPT_MAX];      /* transfer: the site id */
+    char site_name[OB_ROUTE_TEXT_MAX];     /* its display name */
+    char recused[OB_DEPT_MAX];   /* non-empty: recusal applied, this department was
+                                    named by target_org and removed from the decision */
 } ob_route_t;
 
-/* Loads and validates a rule file. On error NULL and err holds
+/* Loads and validates a rule file (and the taxonomy and GeoJSON files it
+   names, relative to its directory). On error NULL and err holds
    "file:line:column: message" (the first problem). */
 ob_rules_t *ob_rules_load(const char *path, char *err, size_t errlen);
 void ob_rules_destroy(ob_rules_t **self_p);
 
 /* Routes one order: the first matching rule by priority (higher first), then
-   file order. Fills *out; out->matched false when nothing matches. Returns 0. */
+   file order; recusal applied. Fills *out (zeroed first); out->matched false
+   when the order is not dispatched (see decision). Deadlines are always
+   filled: the rule's, else the defaults (for manual routing). Returns 0. */
 int ob_rules_route(ob_rules_t *self, const ob_workorder_t *order, ob_route_t *out);
 
 /* Version string of the loaded set: the file's `version:` value. */
@@ -44,9 +90,58 @@ const char *ob_rules_dept_name(ob_rules_t *self, size_t i);
 /* Name of department `id`, or NULL if the file does not declare it. */
 const char *ob_rules_dept_lookup(ob_rules_t *self, const char *id);
 
+/* Sites declared under `sites:` (transfer targets). */
+const char *ob_rules_site_lookup(ob_rules_t *self, const char *id);
+
 /* Deadlines used when a decision has none of its own (manual routing). */
 void ob_rules_default_deadlines(ob_rules_t *self, uint32_t *sign_hours,
                                 uint32_t *reply_days, uint32_t *reply_hours);
+
+/* Recusal: true when the order's target_org names department `dept` (by
+   its display name or the recusal section's names), so that `dept` must
+   not handle it (also for a dispatcher's manual routing). */
+bool ob_rules_recused(ob_rules_t *self, const ob_workorder_t *order, const char *dept);
+
+/* --- explaining (orderbus rules test) ----------------------------------- */
+
+#define OB_EXPLAIN_MAX 512
+
+typedef struct {
+    const char *rule_id;   /* borrowed from the rule set */
+    long priority;
+    size_t line, col;      /* the rule's position in the file */
+    bool matched;          /* its conditions hold */
+    char why[OB_EXPLAIN_MAX];  /* when not: the first condition that failed, and why */
+} ob_rule_explain_t;
+
+/* Number of rules in the set. */
+size_t ob_rules_count(ob_rules_t *self);
+
+/* Routes `order` into *route as ob_rules_route does, and evaluates every
+   rule in the order they are tried into items[0 .. min(nitems, count)).
+   The `why` texts quote the rules (values written in the file) and enum,
+   category, district and time values of the order, never its title,
+   content, address or target_org. Returns the number of items filled. */
+size_t ob_rules_explain(ob_rules_t *self, const ob_workorder_t *order, ob_route_t *route,
+                        ob_rule_explain_t *items, size_t nitems);
+
+/* Name of a decision: "dispatch", "manual", "reject", "transfer". */
+const char *ob_decision_name(ob_decision_t decision);
+
+/* --- checking (orderbus rules check) ------------------------------------ */
+
+/* One problem found by ob_rules_check. line 0: no position (file level). */
+typedef void(ob_rules_diag_fn)(void *arg, bool warning, const char *path, size_t line,
+                               size_t col, const char *message);
+
+/* Validates the file like ob_rules_load, but goes on after an error in one
+   rule to report the others, then reports warnings: rules that can never
+   decide (shadowed by an earlier unconditional or strictly more general
+   rule of higher or equal priority) and rules at the same priority with
+   the same kinds of conditions, overlapping values and different
+   decisions. Calls fn once per problem, in file order for errors. Returns
+   the number of errors (0: the file loads). */
+int ob_rules_check(const char *path, ob_rules_diag_fn *fn, void *arg);
 
 void ob_rules_test(bool verbose);
 

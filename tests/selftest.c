@@ -12,6 +12,8 @@
 #include "ob_json.h"
 #include "ob_rules.h"
 #include "ob_calendar.h"
+#include "ob_match.h"
+#include "ob_geo.h"
 #include <sodium.h>
 
 static const struct {
@@ -23,7 +25,8 @@ static const struct {
     {"fsm", ob_fsm_test},           {"keys", ob_keys_test},
     {"client", ob_client_test},     {"config", ob_config_test},
     {"json", ob_json_test},         {"rules", ob_rules_test},
-    {"calendar", ob_calendar_test},
+    {"calendar", ob_calendar_test}, {"match", ob_match_test},
+    {"geo", ob_geo_test},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,477 @@
+/*  cmd_rules.c — `orderbus rules`: check rule files, explain how a rule
+    file routes orders, and ask the broker to reload its rule file.
+
+    check and test work on local files only (no broker): they load the
+    file with the same engine the broker runs (lib/ob_rules.c). The output
+    formats are documented in router-rules/README.md; the `--batch --json`
+    lines are read by scripts (accuracy tests), so their keys only grow.  */
+#include "cli.h"
+#include "ob_json.h"
+#include "ob_rules.h"
+#include "ob_wire.h"
+#include <getopt.h>
+
+#define S_SENDER "orderbus-cli"
+#define S_ORDER_FILE_MAX (4 * 1024 * 1024)
+
+enum { OPT_JSON = 1000, OPT_ORDER, OPT_BATCH };
+
+static const char s_rules_usage[] =
+    "NAME\n"
+    "    orderbus rules - check and try routing rule files; reload the broker's rules\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    orderbus rules check FILE...\n"
+    "    orderbus rules test FILE --order ORDER.json [--json]\n"
+    "    orderbus rules test FILE --batch ORDERS.jsonl [--json]\n"
+    "    orderbus rules reload\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    check   validates each rule file whole and prints one line per problem,\n"
+    "            FILE:LINE:COLUMN: error: MESSAGE or ...: warning: MESSAGE (rules that\n"
+    "            can never decide, overlapping rules at one priority). Exit 1 when any\n"
+    "            file has an error.\n"
+    "    test    routes an order (JSON as for `orderbus submit`) with FILE: the decision,\n"
+    "            and for every rule whether it matches or the condition that fails.\n"
+    "            --batch routes one order per line; keys starting with '_' are copied\n"
+    "            to the output line. --json: one JSON object (per line with --batch).\n"
+    "            Exit 65 when an order is not valid (--batch: after every line).\n"
+    "    reload  asks the broker to reload its rule file (as SIGHUP does); a bad file is\n"
+    "            refused with FILE:LINE:COLUMN and the old rules keep running (exit 1).\n"
+    "\n"
+    "    The format: router-rules/README.md and docs/RULES.md.\n";
+
+/* --- check ---------------------------------------------------------------- */
+
+typedef struct {
+    int errors, warnings;
+    json_t *list;  /* --json: the problems */
+} s_check_t;
+
+static void s_diag(void *arg, bool warning, const char *path, size_t line, size_t col,
+                   const char *message)
+{
+    s_check_t *check = arg;
+    if (warning)
+        check->warnings++;
+    else
+        check->errors++;
+    if (check->list) {
+        json_array_append_new(check->list,
+                              json_pack("{s:s, s:I, s:I, s:s, s:s}", "file", path, "line",
+                                        (json_int_t) line, "column", (json_int_t) col,
+                                        "severity", warning ? "warning" : "error", "message",
+                                        message));
+        return;
+    }
+    if (line)
+        printf("%s:%zu:%zu: %s: %s\n", path, line, col, warning ? "warning" : "error", message);
+    else
+        printf("%s: %s: %s\n", path, warning ? "warning" : "error", message);
+}
+
+static int s_check(const cli_opts_t *opts, int argc, char **argv)
+{
+    if (argc < 1)
+        return cli_usage_error("rules check", "missing FILE");
+    s_check_t check = {0, 0, opts->json ? json_array() : NULL};
+    int failed = 0;
+    for (int i = 0; i < argc; i++)
+        if (ob_rules_check(argv[i], s_diag, &check) > 0)
+            failed++;
+    if (check.list)
+        cli_print_json(json_pack("{s:o, s:i, s:i}", "problems", check.list, "errors",
+                                 check.errors, "warnings", check.warnings),
+                       false);
+    else
+        fprintf(stderr, "orderbus rules check: %d file%s, %d error%s, %d warning%s\n", argc,
+                argc == 1 ? "" : "s", check.errors, check.errors == 1 ? "" : "s",
+                check.warnings, check.warnings == 1 ? "" : "s");
+    return failed ? CLI_REFUSED : 0;
+}
+
+/* --- test ----------------------------------------------------------------- */
+
+static json_t *s_str_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+/* The decision as the JSON of router-rules/README.md (without "line"). */
+static json_t *s_route_json(const ob_route_t *r)
+{
+    json_t *assist = json_array();
+    for (size_t i = 0; i < r->n_assist; i++)
+        json_array_append_new(assist, json_string(r->assist[i]));
+    json_t *reject = r->decision == OB_DECISION_REJECT
+                         ? json_pack("{s:s, s:o}", "reason", r->reason, "referral",
+                                     s_str_or_null(r->referral))
+                         : json_null();
+    json_t *transfer = r->decision == OB_DECISION_TRANSFER
+                           ? json_pack("{s:s, s:s, s:o}", "site", r->site, "name",
+                                       r->site_name, "reason", s_str_or_null(r->reason))
+                           : json_null();
+    json_t *manual = r->decision == OB_DECISION_MANUAL ? s_str_or_null(r->reason) : json_null();
+    return json_pack("{s:b, s:o, s:o, s:s, s:o, s:i, s:b, s:o, s:o, s:o, s:o, "
+                     "s:i, s:i, s:i, s:s}",
+                     "matched", r->decided, "rule_id", s_str_or_null(r->rule_id), "lead",
+                     r->matched ? json_string(r->dept) : json_null(), "decision",
+                     ob_decision_name(r->decision), "assist", assist, "priority",
+                     (int) r->priority, "confidential", r->confidential, "recused",
+                     s_str_or_null(r->recused), "reject", reject, "transfer", transfer,
+                     "manual", manual, "sign_hours", (int) r->sign_hours, "reply_days",
+                     (int) r->reply_days, "reply_hours", (int) r->reply_hours, "version",
+                     r->version);
+}
+
+static void s_duration(char *out, size_t n, uint32_t days, uint32_t hours)
+{
+    if (days)
+        snprintf(out, n, "%ud", days);
+    else
+        snprintf(out, n, "%uh", hours);
+}
+
+static void s_print_dept(ob_rules_t *rules, const char *id)
+{
+    const char *name = ob_rules_dept_lookup(rules, id);
+    printf("%s%s%s%s", id, name ? " (" : "", name ? name : "", name ? ")" : "");
+}
+
+/* Human output of one routing with the explanation of every rule. */
+static void s_print_explain(ob_rules_t *rules, const char *file, const ob_route_t *r,
+                            const ob_rule_explain_t *items, size_t n)
+{
+    printf("rules:      %s (version %s, %zu rule%s)\n", file, ob_rules_version(rules), n,
+           n == 1 ? "" : "s");
+    printf("decision:   ");
+    switch (r->decision) {
+    case OB_DECISION_DISPATCH:
+        printf("dispatch to ");
+        s_print_dept(rules, r->dept);
+        printf("\n");
+        break;
+    case OB_DECISION_REJECT:
+        printf("reject (不予受理): %s", r->reason);
+        if (r->referral[0])
+            printf("; refer to %s", r->referral);
+        printf("\n");
+        break;
+    case OB_DECISION_TRANSFER:
+        printf("transfer to site %s (%s)%s%s\n", r->site, r->site_name, r->reason[0] ? ": " : "",
+               r->reason);
+        break;
+    default:
+        printf("manual (PENDING_MANUAL)%s%s\n", r->reason[0] ? ": " : "",
+               r->reason[0] ? r->reason : r->decided ? "" : ": no rule matched");
+        break;
+    }
+    if (r->decided)
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(items[i].rule_id, r->rule_id) == 0)
+                printf("rule:       %s (line %zu, priority %ld)\n", r->rule_id, items[i].line,
+                       items[i].priority);
+    if (r->recused[0])
+        printf("recusal:    %s removed: the order complains about it\n", r->recused);
+    for (size_t i = 0; i < r->n_assist; i++) {
+        printf("%s", i ? "            " : "assist:     ");
+        s_print_dept(rules, r->assist[i]);
+        printf("\n");
+    }
+    char sign[16], reply[16], assist[16];
+    snprintf(sign, sizeof sign, "%uh", r->sign_hours);
+    s_duration(reply, sizeof reply, r->reply_days, r->reply_hours);
+    s_duration(assist, sizeof assist, r->assist_days, r->assist_hours);
+    printf("deadlines:  sign within %s, reply within %s%s%s%s\n", sign, reply,
+           r->n_assist ? ", assist opinion within " : "", r->n_assist ? assist : "",
+           r->decision == OB_DECISION_DISPATCH ? "" : " (for a manual routing)");
+    printf("priority:   %u%s\n", r->priority, r->confidential ? "  confidential (保密)" : "");
+    printf("\nevery rule, in the order tried:\n");
+    bool decided = false;
+    for (size_t i = 0; i < n; i++) {
+        const ob_rule_explain_t *it = &items[i];
+        bool decider = r->decided && !decided && strcmp(it->rule_id, r->rule_id) == 0;
+        printf("  %s %s (line %zu, priority %ld): ", decider ? "*" : " ", it->rule_id, it->line,
+               it->priority);
+        if (decider)
+            printf("matches: decided\n");
+        else if (it->matched)
+            printf("matches, but an earlier rule decided\n");
+        else
+            printf("no: %s\n", it->why);
+        decided = decided || decider;
+    }
+}
+
+/* Reads a whole (small) file; NULL and an exit code in *rc on failure. */
+static char *s_read(const char *path, size_t *len, int *rc)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "orderbus: cannot open '%s': %s\n", path, strerror(errno));
+        *rc = EX_NOINPUT;
+        return NULL;
+    }
+    char *text = malloc(S_ORDER_FILE_MAX + 1);
+    size_t n = text ? fread(text, 1, S_ORDER_FILE_MAX + 1, f) : 0;
+    bool bad = !text || ferror(f) || n > S_ORDER_FILE_MAX;
+    fclose(f);
+    if (bad) {
+        fprintf(stderr, "orderbus: cannot read '%s'%s\n", path,
+                n > S_ORDER_FILE_MAX ? ": larger than 4 MiB" : "");
+        free(text);
+        *rc = EX_DATAERR;
+        return NULL;
+    }
+    *len = n;
+    return text;
+}
+
+static int s_test_one(const cli_opts_t *opts, ob_rules_t *rules, const char *file,
+                      const char *order_path)
+{
+    int rc = 0;
+    size_t len;
+    char err[512];
+    char *text = s_read(order_path, &len, &rc);
+    if (!text)
+        return rc;
+    ob_workorder_t *wo = ob_json_parse_workorder(text, len, err, sizeof err);
+    free(text);
+    if (!wo) {
+        fprintf(stderr, "orderbus: '%s': %s\n", order_path, err);
+        return EX_DATAERR;
+    }
+    size_t n = ob_rules_count(rules);
+    ob_rule_explain_t *items = calloc(n ? n : 1, sizeof *items);
+    ob_route_t route;
+    if (!items) {
+        orderbus__v1__work_order__free_unpacked(wo, NULL);
+        return EX_OSERR;
+    }
+    n = ob_rules_explain(rules, wo, &route, items, n);
+    if (opts->json) {
+        json_t *doc = s_route_json(&route);
+        json_t *list = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:b, s:o}", "id",
+                                                  items[i].rule_id, "priority",
+                                                  (json_int_t) items[i].priority, "line",
+                                                  (json_int_t) items[i].line, "matched",
+                                                  items[i].matched, "why",
+                                                  s_str_or_null(items[i].why)));
+        json_object_set_new(doc, "rules", list);
+        rc = cli_print_json(doc, false);
+    }
+    else
+        s_print_explain(rules, file, &route, items, n);
+    free(items);
+    orderbus__v1__work_order__free_unpacked(wo, NULL);
+    return rc;
+}
+
+static bool s_blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+            return false;
+    return true;
+}
+
+/* One order per line; see router-rules/README.md for the JSON lines. */
+static int s_test_batch(const cli_opts_t *opts, ob_rules_t *rules, const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "orderbus: cannot open '%s': %s\n", path, strerror(errno));
+        return EX_NOINPUT;
+    }
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    ssize_t got;
+    size_t counts[4] = {0}, errors = 0, total = 0;
+    while ((got = getline(&line, &cap, f)) != -1) {
+        lineno++;
+        if (s_blank(line))
+            continue;
+        total++;
+        char err[512] = "";
+        json_error_t jerr;
+        json_t *obj = json_loadb(line, (size_t) got, JSON_REJECT_DUPLICATES, &jerr);
+        json_t *echo = json_object();
+        ob_workorder_t *wo = NULL;
+        if (!obj)
+            snprintf(err, sizeof err, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+        else if (!json_is_object(obj))
+            snprintf(err, sizeof err, "a line must hold a JSON object (a work order)");
+        else {
+            const char *key;
+            json_t *val, *tmp;
+            json_object_foreach_safe(obj, tmp, key, val) {
+                if (key[0] == '_') {
+                    json_object_set(echo, key, val);
+                    json_object_del(obj, key);
+                }
+            }
+            wo = ob_json_to_workorder(obj, err, sizeof err);
+        }
+        json_decref(obj);
+        ob_route_t route;
+        if (wo) {
+            ob_rules_route(rules, wo, &route);
+            counts[route.decision]++;
+            orderbus__v1__work_order__free_unpacked(wo, NULL);
+        }
+        else
+            errors++;
+        if (opts->json) {
+            json_t *out = json_pack("{s:I}", "line", (json_int_t) lineno);
+            json_t *body = wo ? s_route_json(&route)
+                              : json_pack("{s:b, s:n, s:n, s:s, s:s}", "matched", 0, "rule_id",
+                                          "lead", "decision", "error", "error", err);
+            json_object_update(out, body);
+            json_decref(body);
+            json_object_update(out, echo);
+            char *dump = json_dumps(out, JSON_COMPACT);
+            if (dump)
+                printf("%s\n", dump);
+            free(dump);
+            json_decref(out);
+        }
+        else if (wo)
+            printf("%zu: %s%s%s%s%s\n", lineno, ob_decision_name(route.decision),
+                   route.matched ? " " : "", route.matched ? route.dept : "",
+                   route.decided ? " by rule " : " (no rule matched)",
+                   route.decided ? route.rule_id : "");
+        else
+            printf("%zu: error: %s\n", lineno, err);
+        json_decref(echo);
+    }
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    if (!opts->json)
+        printf("%zu orders: %zu dispatch, %zu manual, %zu reject, %zu transfer, %zu invalid\n",
+               total, counts[OB_DECISION_DISPATCH], counts[OB_DECISION_MANUAL],
+               counts[OB_DECISION_REJECT], counts[OB_DECISION_TRANSFER], errors);
+    return errors ? EX_DATAERR : 0;
+}
+
+static int s_test(const cli_opts_t *gopts, int argc, char **argv)
+{
+    static const char cmd[] = "rules test";
+    static const struct option longopts[] = {
+        {"order", required_argument, NULL, OPT_ORDER},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    cli_opts_t opts = *gopts;
+    const char *order = NULL, *batch = NULL;
+    int c;
+    optind = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_ORDER: order = optarg; break;
+        case OPT_BATCH: batch = optarg; break;
+        case OPT_JSON: opts.json = true; break;
+        case 'h': return cli_help(s_rules_usage);
+        default: return cli_option_error(cmd, c, argv);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error(cmd, "missing FILE (the rule file)");
+    if (optind + 1 < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+    if (!order == !batch)
+        return cli_usage_error(cmd, "give one of --order ORDER.json or --batch FILE.jsonl");
+    const char *file = argv[optind];
+    char err[1024];
+    ob_rules_t *rules = ob_rules_load(file, err, sizeof err);
+    if (!rules) {
+        fprintf(stderr, "orderbus: %s\n", err);
+        return EX_DATAERR;
+    }
+    int rc = order ? s_test_one(&opts, rules, file, order) : s_test_batch(&opts, rules, batch);
+    ob_rules_destroy(&rules);
+    return rc;
+}
+
+/* --- reload --------------------------------------------------------------- */
+
+static int s_reload(const cli_opts_t *opts)
+{
+    ob_msg_t m;
+    Orderbus__V1__RulesReloadRequest req = ORDERBUS__V1__RULES_RELOAD_REQUEST__INIT;
+    ob_msg_init(&m, S_SENDER);
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_RULES_RELOAD;
+    m.env.rules_reload = &req;
+    ob_client_t *client = cli_broker_connect(opts);
+    if (!client)
+        return cli_connect_failure();
+    ob_envelope_t *answer = cli_call(client, &m.env, opts);
+    ob_client_destroy(&client);
+    if (!answer)
+        return EX_UNAVAILABLE;
+    const ob_answer_t *a = answer->answer;
+    int rc = cli_answer_status(a);
+    if (rc == 0) {
+        const char *msg = a->message && *a->message ? a->message : "rules reloaded";
+        if (opts->json)
+            rc = cli_print_json(json_pack("{s:b, s:s}", "ok", 1, "message", msg), false);
+        else
+            printf("%s\n", msg);
+    }
+    ob_wire_free(answer);
+    return rc;
+}
+
+/* --- entry ---------------------------------------------------------------- */
+
+int cmd_rules(const cli_opts_t *opts, int argc, char **argv)
+{
+    static const char cmd[] = "rules";
+    if (argc < 2)
+        return cli_usage_error(cmd, "missing subcommand: check, test or reload");
+    const char *sub = argv[1];
+    if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0 || strcmp(sub, "help") == 0)
+        return cli_help(s_rules_usage);
+    if (strcmp(sub, "check") == 0) {
+        cli_opts_t o = *opts;
+        int first = 2;
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--json") == 0)
+                o.json = true;
+            else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+                return cli_help(s_rules_usage);
+            else if (argv[i][0] == '-' && argv[i][1])
+                return cli_usage_error("rules check", "unknown option '%s'", argv[i]);
+        }
+        /* the files: every argument that is not an option */
+        char **files = calloc((size_t) argc, sizeof *files);
+        if (!files)
+            return EX_OSERR;
+        int n = 0;
+        for (int i = first; i < argc; i++)
+            if (!(argv[i][0] == '-' && argv[i][1]))
+                files[n++] = argv[i];
+        int rc = s_check(&o, n, files);
+        free(files);
+        return rc;
+    }
+    if (strcmp(sub, "test") == 0)
+        return s_test(opts, argc - 1, argv + 1);
+    if (strcmp(sub, "reload") == 0) {
+        cli_opts_t o = *opts;
+        for (int i = 2; i < argc; i++) {
+            if (strcmp(argv[i], "--json") == 0)
+                o.json = true;
+            else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+                return cli_help(s_rules_usage);
+            else
+                return cli_usage_error("rules reload", "unexpected argument '%s'", argv[i]);
+        }
+        return s_reload(&o);
+    }
+    return cli_usage_error(cmd, "unknown subcommand '%s': check, test or reload", sub);
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# t_route_decisions.sh — the broker acts on every decision of the rules
+# engine, on a real site: dispatch (with the rule and the rule-set version
+# in the journal), 不予受理 (REJECTED, with reason and referral), transfer to
+# another site (TRANSFERRED_OUT), a rule that sends to manual routing, no
+# match (PENDING_MANUAL), recusal (回避) at routing and at manual routing, and
+# rules on the time of receipt.
+. "$(dirname "$0")/lib.sh"
+
+RULES=$(mktemp "${TMPDIR:-/tmp}/ob-rules.XXXXXX.yaml")
+cat >"$RULES" <<'EOF'
+version: "decisions-1"
+departments:
+  - {id: housing, name: 市住房和城乡建设局}
+  - {id: health, name: 市卫生健康委员会}
+  - {id: supervision, name: 市纪委监委}
+sites:
+  - {id: province, name: 省12345热线}
+recusal:
+  instead: supervision
+  departments:
+    - dept: housing
+      names: [住建局, 住房和城乡建设局]
+rules:
+  - id: emergency-110
+    priority: 1000
+    when: {keywords: [打架斗殴, 正在行凶]}
+    then: {reject: {reason: 属公安机关职责, referral: "110"}}
+  - id: provincial-road
+    priority: 500
+    when: {keywords: [高速公路]}
+    then: {transfer: {site: province, reason: 高速公路属省管}}
+  - id: ask-a-person
+    priority: 400
+    when: {keywords: [信访复核]}
+    then: {manual: 信访复核需人工判断}
+  - id: housing
+    when: {category: 城乡建设}
+    then: {lead: housing}
+  - id: health
+    when: {category: 卫生计生}
+    then: {lead: health}
+EOF
+trap 'rm -f "$RULES"' EXIT
+site_start --rules "$RULES" --depts "housing health supervision"
+
+state_of() { ob --json show "$1" | json_get state; }
+trace_json() { ob --json trace "$1"; }
+
+# dispatch: the journal names the rule and the version of the rule set
+check "submit a housing complaint" ob --json submit --title 小区电梯停运 --content 电梯坏了 --category 城乡建设
+c1=$(json_get case_no <<<"$OUT")
+check_eq "dispatched to housing" housing "$(json_get dept <<<"$OUT")"
+check_match "trace names the rule and the rule-set version" 'housing@decisions-1' "$(ob trace "$c1")"
+
+# 不予受理: REJECTED, the reason and the referral in the journal
+check "submit an emergency" ob --json submit --title 楼下有人打架斗殴 --content 请马上处理 --category 城乡建设
+c2=$(json_get case_no <<<"$OUT")
+check_eq "not accepted: REJECTED" REJECTED "$(state_of "$c2")"
+t=$(ob trace "$c2")
+check_match "trace: REJECT with the reason" 'REJECT.*属公安机关职责' "$t"
+check_match "trace: the referral to 110" 'referral: 110' "$t"
+check_match "trace: decided by emergency-110" 'emergency-110@decisions-1' "$t"
+check_fails 1 "a rejected order cannot be routed" ob route "$c2" --dept housing
+
+# transfer to another site
+check "submit a provincial matter" ob --json submit --title 高速公路收费站拥堵 --content 收费站排长队 --category 城乡建设
+c3=$(json_get case_no <<<"$OUT")
+check_eq "transferred: TRANSFERRED_OUT" TRANSFERRED_OUT "$(state_of "$c3")"
+check_match "trace: the site it went to" "province" "$(ob trace "$c3")"
+
+# a rule that asks for a person, and no rule at all
+check "submit a case for a person" ob --json submit --title 信访复核申请 --content 申请复核 --category 城乡建设
+c4=$(json_get case_no <<<"$OUT")
+check_eq "manual by rule: PENDING_MANUAL" PENDING_MANUAL "$(state_of "$c4")"
+check_match "trace: the rule's reason" '信访复核需人工判断' "$(ob trace "$c4")"
+check "submit something no rule covers" ob --json submit --title 其他问题 --content 无法归类 --category 商贸旅游
+c5=$(json_get case_no <<<"$OUT")
+check_eq "no match: PENDING_MANUAL" PENDING_MANUAL "$(state_of "$c5")"
+check "the dispatcher routes it by hand" ob route "$c5" --dept health
+check_eq "  DISPATCHED to health" "DISPATCHED health" \
+    "$(ob --json show "$c5" | json_get state) $(ob --json show "$c5" | json_get dept)"
+
+# recusal: a complaint about the housing bureau never goes to housing
+check "submit a complaint about the housing bureau" ob --json submit --title 住建局不作为 \
+    --content 多次反映无人处理 --category 城乡建设 --target-org 市住房和城乡建设局
+c6=$(json_get case_no <<<"$OUT")
+check_eq "recused: routed to supervision instead" supervision "$(json_get dept <<<"$OUT")"
+check "submit another about it, unrouted" ob --json submit --title 住建局不作为 --content 投诉 \
+    --category 商贸旅游 --target-org 住建局
+c7=$(json_get case_no <<<"$OUT")
+check_fails 1 "manual routing to the department complained about is refused" \
+    --match '回避|recusal' ob route "$c7" --dept housing
+check "manual routing elsewhere works" ob route "$c7" --dept supervision
+
+# the department that was recused never saw the orders
+wait_until 10 "supervision inbox has the recused order" bash -c \
+    "'$BIN/orderbus' --node '$SITE/nodes/supervision' --json inbox | grep -q '$c6'"
+out=$("$BIN/orderbus" --node "$SITE/nodes/housing" --json inbox --all)
+check_nomatch "housing never received the complaints about it" "$c6|$c7" "$out"
+
+finish

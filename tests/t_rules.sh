@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# t_rules.sh — the routing rules engine through `orderbus rules`: check on
+# good and bad files (exact file:line:column), test explanations (Chinese
+# keywords, negative keywords, polygon, recusal, reject, transfer, priority
+# order), --batch --json lines, and a live reload on a running site: a bad
+# file refused with file:line:column while orders still route with the old
+# set, then a good file accepted and a new order routed by the new rule.
+. "$(dirname "$0")/lib.sh"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/ob_t_rules.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+OB=$BIN/orderbus
+
+# --- fixtures ---------------------------------------------------------------
+
+cat >"$W/area.geojson" <<'EOF'
+{"type": "FeatureCollection", "features": [
+ {"type": "Feature", "properties": {"name": "西湖区"},
+  "geometry": {"type": "Polygon",
+   "coordinates": [[[120.0,30.0],[120.2,30.0],[120.2,30.3],[120.0,30.3],[120.0,30.0]]]}}]}
+EOF
+cp "$REPO/router-rules/taxonomy.csv" "$W/taxonomy.csv"
+
+cat >"$W/good.yaml" <<'EOF'
+version: "t-rules-1"
+taxonomy: taxonomy.csv
+departments:
+  - {id: housing, name: 市住房和城乡建设局}
+  - {id: property, name: 市物业管理办公室}
+  - {id: env, name: 市生态环境局}
+  - {id: supervision, name: 市纪委监委派驻纪检组}
+  - {id: xihu, name: 西湖区政府}
+sites:
+  - {id: province, name: 省12345热线}
+recusal:
+  instead: supervision
+  departments:
+    - {dept: housing, names: [住建局]}
+rules:
+  - id: police-110
+    priority: 1000
+    when: {keywords: [打架斗殴, 持刀, [有人, 抢劫]]}
+    then: {reject: {reason: 属公安机关紧急警情, referral: "110"}, priority: 9}
+  - id: province
+    priority: 500
+    when: {keywords: 高速公路收费}
+    then: {transfer: {site: province, reason: 省级事权}}
+  - id: property-fee
+    priority: 100
+    when:
+      category: 城乡建设/住房保障与房地产
+      keywords: [物业费, 物业公司]
+      keywords_none: [咨询]
+    then: {lead: property, assist: [housing]}
+  - id: xihu-area
+    priority: 50
+    when: {polygon: {file: area.geojson, name: 西湖区}}
+    then: {lead: xihu}
+  - id: housing
+    when: {category: 城乡建设}
+    then: {lead: housing}
+EOF
+
+# --- rules check ------------------------------------------------------------
+
+run "$OB" rules check "$W/good.yaml"
+check_eq "check: a good file exits 0" 0 "$RC"
+check_eq "check: a good file prints no problem" "" "$OUT"
+
+cat >"$W/bad.yaml" <<'EOF'
+version: v1
+taxonomy: taxonomy.csv
+departments: [{id: a, name: A}, {id: b, name: B}]
+rules:
+  - id: unknown-category
+    when: {category: 城乡建设/没有这个分类}
+    then: {lead: a}
+  - id: unknown-dept
+    then: {lead: nobody}
+  - id: bad-channel
+    when: {keywords: [漏水], channel: FAX}
+    then: {lead: a}
+  - id: two-decisions
+    then: {lead: a, reject: {reason: x}}
+EOF
+run "$OB" rules check "$W/bad.yaml"
+check_eq "check: a bad file exits 1" 1 "$RC"
+check_match "check: unknown category at file:6:22" \
+    "bad\\.yaml:6:22: error: category '城乡建设/没有这个分类' is not in the taxonomy" "$OUT"
+check_match "check: unknown department at file:9:18" \
+    "bad\\.yaml:9:18: error: lead department 'nobody' is not declared" "$OUT"
+check_match "check: bad enum at file:11:37" "bad\\.yaml:11:37: error: unknown channel 'FAX'" "$OUT"
+check_match "check: two decisions at file:14:21" \
+    "bad\\.yaml:14:21: error: then has both 'lead' and 'reject'" "$OUT"
+check_eq "check: one line per problem" 4 "$(grep -c ': error: ' <<<"$OUT")"
+
+cat >"$W/warn.yaml" <<'EOF'
+version: v1
+departments: [{id: a, name: A}, {id: b, name: B}]
+rules:
+  - {id: general, when: {category: 城乡建设}, then: {lead: a}}
+  - {id: special, when: {category: 城乡建设/物业管理}, then: {lead: b}}
+  - {id: leak, priority: 5, when: {keywords: [漏水, 渗水]}, then: {lead: a}}
+  - {id: seep, priority: 5, when: {keywords: [渗水, 滴水]}, then: {lead: b}}
+  - {id: catch-all, priority: -1, then: {lead: a}}
+  - {id: never, priority: -2, when: {district: A1}, then: {lead: b}}
+EOF
+run "$OB" rules check "$W/warn.yaml"
+check_eq "check: warnings only exit 0" 0 "$RC"
+check_match "check: shadowed rule (strictly more general, earlier)" \
+    "warn\\.yaml:5:5: warning: rule 'special' is shadowed: rule 'general'" "$OUT"
+check_match "check: overlapping rules at one priority" \
+    "warn\\.yaml:7:5: warning: rule 'seep' overlaps rule 'leak'" "$OUT"
+check_match "check: unreachable after an unconditional rule" \
+    "warn\\.yaml:9:5: warning: rule 'never' is unreachable: rule 'catch-all'" "$OUT"
+run "$OB" rules check "$REPO/router-rules/default.yaml" "$W/good.yaml"
+check_eq "check: the shipped default rules are clean" "0:" "$RC:$OUT"
+run "$OB" rules check "$W/none.yaml"
+check_match "check: a missing file is an error without a position" \
+    "none\\.yaml: error: cannot open rule file" "$OUT"
+
+# --- rules test: explanations -----------------------------------------------
+
+order() { printf '%s\n' "$1" >"$W/order.json"; run "$OB" rules test "$W/good.yaml" --order "$W/order.json"; }
+order_json() { printf '%s\n' "$1" >"$W/order.json"; run "$OB" --json rules test "$W/good.yaml" --order "$W/order.json"; }
+
+order '{"title": "物业公司乱收物业费", "content": "小区物业", "category": ["城乡建设", "住房保障与房地产"]}'
+check_match "test: Chinese keywords decide (property-fee)" "decision: +dispatch to property" "$OUT"
+check_match "test: the deciding rule is marked" '\* property-fee \(line 2[0-9], priority 100\): matches: decided' "$OUT"
+check_match "test: why a rule did not match (keywords)" \
+    "police-110 \\(line [0-9]+, priority 1000\\): no: keywords \\[打架斗殴, 持刀, 有人\\+抢劫\\]: none occurs" "$OUT"
+check_match "test: a later matching rule is reported as not reached" \
+    "housing \\(line [0-9]+, priority 0\\): matches, but an earlier rule decided" "$OUT"
+check_match "test: assisting department shown" "assist: +housing" "$OUT"
+
+order '{"title": "咨询物业费标准", "content": "物业公司", "category": ["城乡建设", "住房保障与房地产"]}'
+check_match "test: a negative keyword stops a rule" \
+    "property-fee .*no: keywords_none \\[咨询\\]: '咨询' occurs" "$OUT"
+check_match "test: ... and the general rule decides" "decision: +dispatch to housing" "$OUT"
+
+order '{"title": "有人抢劫", "content": "在小区门口"}'
+check_match "test: reject with a referral" "decision: +reject \\(不予受理\\): 属公安机关紧急警情; refer to 110" "$OUT"
+order '{"title": "抢劫", "content": "新闻"}'
+check_match "test: a keyword group needs all its words" "decision: +manual \\(PENDING_MANUAL\\): no rule matched" "$OUT"
+
+order '{"title": "有人打架斗殴", "content": "高速公路收费站"}'
+check_match "test: priority order: the higher rule (1000) wins over 500" "rule: +police-110" "$OUT"
+order '{"title": "高速公路收费", "content": "不合理"}'
+check_match "test: transfer to another site" "decision: +transfer to site province \\(省12345热线\\)" "$OUT"
+
+order '{"title": "路灯不亮", "content": "x", "location": {"lat": 30.1, "lon": 120.1}}'
+check_match "test: a point inside the polygon" "decision: +dispatch to xihu" "$OUT"
+order '{"title": "路灯不亮", "content": "x", "location": {"lat": 30.5, "lon": 120.1}}'
+check_match "test: a point outside: why not" "xihu-area .*no: polygon \\[area.geojson#西湖区\\]: the order's point is outside" "$OUT"
+
+order '{"title": "投诉住建局", "content": "不作为", "category": ["城乡建设"], "target_org": "A市住建局"}'
+check_match "test: recusal: not routed to the department complained about" "decision: +dispatch to supervision" "$OUT"
+check_match "test: recusal is shown" "recusal: +housing removed" "$OUT"
+
+order_json '{"title": "投诉住建局", "content": "不作为", "category": ["城乡建设"], "target_org": "住建局"}'
+j=$OUT
+check_eq "test --json: decision" dispatch "$(json_get decision <<<"$j")"
+check_eq "test --json: lead" supervision "$(json_get lead <<<"$j")"
+check_eq "test --json: recused" housing "$(json_get recused <<<"$j")"
+check_eq "test --json: every rule explained" 5 "$(json_len rules <<<"$j")"
+check_eq "test --json: why of the first rule" \
+    "keywords [打架斗殴, 持刀, 有人+抢劫]: none occurs in the title or content" \
+    "$(json_get rules.0.why <<<"$j")"
+
+printf '{"title": "x", "bogus": 1}\n' >"$W/bad_order.json"
+check_fails 65 "test: an invalid order exits 65 naming the field" --match "unknown field 'bogus'" \
+    "$OB" rules test "$W/good.yaml" --order "$W/bad_order.json"
+check_fails 65 "test: a bad rule file exits 65 with file:line:column" --match "bad\\.yaml:6:22: " \
+    "$OB" rules test "$W/bad.yaml" --order "$W/order.json"
+
+# --- rules test --batch -----------------------------------------------------
+
+cat >"$W/batch.jsonl" <<'EOF'
+{"title": "有人持刀", "content": "快来", "_expect": "reject", "_n": 1}
+{"title": "物业费", "content": "物业公司", "category": ["城乡建设", "住房保障与房地产"], "_expect": "property"}
+
+{"title": "天气", "content": "好"}
+{"title": "x", "oops": true}
+EOF
+run "$OB" --json rules test "$W/good.yaml" --batch "$W/batch.jsonl"
+b=$OUT
+check_eq "batch: exit 65 when a line is not an order" 65 "$RC"
+check "batch: every line is JSON" json_lines_valid <<<"$b"
+check_eq "batch: one object per non-blank line" 4 "$(grep -c . <<<"$b")"
+l1=$(sed -n 1p <<<"$b"); l2=$(sed -n 2p <<<"$b"); l3=$(sed -n 3p <<<"$b"); l4=$(sed -n 4p <<<"$b")
+check_eq "batch: line numbers count blank lines" "1 2 4 5" \
+    "$(json_get line <<<"$l1") $(json_get line <<<"$l2") $(json_get line <<<"$l3") $(json_get line <<<"$l4")"
+check_eq "batch: reject decision" "reject police-110 null" \
+    "$(json_get decision <<<"$l1") $(json_get rule_id <<<"$l1") $(json_get lead <<<"$l1")"
+check_eq "batch: _ keys copied" "reject 1" "$(json_get _expect <<<"$l1") $(json_get _n <<<"$l1")"
+check_eq "batch: dispatch decision" "true dispatch property" \
+    "$(json_get matched <<<"$l2") $(json_get decision <<<"$l2") $(json_get lead <<<"$l2")"
+check_eq "batch: no rule: manual" "false manual null" \
+    "$(json_get matched <<<"$l3") $(json_get decision <<<"$l3") $(json_get rule_id <<<"$l3")"
+check_eq "batch: an invalid line: decision error" error "$(json_get decision <<<"$l4")"
+
+# --- live reload on a site --------------------------------------------------
+
+cp "$REPO/router-rules/default.yaml" "$W/site.yaml"
+site_start --rules "$W/site.yaml" --depts "housing environment"
+
+route_of() {  # TITLE -> "DEPT RULE" of a new order in 城乡建设
+    local j id
+    j=$(ob --json submit --title "$1" --content "测试：$1" --category 城乡建设) || return 1
+    id=$(json_get id <<<"$j") || return 1
+    j=$(ob --json show "$id") || return 1
+    echo "$(json_get dept "" <<<"$j") $(json_get rule_id "" <<<"$j")"
+}
+
+check_eq "reload: before, 城乡建设 goes to housing" "housing urban-rural-construction" \
+    "$(route_of 工地噪音扰民)"
+
+# a bad file in place: refused with file:line:column, the old rules keep running
+{ cat "$REPO/router-rules/default.yaml"; printf '  - id: noise\n    when: {keywords: [噪音]}\n    then: {lead: nobody}\n'; } >"$W/site.yaml"
+bad_line=$(grep -n 'lead: nobody' "$W/site.yaml" | cut -d: -f1)
+check_fails 1 "reload: a bad file is refused (exit 1) with file:line:column" \
+    --match "site\\.yaml:$bad_line:18: lead department 'nobody' is not declared" ob rules reload
+check_eq "reload: after the refusal orders still route with the old set" \
+    "housing urban-rural-construction" "$(route_of 工地噪音扰民)"
+
+# a good file: accepted, and a new order is routed by the new rule
+{ sed 's/^version: .*/version: "t-rules-reload-2"/' "$REPO/router-rules/default.yaml"
+  printf '  - id: noise\n    priority: 200\n    when: {keywords: [噪音], keywords_none: [咨询]}\n    then: {lead: environment}\n'; } >"$W/site.yaml"
+run ob rules reload
+check_eq "reload: a good file is accepted" 0 "$RC"
+check_match "reload: the broker names the new version" "t-rules-reload-2" "$OUT"
+check_eq "reload: a new order is routed by the new rule" "environment noise" "$(route_of 工地噪音扰民)"
+check_eq "reload: a negative keyword keeps the old route" "housing urban-rural-construction" \
+    "$(route_of 咨询工地噪音)"
+
+finish
