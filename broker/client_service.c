@@ -249,15 +249,17 @@ static int s_submit(broker_t *self, const s_req_t *req)
     if (!rc)
         rc = broker_journal_append(self, rec, E(REGISTER), S(UNSPECIFIED), &who, NULL, NULL,
                                    NULL);
-    /* the journal names the rule and the version of the rule set that decided */
-    char rule_ref[OB_RULE_ID_MAX + OB_RULES_VERSION_MAX + 2] = "";
+    /* the journal and the record name the rule and the version of the rule
+       set that decided */
+    const char *rule_ref = route.decided ? route.rule_id : "";
     if (route.decided)
-        snprintf(rule_ref, sizeof rule_ref, "%s@%s", route.rule_id, route.version);
+        broker_set_str(&rec->rules_version, route.version);
     if (!rc && *route.recused)
         ob_info("%s: recusal: not routed to '%s', the organisation complained about", case_no,
                 route.recused);
     ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
-    extra.rule_id = rule_ref;
+    extra.rule_id = (char *) rule_ref;
+    extra.rules_version = route.decided ? route.version : (char *) "";
     char note[OB_ROUTE_TEXT_MAX + OB_ROUTE_REFERRAL_MAX + OB_ROUTE_TEXT_MAX + 64];
     if (!rc && route.matched) {
         rc = broker_order_dispatch(self, rec, route.dept, E(ROUTE), &sys, NULL, rule_ref,
@@ -385,6 +387,7 @@ static int s_route(broker_t *self, const s_req_t *req)
     if (self->rules)
         ob_rules_default_deadlines(self->rules, &sign_h, &reply_d, &reply_h);
     broker_actor_t who = {req->role, req->who, NULL};
+    broker_set_str(&rec->rules_version, "");   /* a person decided, not a rule set */
     rc = broker_order_dispatch(self, rec, dept, event, &who, r->note, "manual", sign_h, reply_d,
                                reply_h);
     return s_finish(self, req, rec, rc);

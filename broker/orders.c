@@ -203,6 +203,8 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob
     entry.prev_dept = (char *) (prev_dept ? prev_dept : "");
     if (!extra || !extra->rule_id)
         entry.rule_id = (char *) "";
+    if (!extra || !extra->rules_version)
+        entry.rules_version = (char *) "";
 
     uint8_t key[8];
     ob_be64_put(key, entry.seq);
@@ -328,6 +330,7 @@ int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob
 
     ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
     extra.rule_id = (char *) (rule_id ? rule_id : "");
+    extra.rules_version = (char *) (rule_id && rec->rules_version ? rec->rules_version : "");
     rc = broker_journal_append(self, rec, event, from, actor, note,
                                strcmp(before.dept, dept) != 0 ? before.dept : "", &extra);
     if (rc)

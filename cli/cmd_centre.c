@@ -125,6 +125,7 @@ static void s_print_record(const ob_record_t *rec)
     s_field("dept", rec->dept);
     s_field_u("attempt", rec->attempt);
     s_field("rule", rec->rule_id);
+    s_field("rules version", rec->rules_version);
     s_field("transport", ob_transport_name(rec->transport));
     s_field("transport error", rec->transport_error);
     s_field("title", wo->title);
@@ -960,7 +961,8 @@ int cmd_trace(const cli_opts_t *gopts, int argc, char **argv)
         if (*e->note)
             S_NOTE("%s", e->note);
         if (*e->rule_id)
-            S_NOTE("%srule %s", off ? "; " : "", e->rule_id);
+            S_NOTE("%srule %s%s%s", off ? "; " : "", e->rule_id, *e->rules_version ? "@" : "",
+                   e->rules_version);
         if (e->result)
             S_NOTE("%sresult %s", off ? "; " : "", ob_result_name(e->result));
         if (e->satisfaction)

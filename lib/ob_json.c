@@ -902,6 +902,7 @@ json_t *ob_json_from_record(const ob_record_t *rec, bool with_contact)
     s_put_str(o, "dept", rec->dept);
     s_put_int(o, "attempt", rec->attempt);
     s_put_str(o, "rule_id", rec->rule_id);
+    s_put_str(o, "rules_version", rec->rules_version);
     s_put_time(o, "created_at", rec->created_at_ms);
     s_put_time(o, "dispatched_at", rec->dispatched_at_ms);
     s_put_time(o, "last_dispatch_at", rec->last_dispatch_at_ms);
@@ -963,6 +964,7 @@ json_t *ob_json_from_journal(const ob_journal_t *e)
     s_put_int(o, "attempt", e->attempt);
     s_put_str(o, "note", e->note);
     s_put_str(o, "rule_id", e->rule_id);
+    s_put_str(o, "rules_version", e->rules_version);
     if (e->result)
         json_object_set_new(o, "result", json_string(ob_result_name(e->result)));
     if (e->satisfaction)

@@ -51,7 +51,9 @@ trace_json() { ob --json trace "$1"; }
 check "submit a housing complaint" ob --json submit --title 小区电梯停运 --content 电梯坏了 --category 城乡建设
 c1=$(json_get case_no <<<"$OUT")
 check_eq "dispatched to housing" housing "$(json_get dept <<<"$OUT")"
-check_match "trace names the rule and the rule-set version" 'housing@decisions-1' "$(ob trace "$c1")"
+check_match "trace names the rule and the rule-set version" 'rule housing@decisions-1' "$(ob trace "$c1")"
+check_eq "show --json: rule_id and rules_version" "housing decisions-1" \
+    "$(ob --json show "$c1" | json_get rule_id) $(ob --json show "$c1" | json_get rules_version)"
 
 # 不予受理: REJECTED, the reason and the referral in the journal
 check "submit an emergency" ob --json submit --title 楼下有人打架斗殴 --content 请马上处理 --category 城乡建设
