@@ -261,6 +261,17 @@ static int s_submit(broker_t *self, const s_req_t *req)
     extra.rule_id = (char *) rule_ref;
     extra.rules_version = route.decided ? route.version : (char *) "";
     char note[OB_ROUTE_TEXT_MAX + OB_ROUTE_REFERRAL_MAX + OB_ROUTE_TEXT_MAX + 64];
+    if (!rc && route.decided) {
+        rec->priority = route.priority;
+        rec->confidential = route.confidential || rec->order->confidential;
+        char **assist = route.n_assist ? calloc(route.n_assist, sizeof *assist) : NULL;
+        for (size_t i = 0; assist && i < route.n_assist; i++)
+            broker_set_str(&assist[i], route.assist[i]);
+        if (assist) {
+            rec->assist_depts = assist;
+            rec->n_assist_depts = route.n_assist;
+        }
+    }
     if (!rc && route.matched) {
         rc = broker_order_dispatch(self, rec, route.dept, E(ROUTE), &sys, NULL, rule_ref,
                                    route.sign_hours, route.reply_days, route.reply_hours);

@@ -289,12 +289,15 @@ int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob
     rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_QUEUED;
     broker_set_str(&rec->transport_error, "");
     rec->sign_deadline_ms = ob_calendar_add_hours(self->calendar, now, sign_hours);
+    rec->sign_warning_ms = ob_calendar_warning_at(self->calendar, now, rec->sign_deadline_ms);
     if (!rec->dispatched_at_ms) {
         /* the reply clock runs from the first dispatch: returns stop no clock */
         rec->dispatched_at_ms = now;
         rec->reply_deadline_ms = reply_days
                                      ? ob_calendar_add_days(self->calendar, now, reply_days)
                                      : ob_calendar_add_hours(self->calendar, now, reply_hours);
+        rec->reply_warning_ms =
+            ob_calendar_warning_at(self->calendar, now, rec->reply_deadline_ms);
     }
 
     int rc;

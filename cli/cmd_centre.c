@@ -126,6 +126,16 @@ static void s_print_record(const ob_record_t *rec)
     s_field_u("attempt", rec->attempt);
     s_field("rule", rec->rule_id);
     s_field("rules version", rec->rules_version);
+    s_field_u("priority", rec->priority);
+    s_field("confidential", rec->confidential ? "yes" : "no");
+    {
+        char assist[OB_DEPT_MAX * 8] = "";
+        size_t off = 0;
+        for (size_t i = 0; i < rec->n_assist_depts && off < sizeof assist; i++)
+            off += (size_t) snprintf(assist + off, sizeof assist - off, "%s%s", i ? ", " : "",
+                                     rec->assist_depts[i]);
+        s_field("assisting depts", assist);
+    }
     s_field("transport", ob_transport_name(rec->transport));
     s_field("transport error", rec->transport_error);
     s_field("title", wo->title);
@@ -182,6 +192,8 @@ static void s_print_record(const ob_record_t *rec)
     s_field_time("last dispatch at", rec->last_dispatch_at_ms);
     s_field_time("sign deadline", rec->sign_deadline_ms);
     s_field_time("reply deadline", rec->reply_deadline_ms);
+    s_field_time("sign warning", rec->sign_warning_ms);
+    s_field_time("reply warning", rec->reply_warning_ms);
     s_field_time("signed at", rec->signed_at_ms);
     s_field_time("replied at", rec->replied_at_ms);
     s_field_time("closed at", rec->closed_at_ms);

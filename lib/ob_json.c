@@ -903,11 +903,19 @@ json_t *ob_json_from_record(const ob_record_t *rec, bool with_contact)
     s_put_int(o, "attempt", rec->attempt);
     s_put_str(o, "rule_id", rec->rule_id);
     s_put_str(o, "rules_version", rec->rules_version);
+    s_put_int(o, "priority", rec->priority);
+    json_object_set_new(o, "confidential", json_boolean(rec->confidential));
+    json_t *assist = json_array();
+    for (size_t i = 0; assist && i < rec->n_assist_depts; i++)
+        json_array_append_new(assist, json_string(rec->assist_depts[i]));
+    json_object_set_new(o, "assist_depts", assist);
     s_put_time(o, "created_at", rec->created_at_ms);
     s_put_time(o, "dispatched_at", rec->dispatched_at_ms);
     s_put_time(o, "last_dispatch_at", rec->last_dispatch_at_ms);
     s_put_time(o, "sign_deadline", rec->sign_deadline_ms);
     s_put_time(o, "reply_deadline", rec->reply_deadline_ms);
+    s_put_time(o, "sign_warning", rec->sign_warning_ms);
+    s_put_time(o, "reply_warning", rec->reply_warning_ms);
     s_put_time(o, "signed_at", rec->signed_at_ms);
     s_put_time(o, "replied_at", rec->replied_at_ms);
     s_put_time(o, "closed_at", rec->closed_at_ms);

@@ -39,7 +39,7 @@ rules:
     then: {lead: housing}
   - id: health
     when: {category: 卫生计生}
-    then: {lead: health}
+    then: {lead: health, assist: [housing], priority: 7, confidential: true}
 EOF
 trap 'rm -f "$RULES"' EXIT
 site_start --rules "$RULES" --depts "housing health supervision"
@@ -54,6 +54,20 @@ check_eq "dispatched to housing" housing "$(json_get dept <<<"$OUT")"
 check_match "trace names the rule and the rule-set version" 'rule housing@decisions-1' "$(ob trace "$c1")"
 check_eq "show --json: rule_id and rules_version" "housing decisions-1" \
     "$(ob --json show "$c1" | json_get rule_id) $(ob --json show "$c1" | json_get rules_version)"
+
+# the rest of a dispatch decision is kept with the order: assisting departments,
+# handling priority, confidentiality, warning times before each deadline (预警)
+check "submit a health complaint" ob --json submit --title 医院收费不合理 --content 多收费 --category 卫生计生
+ch=$(json_get case_no <<<"$OUT")
+j=$(ob --json show "$ch")
+check_eq "  assisting department, priority, confidential from the rule" 'housing 7 true' \
+    "$(json_get assist_depts.0 <<<"$j") $(json_get priority <<<"$j") $(json_get confidential <<<"$j")"
+check "  warning times lie between dispatch and each deadline" "$PYTHON" -c '
+import json, sys
+r = json.loads(sys.argv[1])
+ok = r["dispatched_at_ms"] < r["sign_warning_ms"] < r["sign_deadline_ms"] \
+     and r["dispatched_at_ms"] < r["reply_warning_ms"] < r["reply_deadline_ms"]
+sys.exit(0 if ok else 1)' "$j"
 
 # 不予受理: REJECTED, the reason and the referral in the journal
 check "submit an emergency" ob --json submit --title 楼下有人打架斗殴 --content 请马上处理 --category 城乡建设
