@@ -278,8 +278,13 @@ wait_up() {
 }
 
 start_broker() {
+    # the working-day calendar: China's official holidays and make-up days
+    local cal=()
+    for f in "$REPO"/router-rules/calendar/CN-*.yaml; do
+        [[ -f $f ]] && cal+=(--calendar "$f")
+    done
     spawn broker "$BIN_DIR/orderbus-broker" --data "$SITE/broker" --key "$SITE/keys/broker.key" \
-        --rules "$RULES" --node-endpoint "tcp://127.0.0.1:$NODE_PORT" \
+        --rules "$RULES" "${cal[@]}" --node-endpoint "tcp://127.0.0.1:$NODE_PORT" \
         --client-endpoint "tcp://127.0.0.1:$CLIENT_PORT" \
         --event-endpoint "tcp://127.0.0.1:$EVENT_PORT" $BROKER_ARGS
     write_env
