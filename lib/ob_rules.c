@@ -11,7 +11,10 @@
     Conditions are a tree (a rule's `when` is an `all` node); keywords of
     every rule go into one ob_match_t, so routing scans an order's title
     and content once, then checks conditions against the bitset of
-    keywords found. To keep routing cost nearly flat in the number of
+    keywords found. Title conditions (title_keywords, title_keywords_none)
+    read a second bitset: the title is scanned into it first, and the
+    content's keywords are added to a copy of it, so each text is still
+    scanned once. To keep routing cost nearly flat in the number of
     rules, each rule is "gated" where possible: a rule whose `when`
     requires one of some keywords is only a candidate when one of them was
     found; a rule that requires a category prefix only when the order's
@@ -85,6 +88,7 @@ typedef enum {
     C_ALL, C_ANY, C_NOT,
     C_CATEGORY, C_CATEGORY_EXACT,
     C_KEYWORDS, C_KEYWORDS_ALL, C_KEYWORDS_NONE,
+    C_TITLE_KEYWORDS, C_TITLE_KEYWORDS_NONE,
     C_DISTRICT, C_STREET, C_POLYGON,
     C_CHANNEL, C_APPEAL, C_URGENCY, C_ANONYMOUS,
     C_TARGET_ORG, C_HOURS, C_WEEKDAYS,
@@ -94,8 +98,9 @@ typedef enum {
 /* Keys of `when`, by kind. */
 static const char *const s_ckey[C_KINDS] = {
     "all", "any", "not", "category", "category_exact", "keywords", "keywords_all",
-    "keywords_none", "district", "street", "polygon", "channel", "appeal_type", "urgency",
-    "anonymous", "target_org", "hours", "weekdays",
+    "keywords_none", "title_keywords", "title_keywords_none", "district", "street",
+    "polygon", "channel", "appeal_type", "urgency", "anonymous", "target_org", "hours",
+    "weekdays",
 };
 
 /* One keyword entry: a word or phrase (n 1) or a group of words that must
@@ -116,7 +121,8 @@ struct s_cond {
     size_t ncats;
     char **strs;            /* DISTRICT, STREET, TARGET_ORG (normalised) */
     size_t nstrs;
-    s_kwent_t *kw;          /* KEYWORDS*, KEYWORDS_ALL/NONE: one id each */
+    s_kwent_t *kw;          /* KEYWORDS, TITLE_KEYWORDS: entries (groups);
+                               KEYWORDS_ALL/NONE, TITLE_KEYWORDS_NONE: one id each */
     size_t nkw;
     uint32_t bits;          /* CHANNEL/APPEAL/URGENCY: 1 << value; WEEKDAYS: 1 << day
                                (0 Sunday); ANONYMOUS: 1 true, 0 false */
@@ -194,6 +200,8 @@ struct ob_rules {
     s_area_t *areas;
     size_t nareas;
     ob_match_t *match;     /* keywords of every rule */
+    bool has_title;        /* some condition looks at the title alone (title_keywords*):
+                              routing keeps a bitset of the keywords found in the title */
     /* gates, built after sorting */
     uint64_t always[S_MAX_WORDS];   /* rules that are always candidates */
     uint64_t kwgated[S_MAX_WORDS];  /* rules gated by keywords */
@@ -844,8 +852,8 @@ static int s_keyword(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *item, const
     return 0;
 }
 
-/* A keyword entry: a string, or (for `keywords`) a list of words that must
-   all occur. */
+/* A keyword entry: a string, or (for `keywords` and `title_keywords`) a
+   list of words that must all occur. */
 static int s_add_keyword(s_ctx_t *ctx, const s_node_t *item, void *arg)
 {
     s_arg_t *a = arg;
@@ -855,7 +863,7 @@ static int s_add_keyword(s_ctx_t *ctx, const s_node_t *item, void *arg)
         return s_fail_at(ctx, item, "out of memory");
     s_kwent_t *ent = &c->kw[c->nkw++];
     memset(ent, 0, sizeof *ent);
-    if (item->kind == S_SEQ && c->kind == C_KEYWORDS) {
+    if (item->kind == S_SEQ && (c->kind == C_KEYWORDS || c->kind == C_TITLE_KEYWORDS)) {
         if (item->nkids == 0)
             return s_fail_at(ctx, item, "a keyword group must not be an empty list");
         if (item->nkids > S_MAX_GROUP)
@@ -874,7 +882,7 @@ static int s_add_keyword(s_ctx_t *ctx, const s_node_t *item, void *arg)
     }
     if (item->kind == S_SEQ)
         return s_fail_at(ctx, item, "%s entries must be strings (groups of words are for "
-                                    "'keywords')", what);
+                                    "'keywords' and 'title_keywords')", what);
     ent->ids = calloc(1, sizeof *ent->ids);
     if (!ent->ids)
         return s_fail_at(ctx, item, "out of memory");
@@ -1090,11 +1098,15 @@ static int s_load_cond(s_ctx_t *ctx, ob_rules_t *self, s_ckind_t kind, const s_n
         rc = s_one_or_list(ctx, val, s_ckey[kind], s_add_category, &arg);
         break;
     case C_KEYWORDS:
-        rc = s_items(ctx, val, "keywords", false, s_add_keyword, &arg);
+    case C_TITLE_KEYWORDS:
+        rc = s_items(ctx, val, s_ckey[kind], false, s_add_keyword, &arg);
+        self->has_title = self->has_title || kind == C_TITLE_KEYWORDS;
         break;
     case C_KEYWORDS_ALL:
     case C_KEYWORDS_NONE:
+    case C_TITLE_KEYWORDS_NONE:
         rc = s_one_or_list(ctx, val, s_ckey[kind], s_add_keyword, &arg);
+        self->has_title = self->has_title || kind == C_TITLE_KEYWORDS_NONE;
         break;
     case C_DISTRICT:
     case C_STREET:
@@ -1684,15 +1696,18 @@ static int s_rule_cmp(const void *a, const void *b)
     return ra->index < rb->index ? -1 : ra->index > rb->index ? 1 : 0;
 }
 
-/* The condition a rule is gated by: its first top-level `keywords` or
-   `keywords_all`, else its first `category` / `category_exact`; NULL. */
+/* The condition a rule is gated by: its first top-level `keywords`,
+   `keywords_all` or `title_keywords` (a keyword found in the title is
+   among the ids found), else its first `category` / `category_exact`;
+   NULL. */
 static const s_cond_t *s_gate(const s_rule_t *rule, bool keywords)
 {
     if (!rule->when)
         return NULL;
     for (size_t i = 0; i < rule->when->nkids; i++) {
         const s_cond_t *c = rule->when->kids[i];
-        if (keywords && (c->kind == C_KEYWORDS || c->kind == C_KEYWORDS_ALL))
+        if (keywords && (c->kind == C_KEYWORDS || c->kind == C_KEYWORDS_ALL
+                         || c->kind == C_TITLE_KEYWORDS))
             return c;
         if (!keywords && (c->kind == C_CATEGORY || c->kind == C_CATEGORY_EXACT))
             return c;
@@ -1730,7 +1745,7 @@ static int s_build_gates(ob_rules_t *self)
             if (!g)
                 continue;
             rule->gated_kw = true;
-            size_t n = g->kind == C_KEYWORDS ? g->nkw : 1;
+            size_t n = g->kind == C_KEYWORDS_ALL ? 1 : g->nkw;
             for (size_t e = 0; e < n; e++) {
                 uint32_t id = g->kw[e].ids[0];
                 if (pass == 0)
@@ -1984,6 +1999,8 @@ typedef struct {
     const ob_rules_t *self;
     const ob_workorder_t *order;
     const uint64_t *seen;  /* keyword ids found in title or content */
+    const uint64_t *tseen; /* keyword ids found in the title (== seen when the rule
+                              set has no title condition: then never read) */
     int minute;            /* minute of the day of receipt (site zone), -1 unknown */
     int wday;              /* day of week of receipt, 0 Sunday, -1 unknown */
     char *target;          /* normalised target_org, NULL when none (owned) */
@@ -2026,6 +2043,8 @@ static void s_values(const ob_rules_t *self, const s_cond_t *c, char *buf, size_
     case C_KEYWORDS:
     case C_KEYWORDS_ALL:
     case C_KEYWORDS_NONE:
+    case C_TITLE_KEYWORDS:
+    case C_TITLE_KEYWORDS_NONE:
         for (size_t i = 0; i < c->nkw && count < 6; i++) {
             S_SEP();
             for (size_t k = 0; k < c->kw[i].n; k++)
@@ -2109,15 +2128,21 @@ static void s_describe(const ob_rules_t *self, const s_cond_t *c, char *buf, siz
     s_values(self, c, buf, n);
 }
 
-static bool s_has(const s_eval_t *ev, uint32_t id)
+static bool s_bit(const uint64_t *seen, uint32_t id)
 {
-    return (ev->seen[id >> 6] >> (id & 63)) & 1;
+    return (seen[id >> 6] >> (id & 63)) & 1;
 }
 
-static bool s_kwent_found(const s_eval_t *ev, const s_kwent_t *ent)
+static bool s_has(const s_eval_t *ev, uint32_t id)
+{
+    return s_bit(ev->seen, id);
+}
+
+/* Every word of the entry is in `seen` (title and content, or title). */
+static bool s_kwent_found(const uint64_t *seen, const s_kwent_t *ent)
 {
     for (size_t k = 0; k < ent->n; k++)
-        if (!s_has(ev, ent->ids[k]))
+        if (!s_bit(seen, ent->ids[k]))
             return false;
     return true;
 }
@@ -2192,8 +2217,9 @@ static bool s_holds(const s_cond_t *c, const s_eval_t *ev, char *why, size_t n)
             ok = s_cat_prefix(&c->cats[i], o, c->kind == C_CATEGORY_EXACT);
         break;
     case C_KEYWORDS:
+    case C_TITLE_KEYWORDS:
         for (size_t i = 0; i < c->nkw && !ok; i++)
-            ok = s_kwent_found(ev, &c->kw[i]);
+            ok = s_kwent_found(c->kind == C_KEYWORDS ? ev->seen : ev->tseen, &c->kw[i]);
         break;
     case C_KEYWORDS_ALL:
         ok = true;
@@ -2204,9 +2230,10 @@ static bool s_holds(const s_cond_t *c, const s_eval_t *ev, char *why, size_t n)
             }
         break;
     case C_KEYWORDS_NONE:
+    case C_TITLE_KEYWORDS_NONE:
         ok = true;
         for (size_t i = 0; i < c->nkw && ok; i++)
-            if (s_has(ev, c->kw[i].ids[0])) {
+            if (s_bit(c->kind == C_KEYWORDS_NONE ? ev->seen : ev->tseen, c->kw[i].ids[0])) {
                 ok = false;
                 miss = ob_match_pattern(ev->self->match, c->kw[i].ids[0]);
             }
@@ -2279,6 +2306,12 @@ static bool s_holds(const s_cond_t *c, const s_eval_t *ev, char *why, size_t n)
     case C_KEYWORDS_NONE:
         snprintf(what, sizeof what, "'%s' occurs in the title or content", miss);
         break;
+    case C_TITLE_KEYWORDS:
+        snprintf(what, sizeof what, "none occurs in the title");
+        break;
+    case C_TITLE_KEYWORDS_NONE:
+        snprintf(what, sizeof what, "'%s' occurs in the title", miss);
+        break;
     case C_DISTRICT:
         if (loc && loc->district_code && *loc->district_code)
             snprintf(what, sizeof what, "the order's district is %.64s", loc->district_code);
@@ -2342,20 +2375,29 @@ static int64_t s_floordiv(int64_t a, int64_t b)
 
 /* Scans the order's text once, and works out its time of receipt. The
    ids of keywords found are listed in ids (up to S_IDS; *nids may exceed
-   it, see ob_match_scan). */
+   it, see ob_match_scan). When the rule set has title conditions, the
+   title is scanned into tseen first and seen starts as a copy of it, so
+   that seen holds the keywords of title and content and tseen those of
+   the title alone (each text is still scanned once); else tseen is not
+   used. */
 static void s_eval_init(const ob_rules_t *self, const ob_workorder_t *order, s_eval_t *ev,
-                        uint64_t *seen, uint32_t *ids, size_t *nids)
+                        uint64_t *seen, uint64_t *tseen, uint32_t *ids, size_t *nids)
 {
     memset(ev, 0, sizeof *ev);
     ev->self = self;
     ev->order = order;
     ev->seen = seen;
+    ev->tseen = self->has_title ? tseen : seen;
     size_t npats = ob_match_count(self->match);
     if (npats) {
-        memset(seen, 0, (npats + 63) / 64 * sizeof *seen);
+        size_t words = (npats + 63) / 64;
+        uint64_t *first = self->has_title ? tseen : seen;
+        memset(first, 0, words * sizeof *first);
         if (order->title)
-            ob_match_scan(self->match, order->title, strlen(order->title), seen, ids, S_IDS,
+            ob_match_scan(self->match, order->title, strlen(order->title), first, ids, S_IDS,
                           nids);
+        if (self->has_title)
+            memcpy(seen, tseen, words * sizeof *seen);
         if (order->content)
             ob_match_scan(self->match, order->content, strlen(order->content), seen, ids,
                           S_IDS, nids);
@@ -2530,11 +2572,11 @@ int ob_rules_route(ob_rules_t *self, const ob_workorder_t *order, ob_route_t *ou
     assert(self);
     assert(order);
     assert(out);
-    uint64_t seen[S_SEEN_WORDS];
+    uint64_t seen[S_SEEN_WORDS], tseen[S_SEEN_WORDS];
     uint32_t ids[S_IDS];
     size_t nids = 0;
     s_eval_t ev;
-    s_eval_init(self, order, &ev, seen, ids, &nids);
+    s_eval_init(self, order, &ev, seen, tseen, ids, &nids);
     s_decide(self, s_pick(self, &ev, ids, nids), &ev, out);
     free(ev.target);
     return 0;
@@ -2545,11 +2587,11 @@ size_t ob_rules_explain(ob_rules_t *self, const ob_workorder_t *order, ob_route_
 {
     assert(self);
     assert(order);
-    uint64_t seen[S_SEEN_WORDS];
+    uint64_t seen[S_SEEN_WORDS], tseen[S_SEEN_WORDS];
     uint32_t ids[S_IDS];
     size_t nids = 0;
     s_eval_t ev;
-    s_eval_init(self, order, &ev, seen, ids, &nids);
+    s_eval_init(self, order, &ev, seen, tseen, ids, &nids);
     if (route)
         s_decide(self, s_pick(self, &ev, ids, nids), &ev, route);
     size_t n = 0;
@@ -2756,7 +2798,10 @@ static bool s_implies(const s_cond_t *b, const s_cond_t *a)
         return true;
     }
     case C_KEYWORDS:
-        if (b->kind == C_KEYWORDS) {
+    case C_TITLE_KEYWORDS:
+        /* a keyword in the title occurs in the title or content: title_keywords
+           implies keywords, never the other way round */
+        if (b->kind == a->kind || (a->kind == C_KEYWORDS && b->kind == C_TITLE_KEYWORDS)) {
             for (size_t i = 0; i < b->nkw; i++) {
                 bool any = false;
                 for (size_t j = 0; j < a->nkw && !any; j++)
@@ -2766,7 +2811,7 @@ static bool s_implies(const s_cond_t *b, const s_cond_t *a)
             }
             return true;
         }
-        if (b->kind == C_KEYWORDS_ALL)
+        if (a->kind == C_KEYWORDS && b->kind == C_KEYWORDS_ALL)
             for (size_t j = 0; j < a->nkw; j++) {
                 bool all = true;
                 for (size_t k = 0; k < a->kw[j].n && all; k++)
@@ -2782,7 +2827,7 @@ static bool s_implies(const s_cond_t *b, const s_cond_t *a)
                     return false;
             return true;
         }
-        if (b->kind == C_KEYWORDS) {
+        if (b->kind == C_KEYWORDS || b->kind == C_TITLE_KEYWORDS) {
             for (size_t i = 0; i < b->nkw; i++)
                 for (size_t j = 0; j < a->nkw; j++) {
                     bool in = false;
@@ -2795,7 +2840,9 @@ static bool s_implies(const s_cond_t *b, const s_cond_t *a)
         }
         return false;
     case C_KEYWORDS_NONE:
-        if (b->kind != C_KEYWORDS_NONE)
+    case C_TITLE_KEYWORDS_NONE:
+        /* none in the title or content implies none in the title */
+        if (b->kind != C_KEYWORDS_NONE && b->kind != a->kind)
             return false;
         for (size_t j = 0; j < a->nkw; j++)
             if (!s_kw_has(b, a->kw[j].ids[0]))
@@ -2870,12 +2917,14 @@ static bool s_intersects(const s_cond_t *a, const s_cond_t *b)
         return false;
     case C_KEYWORDS:
     case C_KEYWORDS_ALL:
+    case C_TITLE_KEYWORDS:
         for (size_t i = 0; i < a->nkw; i++)
             for (size_t k = 0; k < a->kw[i].n; k++)
                 if (s_kw_has(b, a->kw[i].ids[k]))
                     return true;
         return false;
     case C_KEYWORDS_NONE:
+    case C_TITLE_KEYWORDS_NONE:
         return true;
     case C_DISTRICT:
     case C_STREET:
@@ -3159,6 +3208,158 @@ static const char *s_test_why(ob_rules_t *rules, ob_workorder_t *order, const ch
             return items[i].matched ? "" : items[i].why;
     assert(!"no such rule");
     return NULL;
+}
+
+/* title_keywords and title_keywords_none: the title alone counts; explain
+   says why; check understands them (shadowing, overlap); validation. */
+static void s_test_title(bool verbose)
+{
+    char err[512], path[256];
+    ob_rules_t *rules = s_test_load(
+        "version: t-1\n"
+        "departments: [{id: hrss, name: 人社局}, {id: housing, name: 住建局},\n"
+        "              {id: health, name: 卫健委}]\n"
+        "rules:\n"
+        "  - id: wages\n"
+        "    priority: 300\n"
+        "    when: {title_keywords: [拖欠工资, [欠薪, 农民工]], title_keywords_none: [物业]}\n"
+        "    then: {lead: hrss}\n"
+        "  - id: fees\n"
+        "    priority: 300\n"
+        "    when: {title_keywords: 物业费, keywords_none: 咨询}\n"
+        "    then: {lead: housing}\n"
+        "  - id: hospital\n"
+        "    priority: 200\n"
+        "    when: {keywords: 医院, title_keywords_none: [社保, 医保]}\n"
+        "    then: {lead: health}\n"
+        "  - id: any-title\n"
+        "    when: {any: [{title_keywords: 社保}, {not: {title_keywords_none: 医保}}]}\n"
+        "    then: {lead: hrss}\n",
+        err, sizeof err);
+    if (!rules)
+        printf("\n    %s", err);
+    assert(rules);
+    ob_workorder_t order = ORDERBUS__V1__WORK_ORDER__INIT;
+    ob_route_t r;
+
+    /* In the title: decides; the same word in the content only: does not. */
+    order.title = (char *) "公司拖欠工资三个月";
+    order.content = (char *) "请帮忙";
+    s_test_route(rules, &order, &r);
+    assert(r.matched && strcmp(r.rule_id, "wages") == 0 && strcmp(r.dept, "hrss") == 0);
+    order.title = (char *) "反映一个问题";
+    order.content = (char *) "公司拖欠工资三个月";
+    s_test_route(rules, &order, &r);
+    assert(!r.decided);
+    const char *why = s_test_why(rules, &order, "wages");
+    if (verbose)
+        printf("\n    wages: %s", why);
+    assert(strcmp(why, "title_keywords [拖欠工资, 欠薪+农民工]: none occurs in the title") == 0);
+
+    /* A group: every word in the title (not one in the title, one in the content). */
+    order.title = (char *) "农民工欠薪";
+    order.content = (char *) "";
+    s_test_route(rules, &order, &r);
+    assert(strcmp(r.rule_id, "wages") == 0);
+    order.title = (char *) "农民工的问题";
+    order.content = (char *) "欠薪";
+    s_test_route(rules, &order, &r);
+    assert(!r.decided);
+
+    /* title_keywords_none: a word in the title stops the rule; in the
+       content it does not. */
+    order.title = (char *) "物业公司拖欠工资";
+    order.content = (char *) "";
+    s_test_route(rules, &order, &r);
+    assert(!r.decided);
+    why = s_test_why(rules, &order, "wages");
+    assert(strcmp(why, "title_keywords_none [物业]: '物业' occurs in the title") == 0);
+    order.title = (char *) "拖欠工资";
+    order.content = (char *) "我在物业公司上班";
+    s_test_route(rules, &order, &r);
+    assert(strcmp(r.rule_id, "wages") == 0);
+
+    /* Mixed with keywords_none (title or content). */
+    order.title = (char *) "物业费太高";
+    order.content = (char *) "想咨询";
+    s_test_route(rules, &order, &r);
+    assert(!r.decided);
+    assert(strstr(s_test_why(rules, &order, "fees"), "keywords_none [咨询]: '咨询' occurs in "
+                                                     "the title or content"));
+    order.content = (char *) "";
+    s_test_route(rules, &order, &r);
+    assert(strcmp(r.rule_id, "fees") == 0);
+
+    /* keywords over both texts, title_keywords_none over the title. */
+    order.title = (char *) "医院收费";
+    order.content = (char *) "社保卡不能用";
+    s_test_route(rules, &order, &r);
+    assert(strcmp(r.rule_id, "hospital") == 0);
+    order.title = (char *) "医保报销";
+    order.content = (char *) "在医院";
+    s_test_route(rules, &order, &r);
+    assert(strcmp(r.rule_id, "any-title") == 0);  /* not: {title_keywords_none: 医保} */
+    order.title = (char *) "社保";
+    order.content = NULL;
+    s_test_route(rules, &order, &r);
+    assert(strcmp(r.rule_id, "any-title") == 0);
+    order.title = NULL;
+    order.content = (char *) "社保 医保 拖欠工资";
+    s_test_route(rules, &order, &r);
+    assert(!r.decided);
+    ob_rules_destroy(&rules);
+
+    /* Check: title_keywords implies keywords (shadowed), not the reverse;
+       keywords_none implies title_keywords_none; overlap on a shared word. */
+    char *diag = calloc(1, 8192);
+    assert(diag);
+    s_test_write(path, sizeof path,
+                 "version: c-3\n"
+                 "departments: [{id: a, name: A}, {id: b, name: B}]\n"
+                 "rules:\n"
+                 "  - {id: k, priority: 9, when: {keywords: [社保, 医保]}, then: {lead: a}}\n"
+                 "  - {id: t, priority: 8, when: {title_keywords: 社保}, then: {lead: b}}\n"
+                 "  - {id: t2, priority: 7, when: {title_keywords: 工资}, then: {lead: a}}\n"
+                 "  - {id: k2, priority: 6, when: {keywords: 工资}, then: {lead: b}}\n"
+                 "  - {id: n1, priority: 5, when: {title_keywords_none: [物业]}, then: {lead: a}}\n"
+                 "  - {id: n2, priority: 4, when: {keywords_none: [物业, 咨询]}, then: {lead: b}}\n"
+                 "  - {id: o1, priority: 3, when: {title_keywords: [停车, 车位]}, then: {lead: a}}\n"
+                 "  - {id: o2, priority: 3, when: {title_keywords: [车位, 车库]}, then: {lead: b}}\n"
+                 "  - {id: o3, priority: 3, when: {keywords: [车位]}, then: {lead: b}}\n",
+                 (size_t) -1);
+    assert(ob_rules_check(path, s_test_diag, diag) == 0);
+    if (verbose)
+        printf("\n%s", diag);
+    fflush(stdout);
+    assert(strstr(diag, "5:5: warning: rule 't' is shadowed: rule 'k' (line 4"));
+    assert(!strstr(diag, "rule 'k2'"));
+    assert(strstr(diag, "9:5: warning: rule 'n2' is shadowed: rule 'n1' (line 8"));
+    assert(strstr(diag, "11:5: warning: rule 'o2' overlaps rule 'o1' (line 10)"));
+    assert(!strstr(diag, "rule 'o3'"));  /* different kinds: no overlap warning */
+    unlink(path);
+    free(diag);
+
+    /* Validation. */
+    char text[1024];
+    const char *head = "version: v1\ndepartments: [{id: a, name: A}]\n";
+#define S_BAD(tail, where, what)                                                             \
+    (snprintf(text, sizeof text, "%s%s", head, tail),                                          \
+     s_test_bad(text, strlen(text), where, what, verbose))
+    S_BAD("rules:\n  - {id: r, when: {title_keywords_none: [[a, b]]}, then: {lead: a}}\n",
+          "4:42: ", "groups of words are for 'keywords' and 'title_keywords'");
+    S_BAD("rules:\n  - {id: r, when: {title_keywords: []}, then: {lead: a}}\n", "4:36: ",
+          "title_keywords must not be an empty list");
+    S_BAD("rules:\n  - {id: r, when: {title_keywords: [[]]}, then: {lead: a}}\n", "4:37: ",
+          "a keyword group must not be an empty list");
+    S_BAD("rules:\n  - {id: r, when: {title_keywords: {a: b}}, then: {lead: a}}\n", "4:36: ",
+          "title_keywords must be a string or a list of strings");
+    S_BAD("rules:\n  - {id: r, when: {title_keywords_none: '   '}, then: {lead: a}}\n", "4:41: ",
+          "is blank");
+    S_BAD("rules:\n  - {id: r, when: {title_keywords: a, title_keywords: b}, then: {lead: a}}\n",
+          "4:39: ", "duplicate key 'title_keywords' in when");
+    S_BAD("rules:\n  - {id: r, when: {title_keyword: a}, then: {lead: a}}\n", "4:20: ",
+          "unknown key 'title_keyword' in when");
+#undef S_BAD
 }
 
 static void s_test_engine(bool verbose)
@@ -3478,7 +3679,11 @@ static void s_test_engine(bool verbose)
     for (int i = 0; i < 1000; i++) {
         len += (size_t) snprintf(big + len, cap - len, "  - id: r%d\n    priority: %d\n", i,
                                  i % 7);
-        if (i % 3 == 0)
+        if (i % 6 == 3)  /* title only: gated by its keywords too */
+            len += (size_t) snprintf(big + len, cap - len,
+                                     "    when: {title_keywords: [词%d, 语%d], "
+                                     "title_keywords_none: 语%d}\n", i, i % 50, i % 7);
+        else if (i % 3 == 0)
             len += (size_t) snprintf(big + len, cap - len,
                                      "    when: {keywords: [词%d, 语%d]}\n", i, i % 50);
         else if (i % 3 == 1)
@@ -3497,9 +3702,10 @@ static void s_test_engine(bool verbose)
     assert(rules && ob_rules_count(rules) == 1000);
     ob_workorder_t o2 = ORDERBUS__V1__WORK_ORDER__INIT;
     Orderbus__V1__Location l2 = ORDERBUS__V1__LOCATION__INIT;
-    char title[128], cat[32], dist[16];
+    char title[128], content[128], cat[32], dist[16];
     char *cp = cat;
     o2.title = title;
+    o2.content = content;
     o2.category = &cp;
     o2.location = &l2;
     l2.district_code = dist;
@@ -3507,6 +3713,7 @@ static void s_test_engine(bool verbose)
     for (int k = 0; k < 300; k++) {
         seed = seed * 1103515245 + 12345;
         snprintf(title, sizeof title, "关于词%u和语%u的反映", (seed >> 8) % 1200, (seed >> 4) % 60);
+        snprintf(content, sizeof content, "还有词%u和语%u", (seed >> 10) % 1200, (seed >> 6) % 60);
         snprintf(cat, sizeof cat, "类%u", (seed >> 12) % 45);
         snprintf(dist, sizeof dist, "D%u", (seed >> 16) % 35);
         o2.n_category = (seed >> 20) % 2;
@@ -3752,6 +3959,7 @@ void ob_rules_test(bool verbose)
         ob_rules_destroy(&rules);
     }
     s_test_engine(verbose);
+    s_test_title(verbose);
     if (verbose)
         printf("\n    ");
 }

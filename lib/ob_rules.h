@@ -10,6 +10,8 @@
     a reason and a referral), transfer to another site, or manual routing
     on purpose. Recusal (回避) keeps an order away from the department it
     complains about. The format is router-rules/README.md.
+    Keyword conditions also come for the title alone (title_keywords,
+    title_keywords_none): the title is still scanned once.
 
     A loaded rule set is immutable: routing only reads it (a broker swaps
     a freshly loaded set in whole on reload), and it may be shared by

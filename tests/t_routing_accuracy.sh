@@ -11,11 +11,14 @@
 #     at least 99% right.
 #   - the 495 labelled TipDM messages (deploy/data/tipdm_demo.jsonl) with
 #     their category removed, through router-rules/examples/tipdm-keywords.yaml
-#     (keywords of title and content only). The expected department is the
-#     one router-rules/default.yaml gives the message's label (一级分类).
-#     Targets: misrouted at most 5% (what the rules cannot decide must go to
-#     PENDING_MANUAL), and at least 55% right so that "everything manual"
-#     cannot pass.
+#     (keywords of the title, and of title and content, only). The expected
+#     department is the one router-rules/default.yaml gives the message's
+#     label (一级分类). Targets: misrouted at most 5% (what the rules cannot
+#     decide must go to PENDING_MANUAL), and at least TIP_RIGHT_MIN right: a
+#     floor a few points under the 87.3% the file reaches (issue 3 aims at
+#     80%), so that a regression of the rules or of the engine fails. The
+#     odd/even-line split is reported alongside (see
+#     router-rules/examples/README.md).
 # Both rule files must pass `orderbus rules check` without errors or warnings.
 # No site is started: `rules test` runs the engine in the CLI.
 . "$(dirname "$0")/lib.sh"
@@ -30,7 +33,7 @@ TIP_LABELS=$REPO/router-rules/default.yaml
 TIP_ORDERS=$REPO/deploy/data/tipdm_demo.jsonl
 NYC_MIN=99
 TIP_MISROUTED_MAX=5
-TIP_RIGHT_MIN=55
+TIP_RIGHT_MIN=84
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ob-routing.XXXXXX") || { not_ok "mktemp"; finish; }
 trap 'rm -rf "$TMP"' EXIT
@@ -173,26 +176,35 @@ n = len(exp)
 unlabelled = sum(1 for o in exp.values() if o.get("decision") != "dispatch")
 right = wrong = manual = 0
 conf = {}
+half = {1: [0, 0, 0], 0: [0, 0, 0]}  # odd / even lines: n, right, wrong
 for line, e in sorted(exp.items()):
     g = got.get(line, {})
     want = e.get("lead")
     lead = g.get("lead") if g.get("decision") == "dispatch" else None
+    h = half[line % 2]
+    h[0] += 1
     if lead is None:
         manual += 1
     elif lead == want:
         right += 1
+        h[1] += 1
     else:
         wrong += 1
+        h[2] += 1
         k = "%s -> %s" % (want, lead)
         conf[k] = conf.get(k, 0) + 1
 pc = lambda x: 100.0 * x / n if n else 0.0
 print("%d %.1f %.1f %.1f %d" % (n, pc(right), pc(wrong), pc(manual), unlabelled))
+hp = lambda h, i: 100.0 * h[i] / h[0] if h[0] else 0.0
+print("odd lines %.1f%% right, %.1f%% misrouted; even lines %.1f%% right, %.1f%% misrouted"
+      % (hp(half[1], 1), hp(half[1], 2), hp(half[0], 1), hp(half[0], 2)))
 for k, v in sorted(conf.items(), key=lambda kv: -kv[1])[:8]:
     print("%5d  %s" % (v, k))
 '
 run python3 -c "$TIP_PY" "$TMP/tip_expect.out" "$TMP/tip.out"
 read -r n right wrong manual unlabelled <<<"$(head -n 1 <<<"$OUT")"
-detail=$(tail -n +2 <<<"$OUT")
+split=$(sed -n 2p <<<"$OUT")
+detail=$(tail -n +3 <<<"$OUT")
 if [[ -z ${n:-} || -z ${wrong:-} ]]; then
     not_ok "tipdm: figures computed" "$OUT" "$ERR"
 else
@@ -208,6 +220,7 @@ else
     else
         not_ok "tipdm: right $right% >= $TIP_RIGHT_MIN% (the rules decide, not only PENDING_MANUAL)"
     fi
+    [[ -n $split ]] && diag "tipdm: $split"
     [[ -n $detail ]] && diag "tipdm misrouted (label -> routed):"$'\n'"$detail"
 fi
 

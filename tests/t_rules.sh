@@ -199,6 +199,65 @@ check_eq "batch: no rule: manual" "false manual null" \
     "$(json_get matched <<<"$l3") $(json_get decision <<<"$l3") $(json_get rule_id <<<"$l3")"
 check_eq "batch: an invalid line: decision error" error "$(json_get decision <<<"$l4")"
 
+# --- title_keywords / title_keywords_none -----------------------------------
+
+cat >"$W/title.yaml" <<'EOF'
+version: "t-title-1"
+departments:
+  - {id: hrss, name: 市人力资源和社会保障局}
+  - {id: housing, name: 市住房和城乡建设局}
+rules:
+  - id: wages-title
+    priority: 300
+    when: {title_keywords: [拖欠工资, [农民工, 欠薪]], title_keywords_none: [物业]}
+    then: {lead: hrss}
+  - id: property-title
+    priority: 300
+    when: {title_keywords: 物业费}
+    then: {lead: housing}
+EOF
+run "$OB" rules check "$W/title.yaml"
+check_eq "title: a file with title_keywords checks clean" "0:" "$RC:$OUT"
+
+torder() { printf '%s\n' "$1" >"$W/order.json"; run "$OB" rules test "$W/title.yaml" --order "$W/order.json"; }
+torder '{"title": "公司拖欠工资半年", "content": "请处理"}'
+check_match "title: a word in the title decides" "decision: +dispatch to hrss" "$OUT"
+torder '{"title": "反映问题", "content": "公司拖欠工资半年，物业费也涨了"}'
+check_match "title: the same words in the content alone do not" \
+    "decision: +manual \\(PENDING_MANUAL\\): no rule matched" "$OUT"
+check_match "title: why title_keywords did not hold" \
+    "wages-title .*no: title_keywords \\[拖欠工资, 农民工\\+欠薪\\]: none occurs in the title" "$OUT"
+torder '{"title": "物业公司拖欠工资", "content": "x"}'
+check_match "title: why title_keywords_none did not hold" \
+    "wages-title .*no: title_keywords_none \\[物业\\]: '物业' occurs in the title" "$OUT"
+torder '{"title": "拖欠工资", "content": "我在物业公司做保安"}'
+check_match "title: title_keywords_none ignores the content" "rule: +wages-title" "$OUT"
+
+cat >"$W/title_warn.yaml" <<'EOF'
+version: v1
+departments: [{id: a, name: A}, {id: b, name: B}]
+rules:
+  - {id: any-text, priority: 9, when: {keywords: [社保, 医保]}, then: {lead: a}}
+  - {id: title-only, priority: 8, when: {title_keywords: 社保}, then: {lead: b}}
+  - {id: park1, priority: 3, when: {title_keywords: [停车, 车位]}, then: {lead: a}}
+  - {id: park2, priority: 3, when: {title_keywords: [车位, 车库]}, then: {lead: b}}
+EOF
+run "$OB" rules check "$W/title_warn.yaml"
+check_eq "title: warnings only: check exits 0" 0 "$RC"
+check_match "title: a title rule is shadowed by an earlier keywords rule" \
+    "title_warn\\.yaml:5:5: warning: rule 'title-only' is shadowed: rule 'any-text'" "$OUT"
+check_match "title: title rules sharing a word overlap" \
+    "title_warn\\.yaml:7:5: warning: rule 'park2' overlaps rule 'park1'" "$OUT"
+printf '%s\n' 'version: v1' 'departments: [{id: a, name: A}]' 'rules:' \
+    '  - {id: bad, when: {title_keywords_none: [[a, b]]}, then: {lead: a}}' \
+    '  - {id: empty, when: {title_keywords: []}, then: {lead: a}}' >"$W/title_bad.yaml"
+run "$OB" rules check "$W/title_bad.yaml"
+check_eq "title: check exits 1 on bad title conditions" 1 "$RC"
+check_match "title: groups are refused in title_keywords_none, with file:line:column" \
+    "title_bad\\.yaml:4:44: error: title_keywords_none entries must be strings" "$OUT"
+check_match "title: an empty title_keywords list is refused" \
+    "title_bad\\.yaml:5:40: error: title_keywords must not be an empty list" "$OUT"
+
 # --- live reload on a site --------------------------------------------------
 
 cp "$REPO/router-rules/default.yaml" "$W/site.yaml"
