@@ -22,12 +22,12 @@
     aliases and second documents refused), then validated; every error is
     "file:line:column: message". Format: router-rules/calendar/README.md.  */
 #include "ob_calendar.h"
+#include "ob_yamltree.h"
 #include <assert.h>
 #include <math.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #define S_MIN_MS  ((int64_t) 60 * 1000)
 #define S_HOUR_MS ((int64_t) 3600 * 1000)
@@ -465,29 +465,16 @@ const char *ob_calendar_day_name(ob_calendar_t *self, int64_t ms)
     return idx ? info.year->names[idx - 1] : NULL;
 }
 
-/* --- YAML tree ---------------------------------------------------------- */
+/* --- YAML tree (ob_yamltree) -------------------------------------------- */
 
-typedef enum { S_SCALAR, S_SEQ, S_MAP } s_kind_t;
-
-typedef struct s_node s_node_t;
-struct s_node {
-    s_kind_t kind;
-    size_t line, col;  /* 1-based position of the node's start */
-    char *text;        /* scalar value, NUL-free, NUL-terminated */
-    size_t len;        /* its length in bytes */
-    bool plain;        /* scalar written without quotes */
-    s_node_t **kids;   /* sequence items; mapping: key, value, key, value... */
-    size_t nkids, cap;
-};
+static const ob_yamltree_limits_t s_limits = {
+    .max_nodes = S_MAX_NODES, .max_depth = S_MAX_DEPTH, .what = "calendar file"};
 
 /* Loading context: where errors go. */
 typedef struct {
     const char *path;
     char *err;
     size_t errlen;
-    const unsigned char *buf;  /* file contents, to place reader errors */
-    size_t len;
-    size_t nnodes;
 } s_ctx_t;
 
 /* Writes "path:line:column: message" into the error buffer; returns -1. */
@@ -495,222 +482,38 @@ static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
 {
-    if (!ctx->err || ctx->errlen == 0)
-        return -1;
-    int n = snprintf(ctx->err, ctx->errlen, "%s:%zu:%zu: ", ctx->path, line, col);
-    if (n >= 0 && (size_t) n < ctx->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(ctx->err + n, ctx->errlen - (size_t) n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
+    va_end(ap);
     return -1;
 }
 
 #define s_fail_at(ctx, node, ...) s_fail((ctx), (node)->line, (node)->col, __VA_ARGS__)
 
-static void s_node_free(s_node_t *node)
-{
-    if (!node)
-        return;
-    for (size_t i = 0; i < node->nkids; i++)
-        s_node_free(node->kids[i]);
-    free(node->kids);
-    free(node->text);
-    free(node);
-}
-
-static int s_node_add(s_ctx_t *ctx, s_node_t *parent, s_node_t *kid)
-{
-    if (parent->nkids == parent->cap) {
-        size_t cap = parent->cap ? 2 * parent->cap : 8;
-        s_node_t **kids = realloc(parent->kids, cap * sizeof *kids);
-        if (!kids)
-            return s_fail_at(ctx, kid, "out of memory");
-        parent->kids = kids;
-        parent->cap = cap;
-    }
-    parent->kids[parent->nkids++] = kid;
-    return 0;
-}
-
-/* Line and column (1-based, column in characters) of byte `offset`. */
-static void s_position(s_ctx_t *ctx, size_t offset, size_t *line, size_t *col)
-{
-    *line = 1;
-    *col = 1;
-    if (offset > ctx->len)
-        offset = ctx->len;
-    for (size_t i = 0; i < offset; i++) {
-        if (ctx->buf[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        }
-        else if ((ctx->buf[i] & 0xC0) != 0x80)
-            (*col)++;
-    }
-}
-
-static int s_yaml_error(s_ctx_t *ctx, yaml_parser_t *parser)
-{
-    const char *problem = parser->problem ? parser->problem : "malformed YAML";
-    if (parser->error == YAML_MEMORY_ERROR)
-        return s_fail(ctx, 1, 1, "out of memory");
-    if (parser->error == YAML_READER_ERROR) {
-        size_t line, col;
-        s_position(ctx, parser->problem_offset, &line, &col);
-        if (strstr(problem, "UTF-8") || strstr(problem, "UTF-16"))
-            return s_fail(ctx, line, col, "file is not valid UTF-8 (%s)", problem);
-        return s_fail(ctx, line, col, "%s", problem);
-    }
-    yaml_mark_t m = parser->problem_mark;
-    if (parser->context)
-        return s_fail(ctx, m.line + 1, m.column + 1, "invalid YAML: %s %s", problem,
-                      parser->context);
-    return s_fail(ctx, m.line + 1, m.column + 1, "invalid YAML: %s", problem);
-}
-
-/* Reads the event stream of ctx->buf into a tree. Returns 0 and *root_p
-   (NULL for an empty stream), or -1 with the error set. */
-static int s_parse(s_ctx_t *ctx, s_node_t **root_p)
-{
-    int rc = -1;
-    s_node_t *root = NULL;
-    s_node_t *stack[S_MAX_DEPTH + 1];
-    size_t depth = 0;
-    int docs = 0;
-    bool done = false;
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
-        return s_fail(ctx, 1, 1, "out of memory");
-    yaml_parser_set_input_string(&parser, ctx->buf, ctx->len);
-    yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
-
-    while (!done) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&parser, &ev)) {
-            s_yaml_error(ctx, &parser);
-            goto out;
-        }
-        size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
-        s_node_t *node = NULL;
-        int bad = 0;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1)
-                bad = s_fail(ctx, line, col, "only one YAML document is allowed in a calendar file");
-            break;
-        case YAML_ALIAS_EVENT:
-            bad = s_fail(ctx, line, col, "aliases (*name) are not allowed in a calendar file");
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            assert(depth > 0);  /* libyaml pairs start and end events */
-            depth--;
-            break;
-        case YAML_SCALAR_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-            if (++ctx->nnodes > S_MAX_NODES) {
-                bad = s_fail(ctx, line, col, "calendar file too complex (more than %d YAML nodes)",
-                             S_MAX_NODES);
-                break;
-            }
-            node = calloc(1, sizeof *node);
-            if (!node) {
-                bad = s_fail(ctx, line, col, "out of memory");
-                break;
-            }
-            node->line = line;
-            node->col = col;
-            if (ev.type == YAML_SCALAR_EVENT) {
-                node->kind = S_SCALAR;
-                node->len = ev.data.scalar.length;
-                node->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-                node->text = malloc(node->len + 1);
-                if (!node->text) {
-                    bad = s_fail(ctx, line, col, "out of memory");
-                    break;
-                }
-                memcpy(node->text, ev.data.scalar.value, node->len);
-                node->text[node->len] = '\0';
-                if (strlen(node->text) != node->len)
-                    bad = s_fail(ctx, line, col, "NUL character in a value");
-            }
-            else
-                node->kind = ev.type == YAML_SEQUENCE_START_EVENT ? S_SEQ : S_MAP;
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-        if (node && bad)
-            s_node_free(node);
-        if (node && !bad) {
-            if (depth == 0)
-                root = node;
-            else {
-                s_node_t *parent = stack[depth - 1];
-                if (parent->kind == S_MAP && parent->nkids % 2 == 0 && node->kind != S_SCALAR)
-                    bad = s_fail_at(ctx, node, "mapping keys must be strings");
-                else
-                    bad = s_node_add(ctx, parent, node);
-                if (bad)
-                    s_node_free(node);
-            }
-            if (!bad && node->kind != S_SCALAR) {
-                if (depth == S_MAX_DEPTH)
-                    bad = s_fail_at(ctx, node, "nesting deeper than %d levels", S_MAX_DEPTH);
-                else
-                    stack[depth++] = node;
-            }
-        }
-        if (bad)
-            goto out;
-    }
-    rc = 0;
-out:
-    yaml_parser_delete(&parser);
-    if (rc == 0)
-        *root_p = root;
-    else
-        s_node_free(root);
-    return rc;
-}
-
 /* --- validation ------------------------------------------------------------ */
 
 typedef struct {
     const char *key;   /* accepted key */
-    s_node_t *val;     /* its value, NULL when absent */
-    s_node_t *keynode; /* its key node, for positions */
+    ob_yamlnode_t *val;     /* its value, NULL when absent */
+    ob_yamlnode_t *keynode; /* its key node, for positions */
 } s_field_t;
 
-/* Bytes of `text` to quote in an error: at most 64, cut on a UTF-8
-   character boundary. */
+/* Bytes of `text` to quote in an error (see ob_yamltree_show). */
 static int s_show(const char *text)
 {
-    size_t n = strlen(text);
-    if (n <= 64)
-        return (int) n;
-    n = 64;
-    while (n > 0 && ((unsigned char) text[n] & 0xC0) == 0x80)
-        n--;
-    return (int) n;
+    return ob_yamltree_show(text, 64);
 }
 
 /* Checks that `map` is a mapping whose keys are among fields[0..n), each
    at most once; fills each field's val. */
-static int s_fields(s_ctx_t *ctx, const s_node_t *map, const char *what, s_field_t *fields,
+static int s_fields(s_ctx_t *ctx, const ob_yamlnode_t *map, const char *what, s_field_t *fields,
                     size_t n)
 {
-    if (map->kind != S_MAP)
+    if (map->kind != OB_YAML_MAP)
         return s_fail_at(ctx, map, "%s must be a mapping", what);
     for (size_t i = 0; i + 1 < map->nkids; i += 2) {
-        s_node_t *key = map->kids[i];
+        ob_yamlnode_t *key = map->kids[i];
         size_t f;
         for (f = 0; f < n; f++)
             if (strcmp(key->text, fields[f].key) == 0)
@@ -726,19 +529,19 @@ static int s_fields(s_ctx_t *ctx, const s_node_t *map, const char *what, s_field
     return 0;
 }
 
-static int s_scalar(s_ctx_t *ctx, const s_node_t *node, const char *what)
+static int s_scalar(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what)
 {
-    if (node->kind != S_SCALAR)
+    if (node->kind != OB_YAML_SCALAR)
         return s_fail_at(ctx, node, "%s must be a single value, not a %s", what,
-                         node->kind == S_MAP ? "mapping" : "list");
+                         node->kind == OB_YAML_MAP ? "mapping" : "list");
     if (node->len == 0)
         return s_fail_at(ctx, node, "%s must not be empty", what);
     return 0;
 }
 
-static int s_list(s_ctx_t *ctx, const s_node_t *node, const char *what)
+static int s_list(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what)
 {
-    if (node->kind != S_SEQ)
+    if (node->kind != OB_YAML_SEQ)
         return s_fail_at(ctx, node, "%s must be a list", what);
     return 0;
 }
@@ -749,7 +552,7 @@ static bool s_leap(int64_t y)
 }
 
 /* A date "YYYY-MM-DD" inside `year`: its day of the year (0-based). */
-static int s_date(s_ctx_t *ctx, const s_node_t *node, const char *what, int year, int *yday)
+static int s_date(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, int year, int *yday)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (s_scalar(ctx, node, what))
@@ -790,7 +593,7 @@ static bool s_clock(const char *s, size_t len, int *minutes)
 }
 
 /* hours: a list of "HH:MM-HH:MM", ascending, not overlapping. */
-static int s_hours(s_ctx_t *ctx, const s_node_t *node, s_pattern_t *pat)
+static int s_hours(s_ctx_t *ctx, const ob_yamlnode_t *node, s_pattern_t *pat)
 {
     if (s_list(ctx, node, "'hours'"))
         return -1;
@@ -800,7 +603,7 @@ static int s_hours(s_ctx_t *ctx, const s_node_t *node, s_pattern_t *pat)
         return s_fail_at(ctx, node, "'hours' lists more than %d working periods", S_MAX_SPANS);
     int64_t prev = -1;
     for (size_t i = 0; i < node->nkids; i++) {
-        const s_node_t *kid = node->kids[i];
+        const ob_yamlnode_t *kid = node->kids[i];
         if (s_scalar(ctx, kid, "a working period"))
             return -1;
         int open, close;
@@ -821,7 +624,7 @@ static int s_hours(s_ctx_t *ctx, const s_node_t *node, s_pattern_t *pat)
 }
 
 /* weekend: a list of day names (monday .. sunday), at most six. */
-static int s_weekend(s_ctx_t *ctx, const s_node_t *node, uint8_t *mask)
+static int s_weekend(s_ctx_t *ctx, const ob_yamlnode_t *node, uint8_t *mask)
 {
     static const char *names[] = {"monday", "tuesday", "wednesday", "thursday", "friday",
                                   "saturday", "sunday"};
@@ -829,7 +632,7 @@ static int s_weekend(s_ctx_t *ctx, const s_node_t *node, uint8_t *mask)
         return -1;
     *mask = 0;
     for (size_t i = 0; i < node->nkids; i++) {
-        const s_node_t *kid = node->kids[i];
+        const ob_yamlnode_t *kid = node->kids[i];
         if (s_scalar(ctx, kid, "a weekend day"))
             return -1;
         int w;
@@ -849,7 +652,7 @@ static int s_weekend(s_ctx_t *ctx, const s_node_t *node, uint8_t *mask)
 }
 
 /* timezone: "+08:00" / "-05:00" (within -12:00 .. +14:00). */
-static int s_timezone(s_ctx_t *ctx, const s_node_t *node, int *minutes)
+static int s_timezone(s_ctx_t *ctx, const ob_yamlnode_t *node, int *minutes)
 {
     if (s_scalar(ctx, node, "'timezone'"))
         return -1;
@@ -864,7 +667,7 @@ static int s_timezone(s_ctx_t *ctx, const s_node_t *node, int *minutes)
 }
 
 /* warning: a plain decimal strictly between 0 and 1, in ppm. */
-static int s_warning(s_ctx_t *ctx, const s_node_t *node, int64_t *ppm)
+static int s_warning(s_ctx_t *ctx, const ob_yamlnode_t *node, int64_t *ppm)
 {
     if (s_scalar(ctx, node, "'warning'"))
         return -1;
@@ -882,7 +685,7 @@ static int s_warning(s_ctx_t *ctx, const s_node_t *node, int64_t *ppm)
 }
 
 /* year: a plain integer S_MIN_YEAR .. S_MAX_YEAR. */
-static int s_year_value(s_ctx_t *ctx, const s_node_t *node, int *year)
+static int s_year_value(s_ctx_t *ctx, const ob_yamlnode_t *node, int *year)
 {
     if (s_scalar(ctx, node, "'year'"))
         return -1;
@@ -902,7 +705,7 @@ static int s_year_value(s_ctx_t *ctx, const s_node_t *node, int *year)
 }
 
 /* A name for a list entry; stored once in yr->names. Returns its index + 1. */
-static int s_name(s_ctx_t *ctx, const s_node_t *node, s_year_t *yr, uint16_t *idx)
+static int s_name(s_ctx_t *ctx, const ob_yamlnode_t *node, s_year_t *yr, uint16_t *idx)
 {
     if (s_scalar(ctx, node, "'name'"))
         return -1;
@@ -947,7 +750,7 @@ static int s_mday_of(const s_year_t *yr, int yday)
 /* One list of day entries: holidays (`makeup` false) or make-up working
    days. Each entry is {name, date} or {name, from, to}. `listed` marks the
    days already named, to refuse a day listed twice. */
-static int s_days(s_ctx_t *ctx, const s_node_t *node, bool makeup, s_year_t *yr,
+static int s_days(s_ctx_t *ctx, const ob_yamlnode_t *node, bool makeup, s_year_t *yr,
                   uint8_t *listed)
 {
     const char *what = makeup ? "'makeup_workdays'" : "'holidays'";
@@ -955,7 +758,7 @@ static int s_days(s_ctx_t *ctx, const s_node_t *node, bool makeup, s_year_t *yr,
     if (s_list(ctx, node, what))
         return -1;
     for (size_t i = 0; i < node->nkids; i++) {
-        const s_node_t *item = node->kids[i];
+        const ob_yamlnode_t *item = node->kids[i];
         s_field_t f[] = {{"name", NULL, NULL}, {"date", NULL, NULL}, {"from", NULL, NULL},
                          {"to", NULL, NULL}};
         if (s_fields(ctx, item, entry, f, 4))
@@ -985,7 +788,7 @@ static int s_days(s_ctx_t *ctx, const s_node_t *node, bool makeup, s_year_t *yr,
                                  f[2].val->text);
         }
         for (int d = first; d <= last; d++) {
-            const s_node_t *at = f[1].val ? f[1].val : f[2].val;
+            const ob_yamlnode_t *at = f[1].val ? f[1].val : f[2].val;
             int64_t day = yr->first_day + d;
             if (listed[d])
                 return s_fail_at(ctx, at, "%s: %04d-%02d-%02d is already listed as a %s", entry,
@@ -1016,8 +819,8 @@ typedef struct {
 } s_shared_t;
 
 /* Validates one file's tree into *yr. */
-static int s_year_file(s_ctx_t *ctx, const s_node_t *root, s_year_t *yr, s_shared_t *shared,
-                       const s_node_t **year_node)
+static int s_year_file(s_ctx_t *ctx, const ob_yamlnode_t *root, s_year_t *yr, s_shared_t *shared,
+                       const ob_yamlnode_t **year_node)
 {
     if (!root)
         return s_fail(ctx, 1, 1, "empty calendar file (expected a mapping with 'year')");
@@ -1048,12 +851,12 @@ static int s_year_file(s_ctx_t *ctx, const s_node_t *root, s_year_t *yr, s_share
         shared->path = ctx->path;
     }
     else if (offset != shared->offset_min) {
-        const s_node_t *at = f[F_TZ].val ? f[F_TZ].val : root;
+        const ob_yamlnode_t *at = f[F_TZ].val ? f[F_TZ].val : root;
         return s_fail_at(ctx, at, "timezone differs from the one of '%s' (%+d min)",
                          shared->path, shared->offset_min);
     }
     else if (ppm != shared->warning_ppm) {
-        const s_node_t *at = f[F_WARNING].val ? f[F_WARNING].val : root;
+        const ob_yamlnode_t *at = f[F_WARNING].val ? f[F_WARNING].val : root;
         return s_fail_at(ctx, at, "warning differs from the one of '%s' (%g)", shared->path,
                          (double) shared->warning_ppm / S_PPM);
     }
@@ -1158,18 +961,18 @@ ob_calendar_t *ob_calendar_load(const char *const *paths, size_t npaths, char *e
         size_t len = 0;
         if (s_read_file(paths[i], &buf, &len, err, errlen))
             goto out;
-        s_ctx_t ctx = {paths[i], err, errlen, buf, len, 0};
-        s_node_t *root = NULL;
-        const s_node_t *year_node = NULL;
-        int bad = s_parse(&ctx, &root);
+        s_ctx_t ctx = {paths[i], err, errlen};
+        const ob_yamlnode_t *year_node = NULL;
+        ob_yamltree_t *tree = ob_yamltree_parse(buf, len, paths[i], &s_limits, err, errlen);
+        int bad = tree ? 0 : -1;
         nyears++;  /* counted before validation: its names are freed on error */
         if (!bad)
-            bad = s_year_file(&ctx, root, &years[i], &shared, &year_node);
+            bad = s_year_file(&ctx, ob_yamltree_root(tree), &years[i], &shared, &year_node);
         for (size_t j = 0; !bad && j < i; j++)
             if (years[j].year == years[i].year)
                 bad = s_fail_at(&ctx, year_node, "year %d is already loaded from '%s'",
                                 years[i].year, paths[j]);
-        s_node_free(root);
+        ob_yamltree_destroy(&tree);
         free(buf);
         if (bad)
             goto out;

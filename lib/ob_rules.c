@@ -29,12 +29,12 @@
 #include "ob_fsm.h"
 #include "ob_geo.h"
 #include "ob_match.h"
+#include "ob_yamltree.h"
 #include <assert.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #define S_MAX_FILE     (16 * 1024 * 1024) /* bytes in a rule file */
 #define S_MAX_NODES    (1024 * 1024)      /* YAML nodes in a rule file */
@@ -212,29 +212,16 @@ struct ob_rules {
     uint32_t *cat_rules;
 };
 
-/* --- YAML tree ---------------------------------------------------------- */
+/* --- YAML tree (ob_yamltree) -------------------------------------------- */
 
-typedef enum { S_SCALAR, S_SEQ, S_MAP } s_kind_t;
-
-typedef struct s_node s_node_t;
-struct s_node {
-    s_kind_t kind;
-    size_t line, col;  /* 1-based position of the node's start */
-    char *text;        /* scalar value, NUL-free, NUL-terminated */
-    size_t len;        /* its length in bytes */
-    bool plain;        /* scalar was written without quotes or block style */
-    s_node_t **kids;   /* sequence items; mapping: key, value, key, value... */
-    size_t nkids, cap;
-};
+static const ob_yamltree_limits_t s_limits = {
+    .max_nodes = S_MAX_NODES, .max_depth = S_MAX_DEPTH, .what = "rule file"};
 
 /* Loading context: where errors go and what has been counted. */
 typedef struct {
     const char *path;
     char *err;
     size_t errlen;
-    const unsigned char *buf; /* file contents, to place reader errors */
-    size_t len;
-    size_t nnodes;
     size_t eline, ecol;       /* position of the last error (0: none) */
     size_t emsg;              /* offset of its message in err */
     ob_rules_diag_fn *diag;   /* check mode: report errors in rules and go on */
@@ -243,201 +230,26 @@ typedef struct {
     bool pending;             /* an error was written and not yet reported */
 } s_ctx_t;
 
-/* Writes "path:line:column: message" into the error buffer. Returns -1 so
-   that callers can `return s_fail(...)`. */
+/* Writes "path:line:column: message" into the error buffer and keeps its
+   position for check mode. Returns -1 so that callers can
+   `return s_fail(...)`. */
 static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
 {
     if (!ctx->err || ctx->errlen == 0)
         return -1;
-    int n = snprintf(ctx->err, ctx->errlen, "%s:%zu:%zu: ", ctx->path, line, col);
+    va_list ap;
+    va_start(ap, fmt);
+    ctx->emsg = ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
+    va_end(ap);
     ctx->pending = true;
     ctx->eline = line;
     ctx->ecol = col;
-    ctx->emsg = n >= 0 && (size_t) n < ctx->errlen ? (size_t) n : 0;
-    if (n >= 0 && (size_t) n < ctx->errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(ctx->err + n, ctx->errlen - (size_t) n, fmt, ap);
-        va_end(ap);
-    }
     return -1;
 }
 
 #define s_fail_at(ctx, node, ...) s_fail((ctx), (node)->line, (node)->col, __VA_ARGS__)
-
-static void s_node_free(s_node_t *node)
-{
-    if (!node)
-        return;
-    for (size_t i = 0; i < node->nkids; i++)
-        s_node_free(node->kids[i]);
-    free(node->kids);
-    free(node->text);
-    free(node);
-}
-
-static int s_node_add(s_ctx_t *ctx, s_node_t *parent, s_node_t *kid)
-{
-    if (parent->nkids == parent->cap) {
-        size_t cap = parent->cap ? 2 * parent->cap : 8;
-        s_node_t **kids = realloc(parent->kids, cap * sizeof *kids);
-        if (!kids)
-            return s_fail_at(ctx, kid, "out of memory");
-        parent->kids = kids;
-        parent->cap = cap;
-    }
-    parent->kids[parent->nkids++] = kid;
-    return 0;
-}
-
-/* Line and column (1-based, column in characters) of byte `offset`. */
-static void s_position(s_ctx_t *ctx, size_t offset, size_t *line, size_t *col)
-{
-    *line = 1;
-    *col = 1;
-    if (offset > ctx->len)
-        offset = ctx->len;
-    for (size_t i = 0; i < offset; i++) {
-        if (ctx->buf[i] == '\n') {
-            (*line)++;
-            *col = 1;
-        }
-        else if ((ctx->buf[i] & 0xC0) != 0x80)
-            (*col)++;
-    }
-}
-
-static int s_yaml_error(s_ctx_t *ctx, yaml_parser_t *parser)
-{
-    const char *problem = parser->problem ? parser->problem : "malformed YAML";
-    if (parser->error == YAML_MEMORY_ERROR)
-        return s_fail(ctx, 1, 1, "out of memory");
-    if (parser->error == YAML_READER_ERROR) {
-        size_t line, col;
-        s_position(ctx, parser->problem_offset, &line, &col);
-        if (strstr(problem, "UTF-8") || strstr(problem, "UTF-16"))
-            return s_fail(ctx, line, col, "file is not valid UTF-8 (%s)", problem);
-        return s_fail(ctx, line, col, "%s", problem);
-    }
-    yaml_mark_t m = parser->problem_mark;
-    if (parser->context)
-        return s_fail(ctx, m.line + 1, m.column + 1, "invalid YAML: %s %s", problem,
-                      parser->context);
-    return s_fail(ctx, m.line + 1, m.column + 1, "invalid YAML: %s", problem);
-}
-
-/* Reads the event stream of buf into a tree. Returns 0 and *root_p (NULL
-   for an empty stream), or -1 with the error set. */
-static int s_parse(s_ctx_t *ctx, s_node_t **root_p)
-{
-    int rc = -1;
-    s_node_t *root = NULL;
-    s_node_t *stack[S_MAX_DEPTH + 1];
-    size_t depth = 0;
-    int docs = 0;
-    bool done = false;
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser))
-        return s_fail(ctx, 1, 1, "out of memory");
-    yaml_parser_set_input_string(&parser, ctx->buf, ctx->len);
-    yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
-
-    while (!done) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&parser, &ev)) {
-            s_yaml_error(ctx, &parser);
-            goto out;
-        }
-        size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
-        s_node_t *node = NULL;
-        int bad = 0;
-        switch (ev.type) {
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        case YAML_DOCUMENT_START_EVENT:
-            if (++docs > 1)
-                bad = s_fail(ctx, line, col, "only one YAML document is allowed in a rule file");
-            break;
-        case YAML_ALIAS_EVENT:
-            bad = s_fail(ctx, line, col, "aliases (*name) are not allowed in a rule file");
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            assert(depth > 0);  /* libyaml pairs start and end events */
-            depth--;
-            break;
-        case YAML_SCALAR_EVENT:
-        case YAML_SEQUENCE_START_EVENT:
-        case YAML_MAPPING_START_EVENT:
-            if (++ctx->nnodes > S_MAX_NODES) {
-                bad = s_fail(ctx, line, col, "rule file too complex (more than %d YAML nodes)",
-                             S_MAX_NODES);
-                break;
-            }
-            node = calloc(1, sizeof *node);
-            if (!node) {
-                bad = s_fail(ctx, line, col, "out of memory");
-                break;
-            }
-            node->line = line;
-            node->col = col;
-            if (ev.type == YAML_SCALAR_EVENT) {
-                node->kind = S_SCALAR;
-                node->len = ev.data.scalar.length;
-                node->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-                node->text = malloc(node->len + 1);
-                if (!node->text) {
-                    bad = s_fail(ctx, line, col, "out of memory");
-                    break;
-                }
-                memcpy(node->text, ev.data.scalar.value, node->len);
-                node->text[node->len] = '\0';
-                if (strlen(node->text) != node->len)
-                    bad = s_fail(ctx, line, col, "NUL character in a value");
-            }
-            else
-                node->kind = ev.type == YAML_SEQUENCE_START_EVENT ? S_SEQ : S_MAP;
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-        if (node && bad && node != root)
-            s_node_free(node);
-        if (node && !bad) {
-            if (depth == 0)
-                root = node;  /* one document has one root */
-            else {
-                s_node_t *parent = stack[depth - 1];
-                if (parent->kind == S_MAP && parent->nkids % 2 == 0 && node->kind != S_SCALAR)
-                    bad = s_fail_at(ctx, node, "mapping keys must be strings");
-                else
-                    bad = s_node_add(ctx, parent, node);
-                if (bad)
-                    s_node_free(node);
-            }
-            if (!bad && node->kind != S_SCALAR) {
-                if (depth == S_MAX_DEPTH)
-                    bad = s_fail_at(ctx, node, "nesting deeper than %d levels", S_MAX_DEPTH);
-                else
-                    stack[depth++] = node;
-            }
-        }
-        if (bad)
-            goto out;
-    }
-    rc = 0;
-out:
-    yaml_parser_delete(&parser);
-    if (rc == 0)
-        *root_p = root;
-    else
-        s_node_free(root);
-    return rc;
-}
 
 /* --- validation helpers --------------------------------------------------- */
 
@@ -451,41 +263,26 @@ static const char *s_reserved[] = {
 
 typedef struct {
     const char *key;   /* accepted key */
-    s_node_t *val;     /* its value, NULL when absent */
-    s_node_t *keynode; /* its key node, for positions */
+    ob_yamlnode_t *val;     /* its value, NULL when absent */
+    ob_yamlnode_t *keynode; /* its key node, for positions */
 } s_field_t;
 
-/* Bytes of `text` to quote in an error: at most S_SHOW, cut on a UTF-8
-   character boundary so that the message stays valid UTF-8. */
+/* Bytes of `text` to quote in an error (see ob_yamltree_show). */
 static int s_show(const char *text)
 {
-    size_t n = strlen(text);
-    if (n <= S_SHOW)
-        return (int) n;
-    n = S_SHOW;
-    while (n > 0 && ((unsigned char) text[n] & 0xC0) == 0x80)
-        n--;
-    return (int) n;
-}
-
-static bool s_is_null(const s_node_t *node)
-{
-    return node->kind == S_SCALAR && node->plain
-           && (node->len == 0 || strcmp(node->text, "~") == 0
-               || strcmp(node->text, "null") == 0 || strcmp(node->text, "Null") == 0
-               || strcmp(node->text, "NULL") == 0);
+    return ob_yamltree_show(text, S_SHOW);
 }
 
 /* Checks that `map` (described by `what` in errors) is a mapping whose
    keys are among fields[0..n), each at most once; fills each field's val.
    Returns 0 or -1 with the error set. */
-static int s_fields(s_ctx_t *ctx, const s_node_t *map, const char *what, s_field_t *fields,
+static int s_fields(s_ctx_t *ctx, const ob_yamlnode_t *map, const char *what, s_field_t *fields,
                     size_t n)
 {
-    if (map->kind != S_MAP)
+    if (map->kind != OB_YAML_MAP)
         return s_fail_at(ctx, map, "%s must be a mapping", what);
     for (size_t i = 0; i + 1 < map->nkids; i += 2) {
-        s_node_t *key = map->kids[i];
+        ob_yamlnode_t *key = map->kids[i];
         size_t f;
         for (f = 0; f < n; f++)
             if (strcmp(key->text, fields[f].key) == 0)
@@ -506,7 +303,7 @@ static int s_fields(s_ctx_t *ctx, const s_node_t *map, const char *what, s_field
     return 0;
 }
 
-static int s_require(s_ctx_t *ctx, const s_node_t *map, const s_field_t *field,
+static int s_require(s_ctx_t *ctx, const ob_yamlnode_t *map, const s_field_t *field,
                      const char *what)
 {
     if (field->val)
@@ -515,13 +312,13 @@ static int s_require(s_ctx_t *ctx, const s_node_t *map, const s_field_t *field,
 }
 
 /* A non-empty string scalar of at most max bytes. */
-static int s_string(s_ctx_t *ctx, const s_node_t *node, const char *what, size_t max,
+static int s_string(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, size_t max,
                     const char **out)
 {
-    if (node->kind != S_SCALAR)
+    if (node->kind != OB_YAML_SCALAR)
         return s_fail_at(ctx, node, "%s must be a string, not a %s", what,
-                         node->kind == S_MAP ? "mapping" : "list");
-    if (s_is_null(node) || node->len == 0)
+                         node->kind == OB_YAML_MAP ? "mapping" : "list");
+    if (ob_yamlnode_is_null(node) || node->len == 0)
         return s_fail_at(ctx, node, "%s must not be empty", what);
     if (node->len > max)
         return s_fail_at(ctx, node, "%s is too long (at most %zu bytes)", what, max);
@@ -530,7 +327,7 @@ static int s_string(s_ctx_t *ctx, const s_node_t *node, const char *what, size_t
 }
 
 /* An identifier [a-z0-9_-]{1,63}. */
-static int s_ident(s_ctx_t *ctx, const s_node_t *node, const char *what, const char **out)
+static int s_ident(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, const char **out)
 {
     if (s_string(ctx, node, what, OB_DEPT_MAX - 1, out))
         return -1;
@@ -543,10 +340,10 @@ static int s_ident(s_ctx_t *ctx, const s_node_t *node, const char *what, const c
 }
 
 /* A plain (unquoted) integer scalar in [min, max]. */
-static int s_integer(s_ctx_t *ctx, const s_node_t *node, const char *what, long min,
+static int s_integer(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, long min,
                      long max, long *out)
 {
-    if (node->kind != S_SCALAR || !node->plain || node->len == 0)
+    if (node->kind != OB_YAML_SCALAR || !node->plain || node->len == 0)
         return s_fail_at(ctx, node, "%s must be an integer", what);
     const char *p = node->text;
     if (*p == '+' || *p == '-')
@@ -562,9 +359,9 @@ static int s_integer(s_ctx_t *ctx, const s_node_t *node, const char *what, long 
 }
 
 /* A duration "Nh" (working hours) or "Nd" (working days), N >= 1. */
-static int s_duration(s_ctx_t *ctx, const s_node_t *node, const char *what, s_dur_t *out)
+static int s_duration(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, s_dur_t *out)
 {
-    if (node->kind != S_SCALAR)
+    if (node->kind != OB_YAML_SCALAR)
         return s_fail_at(ctx, node, "%s must be a duration such as 24h or 15d", what);
     const char *t = node->text;
     size_t digits = strspn(t, "0123456789");
@@ -587,11 +384,11 @@ static int s_duration(s_ctx_t *ctx, const s_node_t *node, const char *what, s_du
 /* A deadline: one duration for every urgency, or a mapping
    {normal, urgent, very_urgent} where normal is required, urgent defaults
    to normal and very_urgent to urgent. */
-static int s_deadline(s_ctx_t *ctx, const s_node_t *node, const char *what,
+static int s_deadline(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what,
                       s_deadline_t *out)
 {
     out->set = true;
-    if (node->kind != S_MAP) {
+    if (node->kind != OB_YAML_MAP) {
         if (s_duration(ctx, node, what, &out->by[S_NORMAL]))
             return -1;
         out->by[S_URGENT] = out->by[S_VERY_URGENT] = out->by[S_NORMAL];
@@ -615,14 +412,14 @@ static int s_deadline(s_ctx_t *ctx, const s_node_t *node, const char *what,
 }
 
 /* A string or a non-empty list of strings, handed one by one to `each`. */
-typedef int (*s_each_fn)(s_ctx_t *ctx, const s_node_t *item, void *arg);
+typedef int (*s_each_fn)(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg);
 
-static int s_one_or_list(s_ctx_t *ctx, const s_node_t *node, const char *what,
+static int s_one_or_list(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what,
                          s_each_fn each, void *arg)
 {
-    if (node->kind == S_MAP)
+    if (node->kind == OB_YAML_MAP)
         return s_fail_at(ctx, node, "%s must be a string or a list of strings", what);
-    if (node->kind == S_SCALAR)
+    if (node->kind == OB_YAML_SCALAR)
         return each(ctx, node, arg);
     if (node->nkids == 0)
         return s_fail_at(ctx, node, "%s must not be an empty list", what);
@@ -636,9 +433,9 @@ static int s_one_or_list(s_ctx_t *ctx, const s_node_t *node, const char *what,
 
 
 /* A boolean scalar: true/false (any case). */
-static int s_bool(s_ctx_t *ctx, const s_node_t *node, const char *what, bool *out)
+static int s_bool(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, bool *out)
 {
-    if (node->kind == S_SCALAR && node->plain) {
+    if (node->kind == OB_YAML_SCALAR && node->plain) {
         if (strcasecmp(node->text, "true") == 0) {
             *out = true;
             return 0;
@@ -735,7 +532,7 @@ static int s_grow(void **arr, size_t n, size_t size)
     return 0;
 }
 
-static s_cond_t *s_cond_new(s_ctx_t *ctx, s_ckind_t kind, const s_node_t *at)
+static s_cond_t *s_cond_new(s_ctx_t *ctx, s_ckind_t kind, const ob_yamlnode_t *at)
 {
     s_cond_t *c = calloc(1, sizeof *c);
     if (!c) {
@@ -748,7 +545,7 @@ static s_cond_t *s_cond_new(s_ctx_t *ctx, s_ckind_t kind, const s_node_t *at)
     return c;
 }
 
-static int s_add_kid(s_ctx_t *ctx, s_cond_t *parent, s_cond_t *kid, const s_node_t *at)
+static int s_add_kid(s_ctx_t *ctx, s_cond_t *parent, s_cond_t *kid, const ob_yamlnode_t *at)
 {
     if (s_grow((void **) &parent->kids, parent->nkids, sizeof *parent->kids)) {
         s_cond_free(kid);
@@ -769,7 +566,7 @@ static int s_taxonomy_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-static int s_add_category(s_ctx_t *ctx, const s_node_t *item, void *arg)
+static int s_add_category(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_arg_t *a = arg;
     s_cond_t *c = a->cond;
@@ -816,7 +613,7 @@ static int s_add_category(s_ctx_t *ctx, const s_node_t *item, void *arg)
 }
 
 /* District and street codes (exact), target_org names (normalised). */
-static int s_add_str(s_ctx_t *ctx, const s_node_t *item, void *arg)
+static int s_add_str(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_cond_t *c = ((s_arg_t *) arg)->cond;
     const char *text;
@@ -834,7 +631,7 @@ static int s_add_str(s_ctx_t *ctx, const s_node_t *item, void *arg)
 }
 
 /* One keyword, added to the matcher: its id in *id. */
-static int s_keyword(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *item, const char *what,
+static int s_keyword(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *item, const char *what,
                      uint32_t *id)
 {
     const char *text;
@@ -854,7 +651,7 @@ static int s_keyword(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *item, const
 
 /* A keyword entry: a string, or (for `keywords` and `title_keywords`) a
    list of words that must all occur. */
-static int s_add_keyword(s_ctx_t *ctx, const s_node_t *item, void *arg)
+static int s_add_keyword(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_arg_t *a = arg;
     s_cond_t *c = a->cond;
@@ -863,7 +660,7 @@ static int s_add_keyword(s_ctx_t *ctx, const s_node_t *item, void *arg)
         return s_fail_at(ctx, item, "out of memory");
     s_kwent_t *ent = &c->kw[c->nkw++];
     memset(ent, 0, sizeof *ent);
-    if (item->kind == S_SEQ && (c->kind == C_KEYWORDS || c->kind == C_TITLE_KEYWORDS)) {
+    if (item->kind == OB_YAML_SEQ && (c->kind == C_KEYWORDS || c->kind == C_TITLE_KEYWORDS)) {
         if (item->nkids == 0)
             return s_fail_at(ctx, item, "a keyword group must not be an empty list");
         if (item->nkids > S_MAX_GROUP)
@@ -872,7 +669,7 @@ static int s_add_keyword(s_ctx_t *ctx, const s_node_t *item, void *arg)
         if (!ent->ids)
             return s_fail_at(ctx, item, "out of memory");
         for (size_t i = 0; i < item->nkids; i++) {
-            if (item->kids[i]->kind != S_SCALAR)
+            if (item->kids[i]->kind != OB_YAML_SCALAR)
                 return s_fail_at(ctx, item->kids[i], "a word in a keyword group must be a string");
             if (s_keyword(ctx, a->self, item->kids[i], "keyword", &ent->ids[ent->n]))
                 return -1;
@@ -880,7 +677,7 @@ static int s_add_keyword(s_ctx_t *ctx, const s_node_t *item, void *arg)
         }
         return 0;
     }
-    if (item->kind == S_SEQ)
+    if (item->kind == OB_YAML_SEQ)
         return s_fail_at(ctx, item, "%s entries must be strings (groups of words are for "
                                     "'keywords' and 'title_keywords')", what);
     ent->ids = calloc(1, sizeof *ent->ids);
@@ -893,7 +690,7 @@ static int s_add_keyword(s_ctx_t *ctx, const s_node_t *item, void *arg)
 }
 
 /* Enum names for channel, appeal_type and urgency. */
-static int s_add_enum(s_ctx_t *ctx, const s_node_t *item, void *arg)
+static int s_add_enum(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_cond_t *c = ((s_arg_t *) arg)->cond;
     const char *text;
@@ -938,7 +735,7 @@ static int s_day(const char *text, size_t len)
 }
 
 /* "mon", "mon-fri" (may wrap: "fri-mon"). */
-static int s_add_weekday(s_ctx_t *ctx, const s_node_t *item, void *arg)
+static int s_add_weekday(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_cond_t *c = ((s_arg_t *) arg)->cond;
     const char *text;
@@ -970,7 +767,7 @@ static int s_clock(const char *t, size_t len, bool end)
     return h * 60 + m;
 }
 
-static int s_add_hours(s_ctx_t *ctx, const s_node_t *item, void *arg)
+static int s_add_hours(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_cond_t *c = ((s_arg_t *) arg)->cond;
     const char *text;
@@ -994,13 +791,13 @@ static int s_add_hours(s_ctx_t *ctx, const s_node_t *item, void *arg)
 }
 
 /* A polygon: "file.geojson" or {file, name}; loaded once per (file, name). */
-static int s_add_polygon(s_ctx_t *ctx, const s_node_t *item, void *arg)
+static int s_add_polygon(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_arg_t *a = arg;
     ob_rules_t *self = a->self;
     s_cond_t *c = a->cond;
     const char *file, *name = NULL;
-    if (item->kind == S_MAP) {
+    if (item->kind == OB_YAML_MAP) {
         s_field_t f[] = {{"file", NULL, NULL}, {"name", NULL, NULL}};
         if (s_fields(ctx, item, "polygon", f, 2) || s_require(ctx, item, &f[0], "polygon")
             || s_string(ctx, f[0].val, "polygon file", 4096, &file)
@@ -1042,10 +839,10 @@ static int s_add_polygon(s_ctx_t *ctx, const s_node_t *item, void *arg)
 }
 
 /* A value list where items may be mappings or lists (polygon, keywords). */
-static int s_items(s_ctx_t *ctx, const s_node_t *node, const char *what, bool map_is_item,
+static int s_items(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, bool map_is_item,
                    s_each_fn each, void *arg)
 {
-    if (node->kind == S_SEQ) {
+    if (node->kind == OB_YAML_SEQ) {
         if (node->nkids == 0)
             return s_fail_at(ctx, node, "%s must not be an empty list", what);
         if (node->nkids > S_MAX_LIST)
@@ -1055,17 +852,17 @@ static int s_items(s_ctx_t *ctx, const s_node_t *node, const char *what, bool ma
                 return -1;
         return 0;
     }
-    if (node->kind == S_MAP && !map_is_item)
+    if (node->kind == OB_YAML_MAP && !map_is_item)
         return s_fail_at(ctx, node, "%s must be a string or a list of strings", what);
     return each(ctx, node, arg);
 }
 
-static int s_load_when(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node, const char *what,
+static int s_load_when(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node, const char *what,
                        s_cond_t **out);
 
 /* The value of one `when` key into a condition of that kind. */
-static int s_load_cond(s_ctx_t *ctx, ob_rules_t *self, s_ckind_t kind, const s_node_t *key,
-                       const s_node_t *val, s_cond_t **out)
+static int s_load_cond(s_ctx_t *ctx, ob_rules_t *self, s_ckind_t kind, const ob_yamlnode_t *key,
+                       const ob_yamlnode_t *val, s_cond_t **out)
 {
     s_cond_t *c = s_cond_new(ctx, kind, key);
     if (!c)
@@ -1075,7 +872,7 @@ static int s_load_cond(s_ctx_t *ctx, ob_rules_t *self, s_ckind_t kind, const s_n
     switch (kind) {
     case C_ALL:
     case C_ANY:
-        if (val->kind != S_SEQ)
+        if (val->kind != OB_YAML_SEQ)
             rc = s_fail_at(ctx, val, "%s must be a list of condition mappings", s_ckey[kind]);
         else if (val->nkids == 0)
             rc = s_fail_at(ctx, val, "%s must not be an empty list", s_ckey[kind]);
@@ -1147,10 +944,10 @@ static int s_load_cond(s_ctx_t *ctx, ob_rules_t *self, s_ckind_t kind, const s_n
 }
 
 /* A mapping of conditions, all of which must hold, into an ALL node. */
-static int s_load_when(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node, const char *what,
+static int s_load_when(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node, const char *what,
                        s_cond_t **out)
 {
-    if (node->kind != S_MAP)
+    if (node->kind != OB_YAML_MAP)
         return s_fail_at(ctx, node, "%s must hold mappings of conditions such as "
                                     "{category: ..., keywords: ...}", what);
     s_cond_t *all = s_cond_new(ctx, C_ALL, node);
@@ -1159,7 +956,7 @@ static int s_load_when(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node, con
     all->map = true;
     uint32_t seen = 0;
     for (size_t i = 0; i + 1 < node->nkids; i += 2) {
-        const s_node_t *key = node->kids[i], *val = node->kids[i + 1];
+        const ob_yamlnode_t *key = node->kids[i], *val = node->kids[i + 1];
         int kind;
         for (kind = 0; kind < C_KINDS; kind++)
             if (strcmp(key->text, s_ckey[kind]) == 0)
@@ -1193,9 +990,9 @@ static int s_load_when(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node, con
 
 /* --- departments, sites, defaults, recusal, taxonomy ---------------------- */
 
-static int s_load_departments(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
+static int s_load_departments(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
-    if (node->kind != S_SEQ)
+    if (node->kind != OB_YAML_SEQ)
         return s_fail_at(ctx, node, "departments must be a list");
     if (node->nkids == 0)
         return s_fail_at(ctx, node, "departments must declare at least one department");
@@ -1205,7 +1002,7 @@ static int s_load_departments(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *no
     if (!self->depts)
         return s_fail_at(ctx, node, "out of memory");
     for (size_t i = 0; i < node->nkids; i++) {
-        const s_node_t *item = node->kids[i];
+        const ob_yamlnode_t *item = node->kids[i];
         s_field_t f[] = {{"id", NULL, NULL}, {"name", NULL, NULL}};
         const char *id, *name;
         if (s_fields(ctx, item, "a department", f, 2)
@@ -1228,9 +1025,9 @@ static int s_load_departments(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *no
     return 0;
 }
 
-static int s_load_sites(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
+static int s_load_sites(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
-    if (node->kind != S_SEQ)
+    if (node->kind != OB_YAML_SEQ)
         return s_fail_at(ctx, node, "sites must be a list");
     if (node->nkids == 0)
         return s_fail_at(ctx, node, "sites must not be an empty list");
@@ -1240,7 +1037,7 @@ static int s_load_sites(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
     if (!self->sites)
         return s_fail_at(ctx, node, "out of memory");
     for (size_t i = 0; i < node->nkids; i++) {
-        const s_node_t *item = node->kids[i];
+        const ob_yamlnode_t *item = node->kids[i];
         s_field_t f[] = {{"id", NULL, NULL}, {"name", NULL, NULL}};
         const char *id, *name;
         if (s_fields(ctx, item, "a site", f, 2) || s_require(ctx, item, &f[0], "a site")
@@ -1259,11 +1056,11 @@ static int s_load_sites(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
     return 0;
 }
 
-static int s_load_defaults(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
+static int s_load_defaults(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
     s_field_t f[] = {{"sign_within", NULL, NULL}, {"reply_within", NULL, NULL},
                      {"assist_within", NULL, NULL}};
-    if (s_is_null(node))
+    if (ob_yamlnode_is_null(node))
         return 0;
     if (s_fields(ctx, node, "defaults", f, 3))
         return -1;
@@ -1277,7 +1074,7 @@ static int s_load_defaults(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
 }
 
 /* A declared department id into out (OB_DEPT_MAX bytes). */
-static int s_dept_ref(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node, const char *what,
+static int s_dept_ref(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node, const char *what,
                       char *out)
 {
     const char *id;
@@ -1289,7 +1086,7 @@ static int s_dept_ref(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node, cons
     return 0;
 }
 
-static int s_add_recuse_name(s_ctx_t *ctx, const s_node_t *item, void *arg)
+static int s_add_recuse_name(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_recuse_t *r = arg;
     const char *text;
@@ -1305,7 +1102,7 @@ static int s_add_recuse_name(s_ctx_t *ctx, const s_node_t *item, void *arg)
     return 0;
 }
 
-static int s_load_recusal(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
+static int s_load_recusal(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
     s_field_t f[] = {{"instead", NULL, NULL}, {"departments", NULL, NULL}};
     if (s_fields(ctx, node, "recusal", f, 2))
@@ -1314,8 +1111,8 @@ static int s_load_recusal(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
         return -1;
     if (!f[1].val)
         return 0;
-    const s_node_t *list = f[1].val;
-    if (list->kind != S_SEQ || list->nkids == 0)
+    const ob_yamlnode_t *list = f[1].val;
+    if (list->kind != OB_YAML_SEQ || list->nkids == 0)
         return s_fail_at(ctx, list, "recusal departments must be a non-empty list");
     if (list->nkids > S_MAX_DEPTS)
         return s_fail_at(ctx, list, "more than %d recusal entries", S_MAX_DEPTS);
@@ -1323,7 +1120,7 @@ static int s_load_recusal(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
     if (!self->recuse)
         return s_fail_at(ctx, list, "out of memory");
     for (size_t i = 0; i < list->nkids; i++) {
-        const s_node_t *item = list->kids[i];
+        const ob_yamlnode_t *item = list->kids[i];
         s_field_t g[] = {{"dept", NULL, NULL}, {"names", NULL, NULL}, {"instead", NULL, NULL}};
         s_recuse_t *r = &self->recuse[self->nrecuse++];
         if (s_fields(ctx, item, "a recusal entry", g, 3)
@@ -1348,7 +1145,7 @@ static int s_load_recusal(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
 
 /* Reads the taxonomy CSV: a header line, then rows of levels; stores every
    row and every prefix of a row as "a", "a/b", "a/b/c", sorted, unique. */
-static int s_load_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
+static int s_load_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
     const char *rel;
     if (s_string(ctx, node, "taxonomy", 4096, &rel))
@@ -1458,7 +1255,7 @@ static void s_rule_clear(s_rule_t *rule)
 }
 
 /* A text field of a decision, copied. */
-static int s_text(s_ctx_t *ctx, const s_node_t *node, const char *what, size_t max, char **out)
+static int s_text(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, size_t max, char **out)
 {
     const char *text;
     if (s_string(ctx, node, what, max, &text))
@@ -1472,7 +1269,7 @@ typedef struct {
     s_rule_t *rule;
 } s_assist_arg_t;
 
-static int s_add_assist(s_ctx_t *ctx, const s_node_t *item, void *arg)
+static int s_add_assist(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_assist_arg_t *a = arg;
     s_rule_t *rule = a->rule;
@@ -1492,7 +1289,7 @@ static int s_add_assist(s_ctx_t *ctx, const s_node_t *item, void *arg)
     return 0;
 }
 
-static int s_load_then(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node, s_rule_t *rule)
+static int s_load_then(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node, s_rule_t *rule)
 {
     enum { T_LEAD, T_REJECT, T_TRANSFER, T_MANUAL, T_ASSIST, T_SIGN, T_REPLY, T_ASSIST_WITHIN,
            T_PRIORITY, T_CONFIDENTIAL, T_N };
@@ -1583,7 +1380,7 @@ static int s_load_then(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node, s_r
     return 0;
 }
 
-static int s_load_rule(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node, s_rule_t *rule)
+static int s_load_rule(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node, s_rule_t *rule)
 {
     s_field_t f[] = {{"id", NULL, NULL},   {"priority", NULL, NULL},
                      {"when", NULL, NULL}, {"then", NULL, NULL},
@@ -1605,7 +1402,7 @@ static int s_load_rule(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node, s_r
     if (f[4].val && s_string(ctx, f[4].val, "description", 4096, &text))
         return -1;
     /* when: absent, null or {} matches every order */
-    if (f[2].val && !s_is_null(f[2].val)) {
+    if (f[2].val && !ob_yamlnode_is_null(f[2].val)) {
         if (s_load_when(ctx, self, f[2].val, "when", &rule->when))
             return -1;
         if (rule->when->nkids == 0) {
@@ -1625,11 +1422,11 @@ static void s_report(s_ctx_t *ctx)
         ctx->diag(ctx->diag_arg, false, ctx->path, ctx->eline, ctx->ecol, ctx->err + ctx->emsg);
 }
 
-static int s_load_rules(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
+static int s_load_rules(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
-    if (s_is_null(node))
+    if (ob_yamlnode_is_null(node))
         return 0;
-    if (node->kind != S_SEQ)
+    if (node->kind != OB_YAML_SEQ)
         return s_fail_at(ctx, node, "rules must be a list");
     if (node->nkids > S_MAX_RULES)
         return s_fail_at(ctx, node, "more than %d rules", S_MAX_RULES);
@@ -1656,7 +1453,7 @@ static int s_load_rules(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *node)
 }
 
 /* "+08:00", "-05:30", "+8", "Z" / "UTC" into minutes east of UTC. */
-static int s_timezone(s_ctx_t *ctx, const s_node_t *node, int *out)
+static int s_timezone(s_ctx_t *ctx, const ob_yamlnode_t *node, int *out)
 {
     const char *t;
     if (s_string(ctx, node, "timezone", 16, &t))
@@ -1802,11 +1599,11 @@ out:
     return rc;
 }
 
-static int s_build(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *root)
+static int s_build(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *root)
 {
-    if (!root || s_is_null(root))
+    if (!root || ob_yamlnode_is_null(root))
         return s_fail(ctx, 1, 1, "empty rule file (expected version, departments and rules)");
-    if (root->kind != S_MAP)
+    if (root->kind != OB_YAML_MAP)
         return s_fail_at(ctx, root, "a rule file must be a mapping with version, "
                                     "departments and rules");
     enum { F_VERSION, F_TIMEZONE, F_DEPTS, F_DEFAULTS, F_RULES, F_TAXONOMY, F_SITES,
@@ -1834,7 +1631,7 @@ static int s_build(s_ctx_t *ctx, ob_rules_t *self, const s_node_t *root)
         return -1;
     if (f[F_DEFAULTS].val && s_load_defaults(ctx, self, f[F_DEFAULTS].val))
         return -1;
-    if (f[F_RECUSAL].val && !s_is_null(f[F_RECUSAL].val)
+    if (f[F_RECUSAL].val && !ob_yamlnode_is_null(f[F_RECUSAL].val)
         && s_load_recusal(ctx, self, f[F_RECUSAL].val))
         return -1;
     if (f[F_RULES].val && s_load_rules(ctx, self, f[F_RULES].val))
@@ -1900,14 +1697,21 @@ out:
 /* Loads with the given context (normal or check mode). */
 static ob_rules_t *s_load(s_ctx_t *ctx)
 {
-    s_node_t *root = NULL;
+    ob_yamltree_t *tree = NULL;
+    const ob_yamlnode_t *root = NULL;
     ob_rules_t *self = NULL;
-    unsigned char *buf = s_read_file(ctx, &ctx->len);
+    size_t len = 0;
+    unsigned char *buf = s_read_file(ctx, &len);
     if (!buf)
         goto out;
-    ctx->buf = buf;
-    if (s_parse(ctx, &root))
+    tree = ob_yamltree_parse(buf, len, ctx->path, &s_limits, ctx->err, ctx->errlen);
+    if (!tree) {
+        /* an error to report in check mode, placed like those of s_fail */
+        ctx->pending = true;
+        ctx->emsg = ob_yamltree_error_where(ctx->err, ctx->path, &ctx->eline, &ctx->ecol);
         goto out;
+    }
+    root = ob_yamltree_root(tree);
     self = calloc(1, sizeof *self);
     if (!self || !(self->match = ob_match_new())) {
         s_fail(ctx, 1, 1, "out of memory");
@@ -1928,7 +1732,7 @@ static ob_rules_t *s_load(s_ctx_t *ctx)
     if (s_build(ctx, self, root))
         ob_rules_destroy(&self);
 out:
-    s_node_free(root);
+    ob_yamltree_destroy(&tree);
     free(buf);
     return self;
 }

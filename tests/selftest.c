@@ -14,6 +14,7 @@
 #include "ob_calendar.h"
 #include "ob_match.h"
 #include "ob_geo.h"
+#include "ob_yamltree.h"
 #include <sodium.h>
 
 static const struct {
@@ -26,7 +27,7 @@ static const struct {
     {"client", ob_client_test},     {"config", ob_config_test},
     {"json", ob_json_test},         {"rules", ob_rules_test},
     {"calendar", ob_calendar_test}, {"match", ob_match_test},
-    {"geo", ob_geo_test},
+    {"geo", ob_geo_test},           {"yamltree", ob_yamltree_test},
 };
 
 int main(int argc, char **argv)

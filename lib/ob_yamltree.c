@@ -1,0 +1,450 @@
+/*  ob_yamltree.c — a positioned YAML tree read from libyaml's event stream,
+    shared by the rule and calendar loaders.
+
+    One pass over the events builds the tree: collections are pushed on a
+    stack (as deep as the caller's limit), scalars and collections are
+    counted against the node cap, and aliases, second documents, NUL bytes
+    in values and collections as mapping keys are refused where they
+    start. libyaml's reader errors carry a byte offset, which is turned
+    into a line and a column in characters; parser errors carry a mark.   */
+#include "ob_yamltree.h"
+#include <assert.h>
+#include <yaml.h>
+
+struct ob_yamltree {
+    ob_yamlnode_t *root;  /* NULL for an empty stream */
+};
+
+/* Parsing context: input, limits and where errors go. */
+typedef struct {
+    const char *path;
+    char *err;
+    size_t errlen;
+    const unsigned char *buf;  /* file contents, to place reader errors */
+    size_t len;
+    const ob_yamltree_limits_t *limits;
+    size_t nnodes;
+} s_ctx_t;
+
+size_t ob_yamltree_verror(char *err, size_t errlen, const char *path, size_t line, size_t col,
+                          const char *fmt, va_list ap)
+{
+    if (!err || errlen == 0)
+        return 0;
+    int n = snprintf(err, errlen, "%s:%zu:%zu: ", path, line, col);
+    if (n < 0 || (size_t) n >= errlen)
+        return 0;
+    vsnprintf(err + n, errlen - (size_t) n, fmt, ap);
+    return (size_t) n;
+}
+
+int ob_yamltree_error(char *err, size_t errlen, const char *path, size_t line, size_t col,
+                      const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ob_yamltree_verror(err, errlen, path, line, col, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+size_t ob_yamltree_error_where(const char *err, const char *path, size_t *line, size_t *col)
+{
+    *line = *col = 0;
+    size_t plen = strlen(path);
+    if (!err || strncmp(err, path, plen) != 0 || err[plen] != ':')
+        return 0;
+    const char *p = err + plen + 1;
+    size_t v[2];
+    for (int i = 0; i < 2; i++) {
+        size_t digits = strspn(p, "0123456789");
+        if (digits == 0 || digits > 18 || p[digits] != ':')
+            return 0;
+        v[i] = (size_t) strtoull(p, NULL, 10);
+        p += digits + 1;
+    }
+    if (*p != ' ')
+        return 0;
+    *line = v[0];
+    *col = v[1];
+    return (size_t) (p + 1 - err);
+}
+
+static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+#define s_fail_at(ctx, node, ...) s_fail((ctx), (node)->line, (node)->col, __VA_ARGS__)
+
+static void s_node_free(ob_yamlnode_t *node)
+{
+    if (!node)
+        return;
+    for (size_t i = 0; i < node->nkids; i++)
+        s_node_free(node->kids[i]);
+    free(node->kids);
+    free(node->text);
+    free(node);
+}
+
+static int s_node_add(s_ctx_t *ctx, ob_yamlnode_t *parent, ob_yamlnode_t *kid)
+{
+    if (parent->nkids == parent->cap) {
+        size_t cap = parent->cap ? 2 * parent->cap : 8;
+        ob_yamlnode_t **kids = realloc(parent->kids, cap * sizeof *kids);
+        if (!kids)
+            return s_fail_at(ctx, kid, "out of memory");
+        parent->kids = kids;
+        parent->cap = cap;
+    }
+    parent->kids[parent->nkids++] = kid;
+    return 0;
+}
+
+/* Line and column (1-based, column in characters) of byte `offset`. */
+static void s_position(s_ctx_t *ctx, size_t offset, size_t *line, size_t *col)
+{
+    *line = 1;
+    *col = 1;
+    if (offset > ctx->len)
+        offset = ctx->len;
+    for (size_t i = 0; i < offset; i++) {
+        if (ctx->buf[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        }
+        else if ((ctx->buf[i] & 0xC0) != 0x80)
+            (*col)++;
+    }
+}
+
+/* Turns libyaml's error state into "path:line:column: message". */
+static int s_yaml_error(s_ctx_t *ctx, yaml_parser_t *parser)
+{
+    const char *problem = parser->problem ? parser->problem : "malformed YAML";
+    if (parser->error == YAML_MEMORY_ERROR)
+        return s_fail(ctx, 1, 1, "out of memory");
+    if (parser->error == YAML_READER_ERROR) {
+        size_t line, col;
+        s_position(ctx, parser->problem_offset, &line, &col);
+        if (strstr(problem, "UTF-8") || strstr(problem, "UTF-16"))
+            return s_fail(ctx, line, col, "file is not valid UTF-8 (%s)", problem);
+        return s_fail(ctx, line, col, "%s", problem);
+    }
+    yaml_mark_t m = parser->problem_mark;
+    if (parser->context)
+        return s_fail(ctx, m.line + 1, m.column + 1, "invalid YAML: %s %s", problem,
+                      parser->context);
+    return s_fail(ctx, m.line + 1, m.column + 1, "invalid YAML: %s", problem);
+}
+
+/* A fresh node for a scalar or collection start event, counted against
+   the node cap. Returns 0 and *node_p, or -1 with the error set. */
+static int s_node_new(s_ctx_t *ctx, const yaml_event_t *ev, ob_yamlnode_t **node_p)
+{
+    size_t line = ev->start_mark.line + 1, col = ev->start_mark.column + 1;
+    if (++ctx->nnodes > ctx->limits->max_nodes)
+        return s_fail(ctx, line, col, "%s too complex (more than %zu YAML nodes)",
+                      ctx->limits->what, ctx->limits->max_nodes);
+    ob_yamlnode_t *node = calloc(1, sizeof *node);
+    if (!node)
+        return s_fail(ctx, line, col, "out of memory");
+    node->line = line;
+    node->col = col;
+    if (ev->type == YAML_SCALAR_EVENT) {
+        node->kind = OB_YAML_SCALAR;
+        node->len = ev->data.scalar.length;
+        node->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+        node->text = malloc(node->len + 1);
+        if (!node->text) {
+            free(node);
+            return s_fail(ctx, line, col, "out of memory");
+        }
+        memcpy(node->text, ev->data.scalar.value, node->len);
+        node->text[node->len] = '\0';
+        if (strlen(node->text) != node->len) {
+            s_node_free(node);
+            return s_fail(ctx, line, col, "NUL character in a value");
+        }
+    }
+    else
+        node->kind = ev->type == YAML_SEQUENCE_START_EVENT ? OB_YAML_SEQ : OB_YAML_MAP;
+    *node_p = node;
+    return 0;
+}
+
+/* Reads the event stream of ctx->buf into a tree. Returns 0 and *root_p
+   (NULL for an empty stream), or -1 with the error set. */
+static int s_parse(s_ctx_t *ctx, ob_yamlnode_t **root_p)
+{
+    int rc = -1;
+    ob_yamlnode_t *root = NULL;
+    size_t max_depth = ctx->limits->max_depth;
+    if (max_depth > OB_YAMLTREE_DEPTH_MAX)
+        max_depth = OB_YAMLTREE_DEPTH_MAX;
+    ob_yamlnode_t *stack[OB_YAMLTREE_DEPTH_MAX + 1];
+    size_t depth = 0;
+    int docs = 0;
+    bool done = false;
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return s_fail(ctx, 1, 1, "out of memory");
+    yaml_parser_set_input_string(&parser, ctx->buf, ctx->len);
+    yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
+
+    while (!done) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&parser, &ev)) {
+            s_yaml_error(ctx, &parser);
+            goto out;
+        }
+        size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
+        ob_yamlnode_t *node = NULL;
+        int bad = 0;
+        switch (ev.type) {
+        case YAML_STREAM_END_EVENT:
+            done = true;
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (++docs > 1)
+                bad = s_fail(ctx, line, col, "only one YAML document is allowed in a %s",
+                             ctx->limits->what);
+            break;
+        case YAML_ALIAS_EVENT:
+            bad = s_fail(ctx, line, col, "aliases (*name) are not allowed in a %s",
+                         ctx->limits->what);
+            break;
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_MAPPING_END_EVENT:
+            assert(depth > 0);  /* libyaml pairs start and end events */
+            depth--;
+            break;
+        case YAML_SCALAR_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_MAPPING_START_EVENT:
+            bad = s_node_new(ctx, &ev, &node);
+            break;
+        default:
+            break;
+        }
+        yaml_event_delete(&ev);
+        if (node) {
+            if (depth == 0)
+                root = node;  /* one document has one root */
+            else {
+                ob_yamlnode_t *parent = stack[depth - 1];
+                if (parent->kind == OB_YAML_MAP && parent->nkids % 2 == 0
+                    && node->kind != OB_YAML_SCALAR)
+                    bad = s_fail_at(ctx, node, "mapping keys must be strings");
+                else
+                    bad = s_node_add(ctx, parent, node);
+                if (bad)
+                    s_node_free(node);
+            }
+            if (!bad && node->kind != OB_YAML_SCALAR) {
+                if (depth == max_depth)
+                    bad = s_fail_at(ctx, node, "nesting deeper than %zu levels", max_depth);
+                else
+                    stack[depth++] = node;
+            }
+        }
+        if (bad)
+            goto out;
+    }
+    rc = 0;
+out:
+    yaml_parser_delete(&parser);
+    if (rc == 0)
+        *root_p = root;
+    else
+        s_node_free(root);
+    return rc;
+}
+
+ob_yamltree_t *ob_yamltree_parse(const void *buf, size_t len, const char *path,
+                                 const ob_yamltree_limits_t *limits, char *err, size_t errlen)
+{
+    assert(buf || len == 0);
+    assert(path);
+    assert(limits && limits->what);
+    s_ctx_t ctx = {.path = path, .err = err, .errlen = errlen,
+                   .buf = buf ? buf : (const void *) "", .len = len, .limits = limits};
+    ob_yamltree_t *self = calloc(1, sizeof *self);
+    if (!self) {
+        s_fail(&ctx, 1, 1, "out of memory");
+        return NULL;
+    }
+    if (s_parse(&ctx, &self->root)) {
+        free(self);
+        return NULL;
+    }
+    return self;
+}
+
+void ob_yamltree_destroy(ob_yamltree_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_node_free((*self_p)->root);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+const ob_yamlnode_t *ob_yamltree_root(ob_yamltree_t *self)
+{
+    assert(self);
+    return self->root;
+}
+
+/* --- node helpers --------------------------------------------------------- */
+
+const ob_yamlnode_t *ob_yamlnode_get(const ob_yamlnode_t *map, const char *key)
+{
+    if (!map || map->kind != OB_YAML_MAP)
+        return NULL;
+    for (size_t i = 0; i + 1 < map->nkids; i += 2)
+        if (strcmp(map->kids[i]->text, key) == 0)
+            return map->kids[i + 1];
+    return NULL;
+}
+
+bool ob_yamlnode_is_null(const ob_yamlnode_t *node)
+{
+    return node->kind == OB_YAML_SCALAR && node->plain
+           && (node->len == 0 || strcmp(node->text, "~") == 0
+               || strcmp(node->text, "null") == 0 || strcmp(node->text, "Null") == 0
+               || strcmp(node->text, "NULL") == 0);
+}
+
+bool ob_yamlnode_is_text(const ob_yamlnode_t *node)
+{
+    return node->kind == OB_YAML_SCALAR && node->len > 0;
+}
+
+const char *ob_yamlnode_kind_name(const ob_yamlnode_t *node)
+{
+    return node->kind == OB_YAML_MAP ? "mapping" : node->kind == OB_YAML_SEQ ? "list" : "scalar";
+}
+
+int ob_yamltree_show(const char *text, size_t max)
+{
+    size_t n = strlen(text);
+    if (n <= max)
+        return (int) n;
+    n = max;
+    while (n > 0 && ((unsigned char) text[n] & 0xC0) == 0x80)
+        n--;
+    return (int) n;
+}
+
+/* --- self-test ------------------------------------------------------------ */
+
+/* Parses `text` expecting failure; asserts the error is `want`. */
+static void s_test_fail(const char *text, size_t len, const ob_yamltree_limits_t *limits,
+                        const char *want)
+{
+    char err[256] = "";
+    ob_yamltree_t *tree = ob_yamltree_parse(text, len, "t.yaml", limits, err, sizeof err);
+    if (tree || strcmp(err, want) != 0)
+        fprintf(stderr, "\nyamltree: got '%s', want '%s'\n", err, want);
+    assert(!tree);
+    assert(strcmp(err, want) == 0);
+}
+
+void ob_yamltree_test(bool verbose)
+{
+    (void) verbose;
+    ob_yamltree_limits_t lim = {.max_nodes = 100, .max_depth = 4, .what = "test file"};
+    char err[256] = "";
+
+    /* Positions: 1-based lines, columns in characters (not bytes). */
+    const char *text = "name: 市民热线\nlist:\n  - a\n  - \"b\"\ndeep: {k: [1, 2]}\n"
+                       "中文: x\n";
+    ob_yamltree_t *tree = ob_yamltree_parse(text, strlen(text), "t.yaml", &lim, err, sizeof err);
+    assert(tree);
+    const ob_yamlnode_t *root = ob_yamltree_root(tree);
+    assert(root && root->kind == OB_YAML_MAP && root->nkids == 8);
+    assert(root->line == 1 && root->col == 1);
+    const ob_yamlnode_t *name = ob_yamlnode_get(root, "name");
+    assert(name && name->kind == OB_YAML_SCALAR && strcmp(name->text, "市民热线") == 0);
+    assert(name->line == 1 && name->col == 7 && name->len == 12 && name->plain);
+    const ob_yamlnode_t *list = ob_yamlnode_get(root, "list");
+    assert(list && list->kind == OB_YAML_SEQ && list->nkids == 2);
+    assert(list->kids[0]->line == 3 && list->kids[0]->col == 5);
+    assert(list->kids[1]->plain == false && strcmp(list->kids[1]->text, "b") == 0);
+    const ob_yamlnode_t *deep = ob_yamlnode_get(root, "deep");
+    assert(deep && deep->kind == OB_YAML_MAP && deep->line == 5 && deep->col == 7);
+    const ob_yamlnode_t *k = ob_yamlnode_get(deep, "k");
+    assert(k && k->kind == OB_YAML_SEQ && k->nkids == 2 && k->kids[1]->col == 15);
+    const ob_yamlnode_t *cn = ob_yamlnode_get(root, "中文");
+    assert(cn && cn->line == 6 && cn->col == 5);
+    assert(!ob_yamlnode_get(root, "absent") && !ob_yamlnode_get(name, "name"));
+    assert(strcmp(ob_yamlnode_kind_name(root), "mapping") == 0);
+    assert(strcmp(ob_yamlnode_kind_name(list), "list") == 0);
+    assert(ob_yamlnode_is_text(name) && !ob_yamlnode_is_text(list));
+    assert(!ob_yamlnode_is_null(name));
+    ob_yamltree_destroy(&tree);
+    assert(!tree);
+    ob_yamltree_destroy(&tree);  /* safe twice */
+
+    /* Nulls, empty streams. */
+    text = "a: ~\nb:\nc: null\nd: 'null'\n";
+    tree = ob_yamltree_parse(text, strlen(text), "t.yaml", &lim, err, sizeof err);
+    assert(tree);
+    root = ob_yamltree_root(tree);
+    assert(ob_yamlnode_is_null(ob_yamlnode_get(root, "a")));
+    assert(ob_yamlnode_is_null(ob_yamlnode_get(root, "b")));
+    assert(ob_yamlnode_is_null(ob_yamlnode_get(root, "c")));
+    assert(!ob_yamlnode_is_null(ob_yamlnode_get(root, "d")));
+    ob_yamltree_destroy(&tree);
+    tree = ob_yamltree_parse("", 0, "t.yaml", &lim, err, sizeof err);
+    assert(tree && !ob_yamltree_root(tree));
+    ob_yamltree_destroy(&tree);
+    tree = ob_yamltree_parse(NULL, 0, "t.yaml", &lim, err, sizeof err);
+    assert(tree && !ob_yamltree_root(tree));
+    ob_yamltree_destroy(&tree);
+
+    /* Caps: node count and depth. */
+    ob_yamltree_limits_t small = {.max_nodes = 3, .max_depth = 2, .what = "test file"};
+    s_test_fail("[a, b, c]", 9, &small, "t.yaml:1:8: test file too complex (more than 3 YAML nodes)");
+    s_test_fail("[[[a]]]", 7, &small, "t.yaml:1:3: nesting deeper than 2 levels");
+    tree = ob_yamltree_parse("[[a]]", 5, "t.yaml", &small, err, sizeof err);
+    assert(tree);
+    ob_yamltree_destroy(&tree);
+
+    /* Aliases, documents, keys, NUL bytes. */
+    s_test_fail("a: &x 1\nb: *x\n", 14, &lim,
+                "t.yaml:2:4: aliases (*name) are not allowed in a test file");
+    s_test_fail("a: 1\n---\nb: 2\n", 14, &lim,
+                "t.yaml:2:1: only one YAML document is allowed in a test file");
+    s_test_fail("? [a]\n: b\n", 10, &lim, "t.yaml:1:3: mapping keys must be strings");
+    s_test_fail("a: \"x\\0y\"\n", 10, &lim, "t.yaml:1:4: NUL character in a value");
+    s_test_fail("a: [1, 2\n", 9, &lim,
+                "t.yaml:2:1: invalid YAML: did not find expected ',' or ']' "
+                "while parsing a flow sequence");
+
+    /* Invalid UTF-8: placed by line and character column. */
+    s_test_fail("a: 中\nb: \xff\n", 11, &lim,
+                "t.yaml:2:4: file is not valid UTF-8 (invalid leading UTF-8 octet)");
+
+    /* Error helpers. */
+    assert(ob_yamltree_error(err, sizeof err, "dir/r.yaml", 12, 3, "bad '%s'", "k") == -1);
+    assert(strcmp(err, "dir/r.yaml:12:3: bad 'k'") == 0);
+    size_t line, col;
+    size_t msg = ob_yamltree_error_where(err, "dir/r.yaml", &line, &col);
+    assert(line == 12 && col == 3 && strcmp(err + msg, "bad 'k'") == 0);
+    assert(ob_yamltree_error_where("dir/r.yaml: no position", "dir/r.yaml", &line, &col) == 0);
+    assert(line == 0 && col == 0);
+    char tiny[4];
+    assert(ob_yamltree_error(tiny, sizeof tiny, "dir/r.yaml", 1, 1, "x") == -1);
+    assert(ob_yamltree_error(NULL, 0, "p", 1, 1, "x") == -1);
+    assert(ob_yamltree_show("abc", 64) == 3);
+    assert(ob_yamltree_show("中文", 4) == 3);  /* never cuts a character */
+}
