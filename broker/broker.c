@@ -288,6 +288,9 @@ void broker_destroy(broker_t **self_p)
         zmq_ctx_term(self->ctx);
     s_effects_clear(self);
     free(self->effects);
+    broker_nodes_fresh_clear(self);
+    for (size_t i = 0; i < self->nnodes; i++)
+        free(self->nodes[i].fresh);
     free(self->nodes);
     ob_calendar_destroy(&self->calendar);
     ob_rules_destroy(&self->rules);
@@ -308,6 +311,27 @@ static void s_reload_counters(broker_t *self)
     ob_store_meta_get_u64(self->store, txn, "journal_seq", &self->journal_seq);
     broker_nodes_load(self, txn);
     mdb_txn_abort(txn);
+    self->journal_dirty = false;
+    self->case_day = 0;
+    self->case_dirty = false;
+}
+
+/* Writes the counters the batch moved (cached in memory meanwhile). */
+static int s_save_counters(broker_t *self)
+{
+    int rc = 0;
+    if (self->journal_dirty)
+        rc = ob_store_meta_put_u64(self->store, self->txn, "journal_seq", self->journal_seq);
+    if (!rc && self->case_dirty) {
+        char key[32];
+        snprintf(key, sizeof key, "case/%08u", self->case_day);
+        rc = ob_store_meta_put_u64(self->store, self->txn, key, self->case_serial);
+    }
+    if (!rc)
+        rc = broker_nodes_save_counters(self);
+    if (!rc)
+        self->journal_dirty = self->case_dirty = false;
+    return rc;
 }
 
 static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg_t *clients,
@@ -326,6 +350,9 @@ static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg
             rc = broker_node_handle(self, &nodes[i]);
         for (size_t i = 0; !rc && i < nc; i++)
             rc = broker_client_handle(self, &clients[i]);
+        self->msg_at_us = 0;
+        if (!rc)
+            rc = s_save_counters(self);
         if (!rc) {
             rc = ob_store_commit(self->txn);
         } else
@@ -339,6 +366,7 @@ static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg
             return;
         }
         s_effects_clear(self);
+        broker_nodes_fresh_clear(self);
         s_reload_counters(self);
         if (rc != MDB_MAP_FULL)
             break;

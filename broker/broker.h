@@ -42,6 +42,12 @@ typedef struct {
     size_t ncalendar;
 } broker_config_t;
 
+/* A packed message to a node, kept in memory for its first send. */
+typedef struct {
+    uint8_t *buf;
+    size_t len;
+} broker_packed_t;
+
 /* One department as the broker sees its link. */
 typedef struct {
     char id[OB_DEPT_MAX];
@@ -58,8 +64,13 @@ typedef struct {
     uint64_t last_progress_us;      /* last time acked_seq moved, or a (re)send began */
     int rto_ms;
     bool ack_due;                   /* send Received{in_seq} after the commit */
+    bool counters_dirty;            /* in/out/acked seq changed in this batch */
     bool welcome_due;               /* answer a Hello after the commit */
     bool registered;                /* present in the registry */
+    broker_packed_t *fresh;         /* this batch's messages to it, packed: seqs
+                                       fresh_first .. fresh_first + nfresh - 1 */
+    size_t nfresh, capfresh;
+    uint64_t fresh_first;
 } broker_node_t;
 
 /* Something to send once the batch has committed. */
@@ -67,7 +78,7 @@ typedef struct {
     enum { EFFECT_CLIENT, EFFECT_NODE, EFFECT_EVENT } kind;
     uint8_t rid[OB_RID_MAX];
     size_t rid_len;
-    char topic[OB_DEPT_MAX + 40];
+    char topic[OB_DEPT_MAX + 64];
     uint8_t *data;
     size_t len;
 } broker_effect_t;
@@ -88,7 +99,12 @@ typedef struct broker {
     broker_effect_t *effects;
     size_t neffects, capeffects;
     MDB_txn *txn;                   /* the batch's write transaction */
-    uint64_t journal_seq;           /* cached meta counters */
+    int64_t msg_at_us;              /* arrival of the message being applied (unix us) */
+    uint64_t journal_seq;           /* cached meta counters, written once per batch */
+    bool journal_dirty;             /* journal_seq moved in this batch */
+    uint32_t case_day;              /* day of case_serial (0: not cached) */
+    uint64_t case_serial;           /* last case serial given out on case_day */
+    bool case_dirty;                /* case_serial moved in this batch */
     int64_t started_at_ms;
     uint64_t last_cron_us, last_heartbeat_us, last_prune_us;
     uint8_t prune_cursor[OB_ID_BYTES];
@@ -116,9 +132,15 @@ int broker_nodes_load(broker_t *self, MDB_txn *txn);
 int broker_node_handle(broker_t *self, const ob_inmsg_t *in);
 int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_id,
                         uint32_t attempt, ob_event_t event, ob_msg_t *msg);
+/* Sends what the window allows of every node's outbox: this batch's new
+   messages from memory, older ones (resends) read back from the store. */
 void broker_nodes_pump(broker_t *self);
+/* Forgets the batch's packed messages (after the pump, or an abort). */
+void broker_nodes_fresh_clear(broker_t *self);
 void broker_nodes_cron(broker_t *self);
 void broker_nodes_after_commit(broker_t *self);
+/* Writes the link counters that changed in this batch into self->txn. */
+int broker_nodes_save_counters(broker_t *self);
 uint64_t broker_node_depth(const broker_node_t *node);
 
 /* orders.c */
@@ -144,6 +166,11 @@ int broker_order_transition(broker_t *self, ob_record_t *rec, ob_event_t event, 
 int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, const char *note);
 int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t attempt,
                            const char *dept);
+/* Fills a Dispatch of `rec` for `attempt`: *order becomes a copy of the
+   order without the complainant's contact, and d points at it. */
+void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
+                          Orderbus__V1__Dispatch *d, uint32_t attempt,
+                          int64_t sign_deadline_ms, const char *note, ob_state_t state);
 /* Sets rec->transport from dispatch_seq and the department's link state. */
 void broker_order_fill_transport(broker_t *self, ob_record_t *rec);
 void broker_set_str(char **field, const char *value);

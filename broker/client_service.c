@@ -174,6 +174,30 @@ static bool s_role_may(const s_req_t *req, unsigned roles)
 
 /* ---- submit ------------------------------------------------------------ */
 
+/* Moves self->case_serial to the next case number of `day` (meta
+   "case/YYYYMMDD", cached; written at the end of the batch). */
+static int s_next_serial(broker_t *self, uint32_t day)
+{
+    if (self->case_day != day) {
+        if (self->case_dirty) {   /* midnight inside a batch: keep the old day's count */
+            char old[32];
+            snprintf(old, sizeof old, "case/%08u", self->case_day);
+            int rc = ob_store_meta_put_u64(self->store, self->txn, old, self->case_serial);
+            if (rc)
+                return rc;
+        }
+        char key[32];
+        snprintf(key, sizeof key, "case/%08u", day);
+        int rc = ob_store_meta_get_u64(self->store, self->txn, key, &self->case_serial);
+        if (rc)
+            return rc;
+        self->case_day = day;
+    }
+    self->case_serial++;
+    self->case_dirty = true;
+    return 0;
+}
+
 static int s_submit(broker_t *self, const s_req_t *req)
 {
     char err[300];
@@ -213,15 +237,10 @@ static int s_submit(broker_t *self, const s_req_t *req)
     uint8_t id[OB_ID_BYTES];
     ob_id_new(id);
     uint32_t day = ob_day_of(now, self->cfg.utc_offset_min);
-    char key[32], case_no[OB_CASE_NO_MAX];
-    snprintf(key, sizeof key, "case/%08u", day);
-    uint64_t serial;
-    if ((rc = ob_store_meta_get_u64(self->store, self->txn, key, &serial)))
+    char case_no[OB_CASE_NO_MAX];
+    if ((rc = s_next_serial(self, day)))
         return rc;
-    serial++;
-    if ((rc = ob_store_meta_put_u64(self->store, self->txn, key, serial)))
-        return rc;
-    ob_case_no_format(case_no, day, (uint32_t) serial);
+    ob_case_no_format(case_no, day, (uint32_t) self->case_serial);
 
     /* the record, normalised into heap memory so every field is owned */
     ob_workorder_t order = routed;
@@ -886,6 +905,7 @@ int broker_client_handle(broker_t *self, const ob_inmsg_t *in)
     }
     ob_errcode_t code;
     char err[256];
+    self->msg_at_us = in->at_us;
     ob_envelope_t *env = ob_wire_decode(in->data, in->size, &code, err, sizeof err);
     if (!env) {
         ob_warn("client service: refused a message: %s", err);

@@ -46,6 +46,7 @@ static int s_node_read(broker_t *self, MDB_txn *txn, broker_node_t *node)
         return rc;
     if (node->sent_seq < node->acked_seq || node->sent_seq > node->out_seq)
         node->sent_seq = node->acked_seq;
+    node->counters_dirty = false;
     return 0;
 }
 
@@ -147,6 +148,32 @@ static int s_put_counter(broker_t *self, const char *what, const broker_node_t *
     return ob_store_meta_put_u64(self->store, self->txn, key, value);
 }
 
+/* The counters are cached in broker_node_t and written once per batch:
+   one put each instead of one per message. */
+static int s_counters_changed(broker_node_t *node)
+{
+    node->counters_dirty = true;
+    return 0;
+}
+
+int broker_nodes_save_counters(broker_t *self)
+{
+    for (size_t i = 0; i < self->nnodes; i++) {
+        broker_node_t *node = &self->nodes[i];
+        if (!node->counters_dirty)
+            continue;
+        int rc = s_put_counter(self, "in_seq", node, node->in_seq);
+        if (!rc)
+            rc = s_put_counter(self, "out_seq", node, node->out_seq);
+        if (!rc)
+            rc = s_put_counter(self, "acked_seq", node, node->acked_seq);
+        if (rc)
+            return rc;
+        node->counters_dirty = false;
+    }
+    return 0;
+}
+
 int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_id,
                         uint32_t attempt, ob_event_t event, ob_msg_t *msg)
 {
@@ -162,19 +189,49 @@ int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_i
     item.order_id.data = (uint8_t *) order_id;
     item.order_id.len = OB_ID_BYTES;
     item.attempt = attempt;
-    item.envelope.data = buf;
-    item.envelope.len = len;
     item.queued_at_ms = ob_now_ms();
     item.event = event;
+    const Orderbus__V1__Dispatch *d =
+        msg->env.body_case == ORDERBUS__V1__ENVELOPE__BODY_DISPATCH ? msg->env.dispatch : NULL;
+    if (d) {
+        /* by reference: the order is in `orders` already */
+        item.msg_id = msg->env.msg_id;
+        item.note = d->note;
+        item.sign_deadline_ms = d->sign_deadline_ms;
+        item.state = d->state;
+        item.sent_at_ms = msg->env.sent_at_ms;
+    } else {
+        item.envelope.data = buf;
+        item.envelope.len = len;
+    }
     uint8_t key[OB_DEPT_MAX + 9];
     size_t klen = s_outbox_key(key, dept, msg->env.seq);
     int rc = ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_OUTBOX), key, klen,
                              (const ProtobufCMessage *) &item);
-    free(buf);
-    if (rc)
+    if (rc) {
+        free(buf);
         return rc;
+    }
     node->out_seq = msg->env.seq;
-    return s_put_counter(self, "out_seq", node, node->out_seq);
+    /* kept for the first send after the commit; without memory for it the
+       pump reads it back from the store */
+    if (node->nfresh && node->fresh_first + node->nfresh != msg->env.seq)
+        broker_nodes_fresh_clear(self);   /* not contiguous: cannot happen, be safe */
+    if (node->nfresh == node->capfresh) {
+        size_t cap = node->capfresh ? node->capfresh * 2 : 64;
+        broker_packed_t *f = realloc(node->fresh, cap * sizeof *f);
+        if (f) {
+            node->fresh = f;
+            node->capfresh = cap;
+        }
+    }
+    if (node->nfresh < node->capfresh) {
+        if (!node->nfresh)
+            node->fresh_first = msg->env.seq;
+        node->fresh[node->nfresh++] = (broker_packed_t) {buf, len};
+    } else
+        free(buf);
+    return s_counters_changed(node);
 }
 
 /* The node has committed everything up to `seq`: drop it from the outbox
@@ -218,7 +275,7 @@ static int s_ack_through(broker_t *self, broker_node_t *node, uint64_t seq)
         node->sent_seq = seq;
     node->last_progress_us = ob_mono_us();
     node->rto_ms = BROKER_RTO_MIN_MS;
-    return s_put_counter(self, "acked_seq", node, seq);
+    return s_counters_changed(node);
 }
 
 static int s_node_error(broker_t *self, broker_node_t *node, const uint8_t *rid, size_t rid_len,
@@ -371,9 +428,7 @@ static int s_reliable(broker_t *self, broker_node_t *node, const ob_inmsg_t *in,
         return rc;   /* store failure: the batch is retried or refused */
     node->in_seq = env->seq;
     node->ack_due = true;
-    rc = s_put_counter(self, "in_seq", node, node->in_seq);
-    if (rc)
-        return rc;
+    s_counters_changed(node);
     if (code != ORDERBUS__V1__ERROR_CODE__OK) {
         char mid[OB_ID_HEX];
         ob_info("refused %s from '%s' (msg %s): %s", ob_wire_body_name(env->body_case),
@@ -398,6 +453,7 @@ int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
     }
     ob_errcode_t code;
     char err[256];
+    self->msg_at_us = in->at_us;
     ob_envelope_t *env = ob_wire_decode(in->data, in->size, &code, err, sizeof err);
     if (!env) {
         ob_warn("node link: refused a message from '%s': %s", in->user_id, err);
@@ -519,6 +575,102 @@ static void s_node_lost(broker_node_t *node, const char *why)
     node->rid_len = 0;
 }
 
+void broker_nodes_fresh_clear(broker_t *self)
+{
+    for (size_t i = 0; i < self->nnodes; i++) {
+        broker_node_t *node = &self->nodes[i];
+        for (size_t k = 0; k < node->nfresh; k++)
+            free(node->fresh[k].buf);
+        node->nfresh = 0;
+    }
+}
+
+/* Sends outbox entry `seq` (value v) to the node: its envelope, or for a
+   Dispatch kept by reference the message rebuilt from the order record.
+   Returns as ob_wire_send_raw; 0 for an entry that cannot be read (logged
+   and skipped: the node's gap report brings the link back to it). */
+static int s_send_stored(broker_t *self, MDB_txn *txn, broker_node_t *node, uint64_t seq,
+                         const MDB_val *v)
+{
+    Orderbus__V1__OutboxItem *item = orderbus__v1__outbox_item__unpack(NULL, v->mv_size,
+                                                                        v->mv_data);
+    if (!item) {
+        ob_error("outbox entry %llu for '%s' does not decode; skipped",
+                 (unsigned long long) seq, node->id);
+        return 0;
+    }
+    int sent = 0;
+    if (item->envelope.len) {
+        sent = ob_wire_send_raw(self->node_sock, node->rid, node->rid_len, item->envelope.data,
+                                item->envelope.len);
+        goto out;
+    }
+    ProtobufCMessage *msg = NULL;
+    if (item->order_id.len != OB_ID_BYTES || item->msg_id.len != OB_ID_BYTES
+        || ob_store_get_pb(txn, ob_store_dbi(self->store, OB_DB_ORDERS), item->order_id.data,
+                           OB_ID_BYTES, &orderbus__v1__order_record__descriptor, &msg)
+               != 0) {
+        ob_error("outbox entry %llu for '%s': its order cannot be read; skipped",
+                 (unsigned long long) seq, node->id);
+        goto out;
+    }
+    ob_record_t *rec = (ob_record_t *) msg;
+    if (rec->order) {
+        ob_workorder_t order;
+        Orderbus__V1__Dispatch dispatch;
+        broker_dispatch_fill(rec, &order, &dispatch, item->attempt, item->sign_deadline_ms,
+                             item->note, item->state);
+        ob_envelope_t env = ORDERBUS__V1__ENVELOPE__INIT;
+        env.version = OB_WIRE_VERSION;
+        env.msg_id = item->msg_id;
+        env.sender = (char *) "broker";
+        env.seq = seq;
+        env.sent_at_ms = item->sent_at_ms;
+        env.body_case = ORDERBUS__V1__ENVELOPE__BODY_DISPATCH;
+        env.dispatch = &dispatch;
+        sent = ob_wire_send(self->node_sock, node->rid, node->rid_len, &env);
+    }
+    protobuf_c_message_free_unpacked(msg, NULL);
+out:
+    orderbus__v1__outbox_item__free_unpacked(item, NULL);
+    return sent;
+}
+
+/* Sends seqs sent_seq+1 .. limit that are not in memory from the store;
+   returns false when the socket would not take more. */
+static bool s_pump_stored(broker_t *self, MDB_txn **txn, broker_node_t *node, uint64_t limit)
+{
+    if (!*txn && ob_store_begin(self->store, false, txn)) {
+        *txn = NULL;
+        return false;
+    }
+    MDB_cursor *cur;
+    if (mdb_cursor_open(*txn, ob_store_dbi(self->store, OB_DB_OUTBOX), &cur))
+        return false;
+    uint8_t key[OB_DEPT_MAX + 9];
+    size_t klen = s_outbox_key(key, node->id, node->sent_seq + 1);
+    MDB_val k = {klen, key}, v;
+    bool more = true;
+    int rc;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != klen || memcmp(k.mv_data, key, klen - 8) != 0)
+            break;
+        uint64_t seq = ob_be64_get((const uint8_t *) k.mv_data + klen - 8);
+        if (seq > limit)
+            break;
+        if (s_send_stored(self, *txn, node, seq, &v) < 0) {
+            if (errno == EHOSTUNREACH)
+                s_node_lost(node, "connection gone");
+            more = false;   /* EAGAIN: the pipe is full, carry on next turn */
+            break;
+        }
+        node->sent_seq = seq;
+    }
+    mdb_cursor_close(cur);
+    return more;
+}
+
 void broker_nodes_pump(broker_t *self)
 {
     MDB_txn *txn = NULL;
@@ -526,8 +678,6 @@ void broker_nodes_pump(broker_t *self)
         broker_node_t *node = &self->nodes[i];
         if (!node->rid_len || !node->up || node->sent_seq >= node->out_seq)
             continue;
-        if (!txn && ob_store_begin(self->store, false, &txn))
-            return;
         uint64_t limit = node->acked_seq + BROKER_WINDOW;
         if (limit > node->out_seq)
             limit = node->out_seq;
@@ -535,43 +685,32 @@ void broker_nodes_pump(broker_t *self)
             continue;
         if (node->sent_seq == node->acked_seq)
             node->last_progress_us = ob_mono_us();   /* the retry clock starts now */
-        MDB_cursor *cur;
-        if (mdb_cursor_open(txn, ob_store_dbi(self->store, OB_DB_OUTBOX), &cur))
-            break;
-        uint8_t key[OB_DEPT_MAX + 9];
-        size_t klen = s_outbox_key(key, node->id, node->sent_seq + 1);
-        MDB_val k = {klen, key}, v;
-        int rc;
-        for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            if (k.mv_size != klen || memcmp(k.mv_data, key, klen - 8) != 0)
-                break;
-            uint64_t seq = ob_be64_get((const uint8_t *) k.mv_data + klen - 8);
-            if (seq > limit)
-                break;
-            Orderbus__V1__OutboxItem *item =
-                orderbus__v1__outbox_item__unpack(NULL, v.mv_size, v.mv_data);
-            int sent = -1;
-            if (item) {
-                sent = ob_wire_send_raw(self->node_sock, node->rid, node->rid_len,
-                                        item->envelope.data, item->envelope.len);
-                orderbus__v1__outbox_item__free_unpacked(item, NULL);
-            } else {
-                ob_error("outbox entry %llu for '%s' does not decode; skipped",
-                         (unsigned long long) seq, node->id);
-                sent = 0;
-            }
-            if (sent < 0) {
+        uint64_t fresh_end = node->fresh_first + node->nfresh;   /* one past */
+        bool in_memory = node->nfresh && node->sent_seq + 1 >= node->fresh_first
+                         && node->sent_seq + 1 < fresh_end;
+        if (!in_memory) {
+            uint64_t upto = node->nfresh && node->fresh_first > node->sent_seq + 1
+                                ? node->fresh_first - 1 : limit;
+            if (upto > limit)
+                upto = limit;
+            if (!s_pump_stored(self, &txn, node, upto) || !node->rid_len)
+                continue;
+        }
+        /* this batch's messages, packed already */
+        while (node->nfresh && node->sent_seq < limit && node->sent_seq + 1 >= node->fresh_first
+               && node->sent_seq + 1 < fresh_end) {
+            const broker_packed_t *p = &node->fresh[node->sent_seq + 1 - node->fresh_first];
+            if (ob_wire_send_raw(self->node_sock, node->rid, node->rid_len, p->buf, p->len) < 0) {
                 if (errno == EHOSTUNREACH)
                     s_node_lost(node, "connection gone");
-                break;   /* EAGAIN: the pipe is full, carry on next turn */
+                break;
             }
-            node->sent_seq = seq;
+            node->sent_seq++;
         }
-        mdb_cursor_close(cur);
     }
     if (txn)
         mdb_txn_abort(txn);
+    broker_nodes_fresh_clear(self);
 }
 
 void broker_nodes_cron(broker_t *self)

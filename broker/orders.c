@@ -193,6 +193,7 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob
     entry.order_id = rec->order->id;
     entry.case_no = rec->order->case_no;
     entry.at_ms = ob_now_ms();
+    entry.at_us = self->msg_at_us ? self->msg_at_us : ob_now_us();
     entry.event = event;
     entry.from_state = from;
     entry.to_state = rec->state;
@@ -206,12 +207,15 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob
     if (!extra || !extra->rules_version)
         entry.rules_version = (char *) "";
 
+    /* packed once, straight into the page; the event gets a copy */
+    size_t len = orderbus__v1__journal_entry__get_packed_size(&entry);
     uint8_t key[8];
     ob_be64_put(key, entry.seq);
-    int rc = ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_JOURNAL), key, 8,
-                             (const ProtobufCMessage *) &entry);
+    MDB_val jk = {8, key}, jv = {len, NULL};
+    int rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_JOURNAL), &jk, &jv, MDB_RESERVE);
     if (rc)
         return rc;
+    orderbus__v1__journal_entry__pack(&entry, jv.mv_data);
     uint8_t ikey[OB_ID_BYTES + 8];
     memcpy(ikey, rec->order->id.data, OB_ID_BYTES);
     memcpy(ikey + OB_ID_BYTES, key, 8);
@@ -219,20 +223,17 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob
     rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_JOURNAL), &k, &v, 0);
     if (rc)
         return rc;
-    rc = ob_store_meta_put_u64(self->store, self->txn, "journal_seq", self->journal_seq);
-    if (rc)
-        return rc;
+    self->journal_dirty = true;   /* meta "journal_seq" is written at the end of the batch */
     rec->last_seq = entry.seq;
 
     /* published after the commit; the entry carries no personal data */
-    size_t len = orderbus__v1__journal_entry__get_packed_size(&entry);
     uint8_t *buf = malloc(len ? len : 1);
     if (!buf)
         return ENOMEM;
-    orderbus__v1__journal_entry__pack(&entry, buf);
-    char topic[OB_DEPT_MAX + 40];
-    snprintf(topic, sizeof topic, "ev.%s.%s", *rec->dept ? rec->dept : "-",
-             ob_state_name(rec->state));
+    memcpy(buf, jv.mv_data, len);
+    char topic[OB_DEPT_MAX + 64];
+    snprintf(topic, sizeof topic, "ev.%s.%s.%s", *rec->dept ? rec->dept : "-",
+             ob_state_name(rec->state), ob_event_name(event));
     return broker_effect_add_raw(self, EFFECT_EVENT, NULL, 0, topic, buf, len);
 }
 
@@ -307,20 +308,10 @@ int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob
             return rc;
     }
 
-    /* the department gets the order without the complainant's contact */
-    ob_workorder_t order = *rec->order;
-    order.contact = NULL;
-    order.sealed_contact.len = 0;
-    order.sealed_contact.data = NULL;
-    Orderbus__V1__Dispatch dispatch = ORDERBUS__V1__DISPATCH__INIT;
-    dispatch.order = &order;
-    dispatch.attempt = rec->attempt;
-    dispatch.dispatched_at_ms = rec->dispatched_at_ms;
-    dispatch.sign_deadline_ms = rec->sign_deadline_ms;
-    dispatch.reply_deadline_ms = rec->reply_deadline_ms;
-    dispatch.lead = true;
-    dispatch.note = (char *) (note ? note : "");
-    dispatch.state = ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED;
+    ob_workorder_t order;
+    Orderbus__V1__Dispatch dispatch;
+    broker_dispatch_fill(rec, &order, &dispatch, rec->attempt, rec->sign_deadline_ms, note,
+                         ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED);
     ob_msg_t m;
     ob_msg_init(&m, "broker");
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_DISPATCH;
@@ -339,6 +330,26 @@ int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob
     if (rc)
         return rc;
     return s_save(self, rec, from == ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED ? NULL : &before);
+}
+
+void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
+                          Orderbus__V1__Dispatch *d, uint32_t attempt,
+                          int64_t sign_deadline_ms, const char *note, ob_state_t state)
+{
+    /* the department gets the order without the complainant's contact */
+    *order = *rec->order;
+    order->contact = NULL;
+    order->sealed_contact.len = 0;
+    order->sealed_contact.data = NULL;
+    orderbus__v1__dispatch__init(d);
+    d->order = order;
+    d->attempt = attempt;
+    d->dispatched_at_ms = rec->dispatched_at_ms;
+    d->sign_deadline_ms = sign_deadline_ms;
+    d->reply_deadline_ms = rec->reply_deadline_ms;
+    d->lead = true;
+    d->note = (char *) (note ? note : "");
+    d->state = state;
 }
 
 int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, const char *note)

@@ -4,8 +4,10 @@
 
 #include "ob_common.h"
 
-/* Wall clock in unix milliseconds, and a monotonic clock in microseconds. */
+/* Wall clock in unix milliseconds (and microseconds), and a monotonic
+   clock in microseconds. */
 int64_t  ob_now_ms(void);
+int64_t  ob_now_us(void);
 uint64_t ob_mono_us(void);
 
 /* Fills `id` with a new time-ordered id: 6 bytes of big-endian unix ms,

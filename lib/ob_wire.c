@@ -41,6 +41,8 @@ int ob_wire_recv(void *sock, bool router, ob_inmsg_t *in)
             in->truncated = true;   /* interrupted mid-message */
             break;
         }
+        if (frame == 0)
+            in->at_us = ob_now_us();
         more = zmq_msg_more(&msg);
         size_t size = zmq_msg_size(&msg);
         if (router && frame == 0) {

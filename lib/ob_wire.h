@@ -34,6 +34,7 @@ typedef struct {
     size_t size;
     char user_id[OB_USER_ID_MAX];
     bool truncated;               /* more than rid+payload frames, or oversize: refuse */
+    int64_t at_us;                /* wall clock (unix us) when it was taken from the socket */
 } ob_inmsg_t;
 
 /* Receives one whole message (all its frames) from `sock` without blocking.

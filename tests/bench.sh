@@ -43,7 +43,7 @@ echo
 
 rc=0
 run() {
-    local cmd=("$BENCH" --config "$SITE/orderbus.yaml" --category "$CATEGORY" "$@")
+    local cmd=("$BENCH" --config "$SITE/orderbus.yaml" --category "$CATEGORY" --dept "$DEPT" "$@")
     echo
     echo "\$ ${cmd[*]}"
     "${cmd[@]}" || rc=$?
