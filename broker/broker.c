@@ -62,19 +62,20 @@ static void s_effects_send(broker_t *self)
 {
     for (size_t i = 0; i < self->neffects; i++) {
         broker_effect_t *e = &self->effects[i];
+        /* the buffers pass to ZeroMQ as they are (no copy) */
+        uint8_t *data = e->data;
+        e->data = NULL;
         switch (e->kind) {
         case EFFECT_CLIENT:
             /* a client that went away meanwhile (EHOSTUNREACH) resends and is
                answered from `seen` */
-            ob_wire_send_raw(self->client_sock, e->rid, e->rid_len, e->data, e->len);
+            ob_wire_send_owned(self->client_sock, e->rid, e->rid_len, NULL, data, e->len);
             break;
         case EFFECT_NODE:
-            ob_wire_send_raw(self->node_sock, e->rid, e->rid_len, e->data, e->len);
+            ob_wire_send_owned(self->node_sock, e->rid, e->rid_len, NULL, data, e->len);
             break;
         case EFFECT_EVENT:
-            if (zmq_send(self->event_sock, e->topic, strlen(e->topic),
-                         ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0)
-                zmq_send(self->event_sock, e->data, e->len, ZMQ_DONTWAIT);
+            ob_wire_send_owned(self->event_sock, NULL, 0, e->topic, data, e->len);
             break;
         }
     }
@@ -302,6 +303,11 @@ void broker_destroy(broker_t **self_p)
 
 /* ---- the batch ----------------------------------------------------------- */
 
+int64_t broker_now_ms(const broker_t *self)
+{
+    return self->txn && self->batch_now_ms ? self->batch_now_ms : ob_now_ms();
+}
+
 /* Re-reads the counters cached in memory after an aborted transaction. */
 static void s_reload_counters(broker_t *self)
 {
@@ -346,6 +352,7 @@ static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg
             self->txn = NULL;
             break;
         }
+        self->batch_now_ms = ob_now_ms();
         for (size_t i = 0; !rc && i < nn; i++)
             rc = broker_node_handle(self, &nodes[i]);
         for (size_t i = 0; !rc && i < nc; i++)
@@ -359,8 +366,11 @@ static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg
             mdb_txn_abort(self->txn);
         self->txn = NULL;
         if (!rc) {
-            s_effects_send(self);
+            /* the nodes first (acks, then the new dispatches): their work
+               starts while the answers and events go out */
             broker_nodes_after_commit(self);
+            broker_nodes_pump(self);
+            s_effects_send(self);
             self->batches++;
             self->batch_msgs += nn + nc;
             return;

@@ -100,6 +100,13 @@ typedef struct broker {
     size_t neffects, capeffects;
     MDB_txn *txn;                   /* the batch's write transaction */
     int64_t msg_at_us;              /* arrival of the message being applied (unix us) */
+    int64_t batch_now_ms;           /* the batch's clock: one reading per transaction */
+    struct {                        /* the last deadlines computed (same batch clock and
+                                       limits give the same deadlines) */
+        int64_t now;
+        uint32_t sign_hours, reply_days, reply_hours;
+        int64_t sign, sign_warning, reply, reply_warning;
+    } deadlines;
     uint64_t journal_seq;           /* cached meta counters, written once per batch */
     bool journal_dirty;             /* journal_seq moved in this batch */
     uint32_t case_day;              /* day of case_serial (0: not cached) */
@@ -114,6 +121,9 @@ typedef struct broker {
 } broker_t;
 
 /* broker.c */
+/* The time of the batch being applied (every change of one transaction
+   carries the same time), or the wall clock outside a batch. */
+int64_t broker_now_ms(const broker_t *self);
 broker_t *broker_new(const broker_config_t *cfg, char *err, size_t errlen);
 void broker_destroy(broker_t **self_p);
 int broker_run(broker_t *self, volatile int *stop_flag, volatile int *reload_flag);

@@ -158,7 +158,7 @@ static bool s_seen_answer(broker_t *self, const s_req_t *req, int *rc)
 static int s_seen_put(broker_t *self, const s_req_t *req, const uint8_t *order_id)
 {
     Orderbus__V1__SeenItem seen = ORDERBUS__V1__SEEN_ITEM__INIT;
-    seen.at_ms = ob_now_ms();
+    seen.at_ms = broker_now_ms(self);
     seen.order_id.data = (uint8_t *) order_id;
     seen.order_id.len = OB_ID_BYTES;
     return ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_SEEN),
@@ -213,7 +213,7 @@ static int s_submit(broker_t *self, const s_req_t *req)
         return s_answer(self, req, C(ERR_BAD_REQUEST), err, NULL);
 
     /* the time of receipt is set before routing: rules may match on it */
-    int64_t now = ob_now_ms();
+    int64_t now = broker_now_ms(self);
     ob_workorder_t routed = *in;
     if (!routed.received_at_ms)
         routed.received_at_ms = now;
@@ -242,24 +242,32 @@ static int s_submit(broker_t *self, const s_req_t *req)
         return rc;
     ob_case_no_format(case_no, day, (uint32_t) self->case_serial);
 
-    /* the record, normalised into heap memory so every field is owned */
-    ob_workorder_t order = routed;
-    order.id.data = id;
-    order.id.len = OB_ID_BYTES;
-    order.case_no = case_no;
-    ob_record_t draft = ORDERBUS__V1__ORDER_RECORD__INIT;
-    draft.order = &order;
-    draft.state = S(REGISTERED);
-    draft.created_at_ms = now;
-    size_t len = orderbus__v1__order_record__get_packed_size(&draft);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (!buf)
+    /* the record takes over the order the request decoded into (every field
+       of it is heap memory of protobuf-c's default allocator, freed with the
+       record): no copy of the text */
+    ob_record_t *rec = malloc(sizeof *rec);
+    uint8_t *id_copy = malloc(OB_ID_BYTES);
+    char *case_copy = strdup(case_no);
+    if (!rec || !id_copy || !case_copy) {
+        free(rec);
+        free(id_copy);
+        free(case_copy);
         return ENOMEM;
-    orderbus__v1__order_record__pack(&draft, buf);
-    ob_record_t *rec = orderbus__v1__order_record__unpack(NULL, len, buf);
-    free(buf);
-    if (!rec)
-        return ENOMEM;
+    }
+    orderbus__v1__order_record__init(rec);
+    ob_workorder_t *order = req->env->submit->order;
+    req->env->submit->order = NULL;
+    order->received_at_ms = routed.received_at_ms;
+    free(order->id.data);   /* whatever the client put there */
+    memcpy(id_copy, id, OB_ID_BYTES);
+    order->id.data = id_copy;
+    order->id.len = OB_ID_BYTES;
+    if (order->case_no && order->case_no != protobuf_c_empty_string)
+        free(order->case_no);
+    order->case_no = case_copy;
+    rec->order = order;
+    rec->state = S(REGISTERED);
+    rec->created_at_ms = now;
 
     MDB_val ck = {strlen(case_no), case_no}, cv = {OB_ID_BYTES, id};
     rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_CASE), &ck, &cv, 0);
@@ -449,7 +457,7 @@ static int s_decide(broker_t *self, const s_req_t *req, const Orderbus__V1__Orde
         rec->rework_count++;
         break;
     case E(CALLBACK_OK):
-        rec->closed_at_ms = ob_now_ms();
+        rec->closed_at_ms = broker_now_ms(self);
         rec->satisfaction = sat;
         break;
     case E(CALLBACK_REOPEN):

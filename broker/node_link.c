@@ -189,7 +189,7 @@ int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_i
     item.order_id.data = (uint8_t *) order_id;
     item.order_id.len = OB_ID_BYTES;
     item.attempt = attempt;
-    item.queued_at_ms = ob_now_ms();
+    item.queued_at_ms = broker_now_ms(self);
     item.event = event;
     const Orderbus__V1__Dispatch *d =
         msg->env.body_case == ORDERBUS__V1__ENVELOPE__BODY_DISPATCH ? msg->env.dispatch : NULL;
@@ -369,7 +369,7 @@ static int s_apply_act(broker_t *self, broker_node_t *node, const ob_envelope_t 
                     errlen) < 0)
         goto out;
     ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
-    int64_t now = ob_now_ms();
+    int64_t now = broker_now_ms(self);
     switch (event) {
     case E(SIGN):
         rec->signed_at_ms = now;
@@ -699,8 +699,13 @@ void broker_nodes_pump(broker_t *self)
         /* this batch's messages, packed already */
         while (node->nfresh && node->sent_seq < limit && node->sent_seq + 1 >= node->fresh_first
                && node->sent_seq + 1 < fresh_end) {
-            const broker_packed_t *p = &node->fresh[node->sent_seq + 1 - node->fresh_first];
-            if (ob_wire_send_raw(self->node_sock, node->rid, node->rid_len, p->buf, p->len) < 0) {
+            broker_packed_t *p = &node->fresh[node->sent_seq + 1 - node->fresh_first];
+            int sent = p->buf ? ob_wire_send_owned(self->node_sock, node->rid, node->rid_len,
+                                                   NULL, p->buf, p->len)
+                              : -1;
+            p->buf = NULL;   /* ZeroMQ has it (or freed it) */
+            if (sent < 0) {
+                /* a resend comes from the store */
                 if (errno == EHOSTUNREACH)
                     s_node_lost(node, "connection gone");
                 break;

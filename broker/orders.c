@@ -120,7 +120,7 @@ int broker_order_find(broker_t *self, const Orderbus__V1__OrderRef *ref, ob_reco
 static int s_save(broker_t *self, ob_record_t *rec, const s_snapshot_t *before)
 {
     const uint8_t *id = rec->order->id.data;
-    rec->updated_at_ms = ob_now_ms();
+    rec->updated_at_ms = broker_now_ms(self);
     int rc = ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), id, OB_ID_BYTES,
                              (const ProtobufCMessage *) rec);
     if (rc)
@@ -192,7 +192,7 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob
     entry.seq = ++self->journal_seq;
     entry.order_id = rec->order->id;
     entry.case_no = rec->order->case_no;
-    entry.at_ms = ob_now_ms();
+    entry.at_ms = broker_now_ms(self);
     entry.at_us = self->msg_at_us ? self->msg_at_us : ob_now_us();
     entry.event = event;
     entry.from_state = from;
@@ -270,6 +270,28 @@ static int s_recall(broker_t *self, ob_record_t *rec, const char *dept, uint32_t
                                ORDERBUS__V1__ORDER_EVENT__EVENT_RECALL, &m);
 }
 
+/* Sign and reply deadlines (and their warnings) for a dispatch at `now`,
+   into self->deadlines; the working-day calendar is consulted only when
+   the time or the limits differ from the last call (a batch has one clock). */
+static void s_deadlines(broker_t *self, int64_t now, uint32_t sign_hours, uint32_t reply_days,
+                        uint32_t reply_hours)
+{
+    if (self->deadlines.now == now && self->deadlines.sign_hours == sign_hours
+        && self->deadlines.reply_days == reply_days && self->deadlines.reply_hours == reply_hours)
+        return;
+    self->deadlines.now = now;
+    self->deadlines.sign_hours = sign_hours;
+    self->deadlines.reply_days = reply_days;
+    self->deadlines.reply_hours = reply_hours;
+    self->deadlines.sign = ob_calendar_add_hours(self->calendar, now, sign_hours);
+    self->deadlines.sign_warning =
+        ob_calendar_warning_at(self->calendar, now, self->deadlines.sign);
+    self->deadlines.reply = reply_days ? ob_calendar_add_days(self->calendar, now, reply_days)
+                                       : ob_calendar_add_hours(self->calendar, now, reply_hours);
+    self->deadlines.reply_warning =
+        ob_calendar_warning_at(self->calendar, now, self->deadlines.reply);
+}
+
 int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob_event_t event,
                           const broker_actor_t *actor, const char *note, const char *rule_id,
                           uint32_t sign_hours, uint32_t reply_days, uint32_t reply_hours)
@@ -278,7 +300,7 @@ int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob
     s_snapshot(rec, &before);
     ob_state_t from = rec->state;
     uint32_t prev_attempt = rec->attempt;
-    int64_t now = ob_now_ms();
+    int64_t now = broker_now_ms(self);
 
     rec->state = ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED;
     rec->attempt++;
@@ -289,16 +311,14 @@ int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob
     rec->signed_at_ms = 0;
     rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_QUEUED;
     broker_set_str(&rec->transport_error, "");
-    rec->sign_deadline_ms = ob_calendar_add_hours(self->calendar, now, sign_hours);
-    rec->sign_warning_ms = ob_calendar_warning_at(self->calendar, now, rec->sign_deadline_ms);
+    s_deadlines(self, now, sign_hours, reply_days, reply_hours);
+    rec->sign_deadline_ms = self->deadlines.sign;
+    rec->sign_warning_ms = self->deadlines.sign_warning;
     if (!rec->dispatched_at_ms) {
         /* the reply clock runs from the first dispatch: returns stop no clock */
         rec->dispatched_at_ms = now;
-        rec->reply_deadline_ms = reply_days
-                                     ? ob_calendar_add_days(self->calendar, now, reply_days)
-                                     : ob_calendar_add_hours(self->calendar, now, reply_hours);
-        rec->reply_warning_ms =
-            ob_calendar_warning_at(self->calendar, now, rec->reply_deadline_ms);
+        rec->reply_deadline_ms = self->deadlines.reply;
+        rec->reply_warning_ms = self->deadlines.reply_warning;
     }
 
     int rc;

@@ -189,6 +189,32 @@ int ob_wire_send_raw(void *sock, const uint8_t *rid, size_t rid_len, const void 
     return 0;
 }
 
+int ob_wire_send_owned(void *sock, const uint8_t *rid, size_t rid_len, const char *topic,
+                       uint8_t *data, size_t len)
+{
+    if ((rid && zmq_send(sock, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+        || (topic && zmq_send(sock, topic, strlen(topic), ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)) {
+        int e = errno;
+        free(data);
+        errno = e;
+        return -1;
+    }
+    zmq_msg_t msg;
+    if (zmq_msg_init_data(&msg, data, len, s_free_buf, NULL) < 0) {
+        int e = errno;
+        free(data);
+        errno = e;
+        return -1;
+    }
+    if (zmq_msg_send(&msg, sock, ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(&msg);   /* frees data */
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 int ob_wire_send(void *sock, const uint8_t *rid, size_t rid_len, const ob_envelope_t *env)
 {
     uint8_t *buf;

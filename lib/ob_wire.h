@@ -63,6 +63,11 @@ int ob_wire_pack(const ob_envelope_t *env, uint8_t **out, size_t *len);
 int ob_wire_send(void *sock, const uint8_t *rid, size_t rid_len, const ob_envelope_t *env);
 int ob_wire_send_raw(void *sock, const uint8_t *rid, size_t rid_len,
                      const void *data, size_t len);
+/* As ob_wire_send_raw for a malloc'd buffer whose ownership passes to
+   ZeroMQ (no copy); `data` is freed whatever the outcome. A `topic`
+   (PUB sockets) goes in a frame of its own before it, instead of a rid. */
+int ob_wire_send_owned(void *sock, const uint8_t *rid, size_t rid_len, const char *topic,
+                       uint8_t *data, size_t len);
 
 /* Builds and sends an Answer{code, message} to `rid` referring to msg id
    `ref` (may be NULL). Used for errors; returns as ob_wire_send. */
