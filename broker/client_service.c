@@ -161,7 +161,7 @@ static int s_seen_put(broker_t *self, const s_req_t *req, const uint8_t *order_i
     seen.at_ms = broker_now_ms(self);
     seen.order_id.data = (uint8_t *) order_id;
     seen.order_id.len = OB_ID_BYTES;
-    return ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_SEEN),
+    return ob_store_put_pb_append(self->txn, ob_store_dbi(self->store, OB_DB_SEEN),
                            req->env->msg_id.data, OB_ID_BYTES, (const ProtobufCMessage *) &seen);
 }
 
@@ -270,7 +270,7 @@ static int s_submit(broker_t *self, const s_req_t *req)
     rec->created_at_ms = now;
 
     MDB_val ck = {strlen(case_no), case_no}, cv = {OB_ID_BYTES, id};
-    rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_CASE), &ck, &cv, 0);
+    rc = ob_store_put_append(self->txn, ob_store_dbi(self->store, OB_DB_IDX_CASE), &ck, &cv, 0);
     broker_actor_t who = {req->role, req->who, NULL};
     broker_actor_t sys = {ORDERBUS__V1__ROLE__ROLE_SYSTEM, "rules", NULL};
     if (!rc)

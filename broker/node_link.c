@@ -206,7 +206,7 @@ int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_i
     }
     uint8_t key[OB_DEPT_MAX + 9];
     size_t klen = s_outbox_key(key, dept, msg->env.seq);
-    int rc = ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_OUTBOX), key, klen,
+    int rc = ob_store_put_pb_append(self->txn, ob_store_dbi(self->store, OB_DB_OUTBOX), key, klen,
                              (const ProtobufCMessage *) &item);
     if (rc) {
         free(buf);

@@ -120,9 +120,17 @@ int broker_order_find(broker_t *self, const Orderbus__V1__OrderRef *ref, ob_reco
 static int s_save(broker_t *self, ob_record_t *rec, const s_snapshot_t *before)
 {
     const uint8_t *id = rec->order->id.data;
+    /* a record never saved (updated_at_ms is set by every save) has no
+       index entries yet, and the newest id: it appends */
+    bool is_new = rec->updated_at_ms == 0;
+    if (is_new)
+        before = NULL;
     rec->updated_at_ms = broker_now_ms(self);
-    int rc = ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), id, OB_ID_BYTES,
-                             (const ProtobufCMessage *) rec);
+    MDB_dbi orders = ob_store_dbi(self->store, OB_DB_ORDERS);
+    int rc = is_new ? ob_store_put_pb_append(self->txn, orders, id, OB_ID_BYTES,
+                                             (const ProtobufCMessage *) rec)
+                    : ob_store_put_pb(self->txn, orders, id, OB_ID_BYTES,
+                                      (const ProtobufCMessage *) rec);
     if (rc)
         return rc;
     uint8_t key[2 + OB_DEPT_MAX + OB_ID_BYTES];
@@ -212,7 +220,8 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob
     uint8_t key[8];
     ob_be64_put(key, entry.seq);
     MDB_val jk = {8, key}, jv = {len, NULL};
-    int rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_JOURNAL), &jk, &jv, MDB_RESERVE);
+    int rc = ob_store_put_append(self->txn, ob_store_dbi(self->store, OB_DB_JOURNAL), &jk, &jv,
+                                 MDB_RESERVE);
     if (rc)
         return rc;
     orderbus__v1__journal_entry__pack(&entry, jv.mv_data);
@@ -220,7 +229,7 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob
     memcpy(ikey, rec->order->id.data, OB_ID_BYTES);
     memcpy(ikey + OB_ID_BYTES, key, 8);
     MDB_val k = {sizeof ikey, ikey}, v = {0, (void *) ""};
-    rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_JOURNAL), &k, &v, 0);
+    rc = ob_store_put_append(self->txn, ob_store_dbi(self->store, OB_DB_IDX_JOURNAL), &k, &v, 0);
     if (rc)
         return rc;
     self->journal_dirty = true;   /* meta "journal_seq" is written at the end of the batch */

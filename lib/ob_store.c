@@ -251,6 +251,32 @@ int ob_store_put_pb(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t keylen,
     return 0;
 }
 
+int ob_store_put_append(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+                        unsigned flags)
+{
+    MDB_val v = *val;
+    int rc = mdb_put(txn, dbi, key, &v, flags | MDB_APPEND);
+    if (rc == MDB_KEYEXIST) {   /* not last (or present): an ordinary put decides */
+        v = *val;
+        rc = mdb_put(txn, dbi, key, &v, flags);
+    }
+    if (!rc)
+        *val = v;
+    return rc;
+}
+
+int ob_store_put_pb_append(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t keylen,
+                           const ProtobufCMessage *msg)
+{
+    size_t n = protobuf_c_message_get_packed_size(msg);
+    MDB_val k = {keylen, (void *) key}, v = {n, NULL};
+    int rc = ob_store_put_append(txn, dbi, &k, &v, MDB_RESERVE);
+    if (rc)
+        return rc;
+    protobuf_c_message_pack(msg, v.mv_data);
+    return 0;
+}
+
 const char *ob_store_strerror(int rc)
 {
     if (rc == EBADMSG)

@@ -87,6 +87,17 @@ int ob_store_get_pb(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t keylen,
 int ob_store_put_pb(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t keylen,
                     const ProtobufCMessage *msg);
 
+/* mdb_put for keys that usually sort after every key of the database
+   (time-ordered ids, sequence numbers): tries MDB_APPEND, which fills
+   pages instead of splitting them in the middle, and falls back to a plain
+   put when the key does not sort last. Same returns as mdb_put. */
+int ob_store_put_append(MDB_txn *txn, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+                        unsigned flags);
+
+/* ob_store_put_pb with ob_store_put_append. */
+int ob_store_put_pb_append(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t keylen,
+                           const ProtobufCMessage *msg);
+
 /* Message for an LMDB code or errno. */
 const char *ob_store_strerror(int rc);
 

@@ -33,12 +33,22 @@ uint64_t ob_mono_us(void)
    random part keeps ids unguessable and unique across processes. */
 void ob_id_new(uint8_t id[OB_ID_BYTES])
 {
+    /* the last id of this thread: ids made here only grow, so that stores
+       keyed by them append (full pages, no splits in the middle) */
+    static _Thread_local uint8_t last[OB_ID_BYTES];
     uint64_t ms = (uint64_t) ob_now_ms();
     for (int i = 5; i >= 0; i--) {
         id[i] = (uint8_t) (ms & 0xff);
         ms >>= 8;
     }
     ob_random_bytes(id + 6, OB_ID_BYTES - 6);
+    if (memcmp(id, last, OB_ID_BYTES) <= 0) {
+        /* same millisecond (or the clock stepped back): one past the last */
+        memcpy(id, last, OB_ID_BYTES);
+        for (int i = OB_ID_BYTES - 1; i >= 0 && ++id[i] == 0; i--)
+            ;
+    }
+    memcpy(last, id, OB_ID_BYTES);
 }
 
 /* Random bytes from a per-thread pool refilled 4 KiB at a time: one

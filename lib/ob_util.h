@@ -11,7 +11,9 @@ int64_t  ob_now_us(void);
 uint64_t ob_mono_us(void);
 
 /* Fills `id` with a new time-ordered id: 6 bytes of big-endian unix ms,
-   then 10 random bytes (libsodium; sodium_init first). */
+   then 10 random bytes (libsodium; sodium_init first). Ids made by one
+   thread are strictly increasing (within a millisecond the next is the
+   last plus one). */
 void ob_id_new(uint8_t id[OB_ID_BYTES]);
 
 /* Fills out with len random bytes (libsodium, pooled per thread). */

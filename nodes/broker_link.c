@@ -513,7 +513,7 @@ int ob_link_enqueue(ob_link_t *self, MDB_txn *txn, ob_envelope_t *env)
     uint8_t key[8];
     ob_be64_put(key, seq);
     MDB_val k = {8, key}, v = {len, buf};
-    int rc = mdb_put(txn, ob_store_dbi(self->store, OB_NDB_OUTBOX), &k, &v, 0);
+    int rc = ob_store_put_append(txn, ob_store_dbi(self->store, OB_NDB_OUTBOX), &k, &v, 0);
     free(buf);
     if (rc == 0)
         rc = ob_store_meta_put_u64(self->store, txn, "out_seq", seq);

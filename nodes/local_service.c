@@ -482,7 +482,7 @@ static int s_handle_action(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
     ob_be64_put(when, (uint64_t) ob_now_ms());
     sv.mv_size = 8;
     sv.mv_data = when;
-    rc = mdb_put(txn, ob_store_dbi(store, OB_NDB_SEEN), &sk, &sv, 0);
+    rc = ob_store_put_append(txn, ob_store_dbi(store, OB_NDB_SEEN), &sk, &sv, 0);
     if (rc) {
         orderbus__v1__node_order__free_unpacked(order, NULL);
         return rc;

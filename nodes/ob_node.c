@@ -237,8 +237,9 @@ static int s_inbox_get(ob_node_t *self, MDB_txn *txn, const uint8_t *id, ob_node
 
 static int s_inbox_put(ob_node_t *self, MDB_txn *txn, const uint8_t *id, const ob_nodeorder_t *o)
 {
-    return ob_store_put_pb(txn, ob_store_dbi(self->store, OB_NDB_INBOX), id, OB_ID_BYTES,
-                           &o->base);
+    /* new orders have the newest ids: they append */
+    return ob_store_put_pb_append(txn, ob_store_dbi(self->store, OB_NDB_INBOX), id, OB_ID_BYTES,
+                                  &o->base);
 }
 
 static const char *s_case(const ob_nodeorder_t *o)
