@@ -6,7 +6,7 @@
 # orders in flight). Every commit is a real fsync'd LMDB commit.
 #
 #   BUILD=build tests/bench.sh
-#   BENCH_DEPT=housing BENCH_CATEGORY=城乡建设 BENCH_N1=2000 BENCH_N256=20000
+#   BENCH_DEPT=housing BENCH_CATEGORY=城乡建设 BENCH_N1=20000 BENCH_N256=20000
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,7 +17,7 @@ export BUILD
 BENCH=$BUILD/bin/ob_bench
 DEPT=${BENCH_DEPT:-housing}
 CATEGORY=${BENCH_CATEGORY:-城乡建设}
-N1=${BENCH_N1:-2000}
+N1=${BENCH_N1:-20000}
 N256=${BENCH_N256:-20000}
 [[ -x $BENCH ]] || { echo "bench: $BENCH is missing (run make)" >&2; exit 1; }
 
@@ -48,6 +48,8 @@ run() {
     echo "\$ ${cmd[*]}"
     "${cmd[@]}" || rc=$?
 }
+echo "\$ $BUILD/bin/ob_storebench $SITE"
+"$BUILD/bin/ob_storebench" "$SITE" || rc=$?
 run --window 1 --orders "$N1"
 run --window 256 --orders "$N256"
 echo; "$HERE/routebench.sh" || rc=$?
