@@ -1,22 +1,34 @@
-/*  ob_match.c — multi-pattern text matcher (Aho-Corasick over UTF-8 bytes).
+/*  ob_match.c — multi-pattern text matcher: Aho-Corasick over characters.
 
     Patterns are normalised (ASCII lower case, white space runs to one ' ',
-    trimmed) and deduplicated through a small open-addressing hash table.
-    Compilation builds the trie (edges as linked lists while building),
-    then packs the goto edges of every node into one double array
-    (base/check/next: the child of node s by byte c sits in cell base[s] + c
-    when that cell's check is s), so one step of a scan is two loads and a
-    compare whatever the node's fan-out; nodes are placed first fit, widest
-    first. Failure links and, per node, the first node of its output chain
-    are computed breadth first. The root keeps a dense 256-entry table
-    because most steps of a scan start or end there; failure links are
-    followed on a miss (amortised under one per byte). Memory is some 16
-    bytes per node plus 8 per cell: 10,000 Chinese keywords of a few
-    characters make some 60,000 nodes, a few MiB.                         */
+    trimmed), must be valid UTF-8, and are deduplicated through a small
+    open-addressing hash table.
+
+    The automaton works on characters, not bytes: every code point that
+    occurs in some pattern gets a dense symbol number (a direct table for
+    the Basic Multilingual Plane, a sorted list above it), and the trie is
+    built over symbols. A Chinese text then costs one step per character
+    instead of three, and the part of the automaton a scan touches stays
+    small: the root's transitions are one dense array indexed by symbol,
+    every other node keeps its few children sorted in one edge array. A
+    character no pattern contains leads straight back to the root; failure
+    links are followed on a miss (amortised under one per character), and
+    each node knows the first node of its output chain.
+
+    Scanning decodes the text as it goes: a valid UTF-8 sequence is one
+    character, any other byte is a character of its own that no pattern
+    has. Because a valid pattern cannot begin inside a valid sequence, this
+    finds exactly the byte-level occurrences of every pattern in any text,
+    valid or not. Memory for 10,000 Chinese keywords of a few characters:
+    some 30,000 nodes, under 1 MiB with the symbol table.                 */
 #include "ob_match.h"
 #include <assert.h>
 
+#define S_BMP 0x10000      /* code points with a direct symbol table entry */
+#define S_SPACE_SYM_CP ' ' /* white space runs are read as this character */
+
 typedef struct {
+    uint32_t base;   /* children: cell base + symbol, when its check is this node */
     uint32_t fail;   /* longest proper suffix that is a trie node */
     uint32_t out;    /* this node if it ends a pattern, else the nearest
                         proper suffix node that does; 0 none */
@@ -24,13 +36,15 @@ typedef struct {
 } s_node_t;
 
 typedef struct {
-    uint32_t check;  /* owner node, S_FREE when unused */
-    uint32_t next;   /* child node, | S_OUT when its output is not empty */
+    uint32_t cp, sym;
+} s_wide_t;
+
+typedef struct {
+    uint32_t check;  /* the node whose child this is, S_FREE if none */
+    uint32_t next;   /* the child */
 } s_cell_t;
 
 #define S_FREE UINT32_MAX
-#define S_OUT (1u << 31)   /* in a transition: the target has output */
-#define S_STATE (S_OUT - 1)
 
 struct ob_match {
     char **pats;          /* normalised patterns, by id */
@@ -38,13 +52,65 @@ struct ob_match {
     uint32_t *hash;       /* open addressing: id + 1, 0 empty */
     size_t hashcap;
     bool compiled;
-    s_node_t *nodes;      /* node 0 is the root */
-    uint32_t *base;       /* per node: its transitions in cells base + byte */
+    uint32_t *bmp;        /* code point < 0x10000 -> symbol, 0: in no pattern */
+    s_wide_t *wide;       /* code points above, sorted */
+    size_t nwide;
+    uint32_t nsyms;       /* symbols are 1 .. nsyms */
+    s_node_t *nodes;      /* node 0 is the root; breadth first */
     size_t nnodes;
-    s_cell_t *cells;      /* the double array; every base + 255 in range */
+    s_cell_t *cells;      /* the double array of the other nodes' children;
+                             every base + nsyms is inside it */
     size_t ncells;
-    uint32_t root[256];   /* root transitions (| S_OUT), 0: stay at the root */
+    uint32_t *rootgo;     /* root's child by symbol (nsyms + 1 entries), 0 none */
 };
+
+/* Decodes one character at p[0 .. end): returns its length in bytes and
+   sets *cp; a byte that does not start a valid sequence is a character of
+   length 1 with *cp = 0x110000 + the byte (no pattern has one). */
+static inline size_t s_decode(const unsigned char *p, const unsigned char *end, uint32_t *cp)
+{
+    unsigned c = p[0];
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    size_t left = (size_t) (end - p);
+    if (c >= 0xc2 && c < 0xe0) {
+        if (left >= 2 && (p[1] & 0xc0) == 0x80) {
+            *cp = (c & 0x1f) << 6 | (p[1] & 0x3f);
+            return 2;
+        }
+    }
+    else if (c >= 0xe0 && c < 0xf0) {
+        if (left >= 3 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80
+            && !(c == 0xe0 && p[1] < 0xa0) && !(c == 0xed && p[1] > 0x9f)) {
+            *cp = (c & 0x0f) << 12 | (uint32_t) (p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+            return 3;
+        }
+    }
+    else if (c >= 0xf0 && c <= 0xf4) {
+        if (left >= 4 && (p[1] & 0xc0) == 0x80 && (p[2] & 0xc0) == 0x80
+            && (p[3] & 0xc0) == 0x80 && !(c == 0xf0 && p[1] < 0x90) && !(c == 0xf4 && p[1] > 0x8f)) {
+            *cp = (c & 0x07) << 18 | (uint32_t) (p[1] & 0x3f) << 12
+                  | (uint32_t) (p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+            return 4;
+        }
+    }
+    *cp = 0x110000 + c;
+    return 1;
+}
+
+static bool s_utf8_ok(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *) s, *end = p + len;
+    while (p < end) {
+        uint32_t cp;
+        p += s_decode(p, end, &cp);
+        if (cp >= 0x110000)
+            return false;
+    }
+    return true;
+}
 
 static bool s_is_space(unsigned char c)
 {
@@ -125,9 +191,11 @@ void ob_match_destroy(ob_match_t **self_p)
         free(self->pats[i]);
     free(self->pats);
     free(self->hash);
+    free(self->bmp);
+    free(self->wide);
     free(self->nodes);
-    free(self->base);
     free(self->cells);
+    free(self->rootgo);
     free(self);
     *self_p = NULL;
 }
@@ -140,7 +208,7 @@ int ob_match_add(ob_match_t *self, const char *pattern, size_t len)
         return -1;
     char buf[OB_MATCH_PATTERN_MAX + 1];
     size_t n = s_normalise(pattern, len, buf, OB_MATCH_PATTERN_MAX);
-    if (n == 0 || n > OB_MATCH_PATTERN_MAX || memchr(buf, '\0', n))
+    if (n == 0 || n > OB_MATCH_PATTERN_MAX || memchr(buf, '\0', n) || !s_utf8_ok(buf, n))
         return -1;
     buf[n] = '\0';
     if (2 * (self->npats + 1) > self->hashcap && s_hash_grow(self))
@@ -183,44 +251,101 @@ const char *ob_match_pattern(const ob_match_t *self, size_t id)
     return id < self->npats ? self->pats[id] : NULL;
 }
 
-/* Build time, over the goto function: the transition from node `st` by
-   byte c, following failure links on a miss; the root's dense table ends
-   the chase. */
-static uint32_t s_goto_step(const ob_match_t *self, uint32_t st, uint8_t c)
+static int s_wide_cmp(const void *a, const void *b)
 {
-    while (st) {
-        const s_cell_t *cell = &self->cells[self->base[st] + c];
-        if (cell->check == st)
-            return cell->next;
-        st = self->nodes[st].fail;
+    uint32_t x = ((const s_wide_t *) a)->cp, y = ((const s_wide_t *) b)->cp;
+    return x < y ? -1 : x > y;
+}
+
+/* The symbol of code point cp, 0 when no pattern has it. */
+static inline uint32_t s_sym(const ob_match_t *self, uint32_t cp)
+{
+    if (cp < S_BMP)
+        return self->bmp[cp];
+    size_t lo = 0, hi = self->nwide;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (self->wide[mid].cp < cp)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
-    return self->root[c];
+    return lo < self->nwide && self->wide[lo].cp == cp ? self->wide[lo].sym : 0;
 }
 
-/* Scan time, over the deterministic automaton: the cells of node `st`
-   hold every transition that differs from the root's. Returns the next
-   node, with S_OUT set when that node's output is not empty. */
-static inline uint32_t s_step(const ob_match_t *self, uint32_t st, uint8_t c)
+/* Child of node u (not the root) by symbol, 0 when none: one cell. */
+static inline uint32_t s_child(const ob_match_t *self, uint32_t u, uint32_t sym)
 {
-    const s_cell_t *cell = &self->cells[self->base[st] + c];
-    return cell->check == st ? cell->next : self->root[c];
+    const s_cell_t *c = &self->cells[self->nodes[u].base + sym];
+    return c->check == u ? c->next : 0;
 }
 
-/* Build-time trie: linked edge lists. */
+/* The automaton's step from u by symbol sym (> 0). */
+static inline uint32_t s_step(const ob_match_t *self, uint32_t u, uint32_t sym)
+{
+    while (u) {
+        uint32_t v = s_child(self, u, sym);
+        if (v)
+            return v;
+        u = self->nodes[u].fail;
+    }
+    return self->rootgo[sym];
+}
+
+/* Gives every code point of the patterns a symbol, in order of first
+   appearance. 0 or -1 (out of memory). */
+static int s_symbols(ob_match_t *self)
+{
+    self->bmp = calloc(S_BMP, sizeof *self->bmp);
+    if (!self->bmp)
+        return -1;
+    size_t wcap = 0;
+    for (size_t id = 0; id < self->npats; id++) {
+        const unsigned char *p = (const unsigned char *) self->pats[id];
+        const unsigned char *end = p + strlen(self->pats[id]);
+        while (p < end) {
+            uint32_t cp;
+            p += s_decode(p, end, &cp);
+            if (cp < S_BMP) {
+                if (!self->bmp[cp])
+                    self->bmp[cp] = ++self->nsyms;
+                continue;
+            }
+            bool have = false;
+            for (size_t i = 0; i < self->nwide && !have; i++)
+                have = self->wide[i].cp == cp;
+            if (have)
+                continue;
+            if (self->nwide == wcap) {
+                wcap = wcap ? 2 * wcap : 16;
+                s_wide_t *w = realloc(self->wide, wcap * sizeof *w);
+                if (!w)
+                    return -1;
+                self->wide = w;
+            }
+            self->wide[self->nwide++] = (s_wide_t) {cp, ++self->nsyms};
+        }
+    }
+    if (self->nwide)
+        qsort(self->wide, self->nwide, sizeof *self->wide, s_wide_cmp);
+    return 0;
+}
+
+/* Build-time trie over symbols: children as linked lists. */
 typedef struct {
     uint32_t *head;  /* per node: first edge + 1, 0 none */
     uint32_t *next;  /* per edge: next edge + 1 */
-    uint8_t *byte;   /* per edge */
+    uint32_t *sym;   /* per edge */
     uint32_t *to;    /* per edge */
     int32_t *pat;    /* per node */
-    size_t nnodes, nedges, cap;
+    size_t nnodes, nedges;
 } s_trie_t;
 
 static void s_trie_free(s_trie_t *t)
 {
     free(t->head);
     free(t->next);
-    free(t->byte);
+    free(t->sym);
     free(t->to);
     free(t->pat);
 }
@@ -229,33 +354,34 @@ static int s_trie_build(ob_match_t *self, s_trie_t *t)
 {
     size_t cap = 1;
     for (size_t i = 0; i < self->npats; i++)
-        cap += strlen(self->pats[i]);
-    t->cap = cap;
+        cap += strlen(self->pats[i]);   /* at most one node per byte */
     t->head = calloc(cap, sizeof *t->head);
     t->next = calloc(cap, sizeof *t->next);
-    t->byte = calloc(cap, sizeof *t->byte);
+    t->sym = calloc(cap, sizeof *t->sym);
     t->to = calloc(cap, sizeof *t->to);
     t->pat = malloc(cap * sizeof *t->pat);
-    if (!t->head || !t->next || !t->byte || !t->to || !t->pat)
+    if (!t->head || !t->next || !t->sym || !t->to || !t->pat)
         return -1;
     t->pat[0] = -1;
     t->nnodes = 1;
     for (size_t id = 0; id < self->npats; id++) {
         uint32_t st = 0;
-        for (const unsigned char *p = (const unsigned char *) self->pats[id]; *p; p++) {
-            uint32_t e = t->head[st], found = 0;
-            while (e) {
-                if (t->byte[e - 1] == *p) {
+        const unsigned char *p = (const unsigned char *) self->pats[id];
+        const unsigned char *end = p + strlen(self->pats[id]);
+        while (p < end) {
+            uint32_t cp;
+            p += s_decode(p, end, &cp);
+            uint32_t sym = s_sym(self, cp), found = 0;
+            for (uint32_t e = t->head[st]; e; e = t->next[e - 1])
+                if (t->sym[e - 1] == sym) {
                     found = t->to[e - 1];
                     break;
                 }
-                e = t->next[e - 1];
-            }
             if (!found) {
                 found = (uint32_t) t->nnodes++;
                 t->pat[found] = -1;
                 size_t ne = t->nedges++;
-                t->byte[ne] = *p;
+                t->sym[ne] = sym;
                 t->to[ne] = found;
                 t->next[ne] = t->head[st];
                 t->head[st] = (uint32_t) ne + 1;
@@ -267,130 +393,102 @@ static int s_trie_build(ob_match_t *self, s_trie_t *t)
     return 0;
 }
 
-/* Double-array placement state: a bitmap of used cells, grown on demand. */
-typedef struct {
-    uint64_t *used;
-    size_t nwords;      /* bitmap words (64 cells each) */
-    size_t first_free;  /* no free cell below */
-} s_place_t;
-
-/* Makes cells [0, need) exist (bitmap and cell array); 0 or -1. */
-static int s_cells_reserve(ob_match_t *self, s_place_t *pl, size_t need)
+static int s_u64_cmp(const void *a, const void *b)
 {
-    size_t words = (need + 63) / 64;
-    if (words <= pl->nwords)
-        return 0;
-    size_t nw = pl->nwords ? pl->nwords : 64;
-    while (nw < words)
-        nw *= 2;
-    uint64_t *used = realloc(pl->used, nw * sizeof *used);
-    if (!used)
-        return -1;
-    pl->used = used;
-    memset(used + pl->nwords, 0, (nw - pl->nwords) * sizeof *used);
-    s_cell_t *cells = realloc(self->cells, nw * 64 * sizeof *cells);
-    if (!cells)
-        return -1;
-    self->cells = cells;
-    for (size_t i = pl->nwords * 64; i < nw * 64; i++)
-        cells[i] = (s_cell_t) {S_FREE, 0};
-    pl->nwords = nw;
-    return 0;
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+    return x < y ? -1 : x > y;
 }
 
-static inline bool s_cell_used(const s_place_t *pl, size_t i)
-{
-    return (pl->used[i >> 6] >> (i & 63)) & 1;
-}
-
-/* Places the sorted edges bytes[0..n) of node st (n > 0): finds the lowest
-   base whose cells are all free, first fit from the lowest free cell. */
-static int s_place(ob_match_t *self, s_place_t *pl, uint32_t st, const uint8_t *bytes,
-                   const uint32_t *targets, uint32_t n)
-{
-    size_t p = pl->first_free;
-    if (p < bytes[0])
-        p = bytes[0];
-    for (;;) {
-        if (s_cells_reserve(self, pl, p + 256 + 64))
-            return -1;
-        /* next free cell at or after p */
-        uint64_t w = pl->used[p >> 6] | ((1ULL << (p & 63)) - 1);
-        while (w == UINT64_MAX) {
-            p = (p | 63) + 1;
-            if (s_cells_reserve(self, pl, p + 256 + 64))
-                return -1;
-            w = pl->used[p >> 6];
-        }
-        p = (p & ~(size_t) 63) + (size_t) __builtin_ctzll(~w);
-        size_t base = p - bytes[0];
-        uint32_t i = 1;
-        while (i < n && !s_cell_used(pl, base + bytes[i]))
-            i++;
-        if (i == n) {
-            self->base[st] = (uint32_t) base;
-            for (i = 0; i < n; i++) {
-                size_t c = base + bytes[i];
-                pl->used[c >> 6] |= 1ULL << (c & 63);
-                self->cells[c] = (s_cell_t) {st, targets[i]};
-            }
-            if (base + 256 > self->ncells)
-                self->ncells = base + 256;
-            while (s_cell_used(pl, pl->first_free))
-                pl->first_free++;
-            return 0;
-        }
-        p++;
-    }
-}
-
-/* Packs the rows of nodes 1 .. n-1 (row k: bytes/targets [start[k],
-   start[k + 1]), sorted by byte) into a fresh double array, widest rows
-   first. 0 or -1. */
-static int s_pack(ob_match_t *self, size_t n, const uint32_t *start, const uint8_t *bytes,
-                  const uint32_t *targets)
+/* Packs the children of nodes 1 .. nnodes-1 (node k: symbols and targets
+   [first[k], first[k + 1]), sorted) into the double array: each row at
+   the lowest base where all its cells are free, widest rows first (they
+   are the hardest to place). A bitmap of used cells and the lowest free
+   cell keep the search short. 0 or -1 (out of memory). */
+static int s_pack(ob_match_t *self, const uint32_t *first, const uint32_t *esym,
+                  const uint32_t *eto)
 {
     int rc = -1;
-    s_place_t pl = {0};
+    size_t n = self->nnodes, span = (size_t) self->nsyms + 1;
     uint32_t *order = malloc((n ? n : 1) * sizeof *order);
-    if (!order)
+    size_t *pos = calloc(span + 1, sizeof *pos);   /* a row is at most span wide */
+    size_t cap = 4096;
+    while (cap < 2 * (first[n] + span))
+        cap *= 2;
+    uint64_t *used = calloc(cap / 64, sizeof *used);
+    self->cells = malloc(cap * sizeof *self->cells);
+    if (!order || !pos || !used || !self->cells)
         goto out;
-    free(self->cells);
-    self->cells = NULL;
-    memset(self->base, 0, n * sizeof *self->base);
-    uint32_t width[257] = {0}, pos[257];
-    for (size_t st = 1; st < n; st++)
-        width[start[st + 1] - start[st]]++;
-    uint32_t sum = 0;
-    for (int w = 256; w >= 1; w--) {
-        pos[w] = sum;
-        sum += width[w];
+    for (size_t i = 0; i < cap; i++)
+        self->cells[i] = (s_cell_t) {S_FREE, 0};
+    /* rows by width, widest first (a counting sort) */
+    for (size_t u = 1; u < n; u++)
+        pos[first[u + 1] - first[u]]++;
+    size_t k = 0;
+    for (size_t w = span; w >= 1; w--) {
+        size_t c = pos[w];
+        pos[w] = k;
+        k += c;
     }
-    for (uint32_t st = 1; st < n; st++) {
-        uint32_t w = start[st + 1] - start[st];
+    for (size_t u = 1; u < n; u++) {
+        size_t w = first[u + 1] - first[u];
         if (w)
-            order[pos[w]++] = st;
+            order[pos[w]++] = (uint32_t) u;
     }
-    if (s_cells_reserve(self, &pl, 512))
-        goto out;
-    self->ncells = 256;
-    for (uint32_t k = 0; k < sum; k++) {
-        uint32_t st = order[k];
-        if (s_place(self, &pl, st, bytes + start[st], targets + start[st],
-                    start[st + 1] - start[st]))
-            goto out;
+    size_t lowest_free = 0, top = 0;
+    for (size_t r = 0; r < k; r++) {
+        uint32_t u = order[r];
+        const uint32_t *syms = esym + first[u];
+        size_t w = first[u + 1] - first[u];
+        /* candidate bases put the row's first symbol on a free cell */
+        for (size_t c = lowest_free > syms[0] ? lowest_free : syms[0];; c++) {
+            if (c + span >= cap) {
+                size_t ncap = cap * 2;
+                uint64_t *nu = realloc(used, ncap / 64 * sizeof *nu);
+                if (!nu)
+                    goto out;
+                used = nu;
+                memset(used + cap / 64, 0, (ncap - cap) / 64 * sizeof *used);
+                s_cell_t *nc = realloc(self->cells, ncap * sizeof *nc);
+                if (!nc)
+                    goto out;
+                self->cells = nc;
+                for (size_t i = cap; i < ncap; i++)
+                    self->cells[i] = (s_cell_t) {S_FREE, 0};
+                cap = ncap;
+            }
+            if ((used[c >> 6] >> (c & 63)) & 1)
+                continue;
+            size_t base = c - syms[0], i = 1;
+            while (i < w && !((used[(base + syms[i]) >> 6] >> ((base + syms[i]) & 63)) & 1))
+                i++;
+            if (i < w)
+                continue;
+            self->nodes[u].base = (uint32_t) base;
+            for (i = 0; i < w; i++) {
+                size_t cell = base + syms[i];
+                used[cell >> 6] |= 1ULL << (cell & 63);
+                self->cells[cell] = (s_cell_t) {u, eto[first[u] + i]};
+            }
+            if (base + span > top)
+                top = base + span;
+            break;
+        }
+        while ((used[lowest_free >> 6] >> (lowest_free & 63)) & 1)
+            lowest_free++;
     }
+    /* leaves keep base 0: every cell they could look at is inside */
+    self->ncells = top > span ? top : span;
     rc = 0;
 out:
-    free(pl.used);
     free(order);
+    free(pos);
+    free(used);
     return rc;
 }
 
-/* Builds the automaton: the trie, renumbered breadth first; its goto
-   edges packed into the double array; failure and output links; then the
-   deterministic automaton (every transition that differs from the root's,
-   failure links resolved) packed in place of the goto edges. */
+/* Builds the automaton: symbols; the trie, renumbered breadth first with
+   each node's children sorted by symbol in one edge array; the root's
+   dense row; failure and output links breadth first. */
 int ob_match_compile(ob_match_t *self)
 {
     assert(self);
@@ -398,124 +496,70 @@ int ob_match_compile(ob_match_t *self)
         return 0;
     int rc = -1;
     s_trie_t t = {0};
-    uint32_t *queue = NULL, *estart = NULL, *dstart = NULL, *dtarget = NULL;
-    uint8_t *ebyte = NULL, *dbyte = NULL;
-    uint32_t *etarget = NULL;
-    if (s_trie_build(self, &t))
+    uint32_t *queue = NULL, *newid = NULL, *esym = NULL, *eto = NULL, *first = NULL;
+    uint64_t *pairs = NULL;
+    if (s_symbols(self) || s_trie_build(self, &t))
         goto out;
     size_t ne = t.nedges ? t.nedges : 1;
     self->nodes = calloc(t.nnodes, sizeof *self->nodes);
-    self->base = calloc(t.nnodes, sizeof *self->base);
-    ebyte = malloc(ne);
-    etarget = malloc(ne * sizeof *etarget);
-    estart = malloc((t.nnodes + 1) * sizeof *estart);
-    dstart = malloc((t.nnodes + 1) * sizeof *dstart);
+    esym = malloc(ne * sizeof *esym);
+    eto = malloc(ne * sizeof *eto);
+    first = malloc((t.nnodes + 1) * sizeof *first);
+    self->rootgo = calloc((size_t) self->nsyms + 1, sizeof *self->rootgo);
     queue = malloc(t.nnodes * sizeof *queue);
-    if (!self->nodes || !self->base || !ebyte || !etarget || !estart || !dstart || !queue)
+    newid = malloc(t.nnodes * sizeof *newid);
+    pairs = malloc(ne * sizeof *pairs);
+    if (!self->nodes || !esym || !eto || !first || !self->rootgo || !queue || !newid || !pairs)
         goto out;
     self->nnodes = t.nnodes;
 
-    /* Nodes renumbered breadth first (the shallow nodes a scan visits
-       most end up together), edges sorted by byte: node k is queue[k]. */
-    size_t at = 0, qt = 1;
-    bool alpha[256] = {false};
+    /* Breadth first: node k of the automaton is trie node queue[k]; its
+       children get the next numbers, in symbol order. */
+    size_t qt = 1, at = 0;
     queue[0] = 0;
+    newid[0] = 0;
     for (size_t k = 0; k < t.nnodes; k++) {
         uint32_t u = queue[k];
-        uint32_t kid[256];
-        bool has[256] = {false};
-        uint32_t n = 0;
-        for (uint32_t e = t.head[u]; e; e = t.next[e - 1]) {
-            has[t.byte[e - 1]] = true;
-            kid[t.byte[e - 1]] = t.to[e - 1];
-            n++;
-        }
-        estart[k] = (uint32_t) at;
-        for (int c = 0; c < 256 && n; c++)
-            if (has[c]) {
-                alpha[c] = true;
-                ebyte[at] = (uint8_t) c;
-                etarget[at++] = (uint32_t) qt;
-                queue[qt++] = kid[c];
-            }
+        size_t n = 0;
+        for (uint32_t e = t.head[u]; e; e = t.next[e - 1])
+            pairs[n++] = (uint64_t) t.sym[e - 1] << 32 | t.to[e - 1];
+        qsort(pairs, n, sizeof *pairs, s_u64_cmp);
+        first[k] = (uint32_t) at;
         self->nodes[k].pat = t.pat[u];
+        for (size_t i = 0; i < n; i++) {
+            uint32_t kid = (uint32_t) (pairs[i] & 0xffffffffu);
+            newid[kid] = (uint32_t) qt;
+            queue[qt++] = kid;
+            esym[at] = (uint32_t) (pairs[i] >> 32);
+            eto[at++] = newid[kid];
+        }
     }
-    estart[t.nnodes] = (uint32_t) at;
-    for (uint32_t i = estart[0]; i < estart[1]; i++)
-        self->root[ebyte[i]] = etarget[i];
-    if (s_pack(self, t.nnodes, estart, ebyte, etarget))
+    first[t.nnodes] = (uint32_t) at;
+    for (uint32_t i = first[0]; i < first[1]; i++)
+        self->rootgo[esym[i]] = eto[i];
+    if (s_pack(self, first, esym, eto))
         goto out;
 
-    /* Failure and output links in node order, which is breadth first (a
-       node's failure target is shallower, so final when it is needed). */
-    for (uint32_t u = 0; u < t.nnodes; u++) {
-        for (uint32_t i = estart[u]; i < estart[u + 1]; i++) {
-            uint32_t v = etarget[i];
-            uint32_t f = u ? s_goto_step(self, self->nodes[u].fail, ebyte[i]) : 0;
+    /* Failure and output links in node order (breadth first: a node's
+       failure target is shallower, so final when it is needed). */
+    for (uint32_t u = 0; u < self->nnodes; u++) {
+        for (uint32_t i = first[u]; i < first[u + 1]; i++) {
+            uint32_t v = eto[i], sym = esym[i];
+            uint32_t f = u ? s_step(self, self->nodes[u].fail, sym) : 0;
             self->nodes[v].fail = f;
             self->nodes[v].out = self->nodes[v].pat >= 0 ? v : self->nodes[f].out;
         }
     }
-
-    /* The deterministic rows: only bytes of some pattern can lead away from
-       the root's row (any other byte goes to the root from everywhere). */
-    uint8_t abytes[256];
-    int na = 0;
-    for (int c = 0; c < 256; c++)
-        if (alpha[c])
-            abytes[na++] = (uint8_t) c;
-    size_t dn = 0, dcap = at + 256;
-    dbyte = malloc(dcap);
-    dtarget = malloc(dcap * sizeof *dtarget);
-    if (!dbyte || !dtarget)
-        goto out;
-    dstart[0] = 0;
-    for (uint32_t s = 0; s < t.nnodes; s++) {
-        dstart[s] = (uint32_t) dn;
-        if (dn + 256 > dcap) {
-            dcap = 2 * dcap;
-            uint8_t *nb = realloc(dbyte, dcap);
-            if (nb)
-                dbyte = nb;
-            uint32_t *nt = realloc(dtarget, dcap * sizeof *nt);
-            if (nt)
-                dtarget = nt;
-            if (!nb || !nt)
-                goto out;
-        }
-        for (int k = 0; s && k < na; k++) {
-            uint32_t d = s_goto_step(self, s, abytes[k]);
-            if (d != self->root[abytes[k]]) {
-                dbyte[dn] = abytes[k];
-                dtarget[dn++] = d;
-            }
-        }
-    }
-    dstart[t.nnodes] = (uint32_t) dn;
-    if (s_pack(self, t.nnodes, dstart, dbyte, dtarget))
-        goto out;
-
-    /* Tag the transitions into nodes with output. */
-    for (int c = 0; c < 256; c++)
-        if (self->nodes[self->root[c]].out)
-            self->root[c] |= S_OUT;
-    for (size_t i = 0; i < self->ncells; i++)
-        if (self->cells[i].check != S_FREE && self->nodes[self->cells[i].next].out)
-            self->cells[i].next |= S_OUT;
-    if (getenv("OB_MATCH_STATS"))
-        fprintf(stderr, "match: %zu pats %zu nodes %zu rows %zu cells\n", self->npats,
-                self->nnodes, dn, self->ncells);
     self->compiled = true;
     rc = 0;
 out:
     s_trie_free(&t);
     free(queue);
-    free(estart);
-    free(ebyte);
-    free(etarget);
-    free(dstart);
-    free(dbyte);
-    free(dtarget);
+    free(newid);
+    free(pairs);
+    free(esym);
+    free(eto);
+    free(first);
     return rc;
 }
 
@@ -527,41 +571,44 @@ void ob_match_scan(const ob_match_t *self, const char *text, size_t len, uint64_
     assert(seen || self->npats == 0);
     if (self->npats == 0 || !text)
         return;
-    const unsigned char *p = (const unsigned char *) text;
+    const unsigned char *p = (const unsigned char *) text, *end = p + len;
     const s_node_t *nodes = self->nodes;
+    const uint32_t space = self->bmp[' '];
     uint32_t st = 0;
-    bool space = false;
-    for (size_t i = 0; i < len;) {
-        unsigned char c = p[i];
-        if (c >= 0x80 && c != 0xE3) {
-            /* fast path: a byte of a non-space character beyond ASCII */
-            i++;
-            space = false;
-        }
-        else {
-            bool ws = s_is_space(c);
-            if (!ws && c == 0xE3 && i + 2 < len && p[i + 1] == 0x80 && p[i + 2] == 0x80) {
-                ws = true;
-                i += 3;
-            }
-            else
-                i++;
-            if (ws) {
-                if (space)
+    bool in_space = false;
+    while (p < end) {
+        uint32_t cp, sym;
+        if (*p < 0x80) {
+            unsigned char c = *p++;
+            if (s_is_space(c)) {
+                if (in_space)
                     continue;
-                space = true;
-                c = ' ';
+                in_space = true;
+                sym = space;
             }
             else {
-                space = false;
-                if (c >= 'A' && c <= 'Z')
-                    c = (unsigned char) (c + 32);
+                in_space = false;
+                sym = self->bmp[c >= 'A' && c <= 'Z' ? c + 32 : c];
             }
         }
-        st = s_step(self, st, c);
-        if (!(st & S_OUT))
+        else {
+            p += s_decode(p, end, &cp);
+            if (cp == 0x3000) {   /* the full-width space */
+                if (in_space)
+                    continue;
+                in_space = true;
+                sym = space;
+            }
+            else {
+                in_space = false;
+                sym = cp < S_BMP ? self->bmp[cp] : s_sym(self, cp);
+            }
+        }
+        if (!sym) {
+            st = 0;   /* a character no pattern has */
             continue;
-        st &= S_STATE;
+        }
+        st = s_step(self, st, sym);
         for (uint32_t s = nodes[st].out; s; s = nodes[nodes[s].fail].out) {
             uint32_t id = (uint32_t) nodes[s].pat;
             uint64_t bit = 1ULL << (id & 63);
@@ -602,6 +649,8 @@ void ob_match_test(bool verbose)
     assert(ob_match_add(m, "hers", 4) == 3);
     assert(ob_match_add(m, "  HE ", 5) == 0);          /* normalised duplicate */
     assert(ob_match_add(m, "   ", 3) == -1);           /* empty after trimming */
+    assert(ob_match_add(m, "\xE4\xB8", 2) == -1);      /* not UTF-8: a cut character */
+    assert(ob_match_add(m, "a\xFF" "b", 3) == -1);
     assert(ob_match_add(m, "漏水", strlen("漏水")) == 4);
     assert(ob_match_add(m, "楼上　漏水", strlen("楼上　漏水")) == 5);  /* U+3000 */
     assert(ob_match_add(m, "Street  Light", 13) == 6);

@@ -1,4 +1,4 @@
-/*  ob_match.h — multi-pattern text matcher (Aho-Corasick over UTF-8 bytes).
+/*  ob_match.h — multi-pattern text matcher (Aho-Corasick over characters).
 
     The routing rules put the keywords of every rule into one matcher, so
     that the title and content of an order are scanned once whatever the
@@ -29,7 +29,8 @@ void ob_match_destroy(ob_match_t **self_p);
 /* Adds a pattern (UTF-8, len bytes) before compilation. Returns its id
    (0, 1, 2, ... in order of first addition); a pattern equal to an earlier
    one after normalisation gets the earlier id. Returns -1 when the
-   pattern is empty after normalisation, longer than OB_MATCH_PATTERN_MAX,
+   pattern is empty after normalisation, not valid UTF-8, longer than
+   OB_MATCH_PATTERN_MAX,
    the matcher holds OB_MATCH_PATTERNS_MAX patterns already, it is already
    compiled, or memory runs out. */
 int ob_match_add(ob_match_t *self, const char *pattern, size_t len);

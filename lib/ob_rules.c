@@ -642,7 +642,7 @@ static int s_keyword(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *item, 
         if (ob_match_count(self->match) >= OB_MATCH_PATTERNS_MAX)
             return s_fail_at(ctx, item, "more than %d distinct keywords in the rule file",
                              OB_MATCH_PATTERNS_MAX);
-        return s_fail_at(ctx, item, "%s '%.*s' is blank or longer than %d bytes", what,
+        return s_fail_at(ctx, item, "%s '%.*s' is blank, not UTF-8 or longer than %d bytes", what,
                          s_show(text), text, OB_MATCH_PATTERN_MAX);
     }
     *id = (uint32_t) n;
