@@ -579,30 +579,19 @@ void ob_match_scan(const ob_match_t *self, const char *text, size_t len, uint64_
     while (p < end) {
         uint32_t cp, sym;
         if (*p < 0x80) {
-            unsigned char c = *p++;
-            if (s_is_space(c)) {
-                if (in_space)
-                    continue;
-                in_space = true;
-                sym = space;
-            }
-            else {
-                in_space = false;
-                sym = self->bmp[c >= 'A' && c <= 'Z' ? c + 32 : c];
-            }
-        }
-        else {
+            cp = *p++;
+            if (cp >= 'A' && cp <= 'Z')
+                cp += 32;
+        } else
             p += s_decode(p, end, &cp);
-            if (cp == 0x3000) {   /* the full-width space */
-                if (in_space)
-                    continue;
-                in_space = true;
-                sym = space;
-            }
-            else {
-                in_space = false;
-                sym = cp < S_BMP ? self->bmp[cp] : s_sym(self, cp);
-            }
+        if (cp < 0x80 ? s_is_space((unsigned char) cp) : cp == 0x3000) {   /* U+3000 too */
+            if (in_space)
+                continue;
+            in_space = true;
+            sym = space;
+        } else {
+            in_space = false;
+            sym = cp < S_BMP ? self->bmp[cp] : s_sym(self, cp);
         }
         if (!sym) {
             st = 0;   /* a character no pattern has */
