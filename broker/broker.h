@@ -104,7 +104,7 @@ typedef struct broker {
     struct {                        /* the last deadlines computed (same batch clock and
                                        limits give the same deadlines) */
         int64_t now;
-        uint32_t sign_hours, reply_days, reply_hours;
+        ob_limit_t sign_limit, reply_limit;
         int64_t sign, sign_warning, reply, reply_warning;
     } deadlines;
     uint64_t journal_seq;           /* cached meta counters, written once per batch */
@@ -170,7 +170,7 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event,
                           const char *prev_dept, ob_journal_t *extra);
 int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob_event_t event,
                           const broker_actor_t *actor, const char *note, const char *rule_id,
-                          uint32_t sign_hours, uint32_t reply_days, uint32_t reply_hours);
+                          ob_limit_t sign, ob_limit_t reply);
 int broker_order_transition(broker_t *self, ob_record_t *rec, ob_event_t event, ob_state_t to,
                             const broker_actor_t *actor, const char *note, ob_journal_t *extra);
 int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, const char *note);

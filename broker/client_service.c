@@ -301,7 +301,7 @@ static int s_submit(broker_t *self, const s_req_t *req)
     }
     if (!rc && route.matched) {
         rc = broker_order_dispatch(self, rec, route.dept, E(ROUTE), &sys, NULL, rule_ref,
-                                   route.sign_hours, route.reply_days, route.reply_hours);
+                                   route.sign_within, route.reply_within);
     } else if (!rc && route.decided && route.decision == OB_DECISION_REJECT) {
         snprintf(note, sizeof note, "不予受理: %s%s%s", route.reason,
                  *route.referral ? "; referral: " : "", route.referral);
@@ -336,6 +336,17 @@ static int s_submit(broker_t *self, const s_req_t *req)
 }
 
 /* ---- the centre's decisions -------------------------------------------- */
+
+/* Sign and reply limits for a dispatch no rule decided (manual routing,
+   reopening): the rule set's defaults, else 24 working hours and 15
+   working days. */
+static void s_default_limits(broker_t *self, ob_limit_t *sign, ob_limit_t *reply)
+{
+    *sign = (ob_limit_t) {0, 24};
+    *reply = (ob_limit_t) {15, 0};
+    if (self->rules)
+        ob_rules_default_deadlines(self->rules, sign, reply);
+}
 
 /* Loads the order named by `ref`, answering the error itself when it
    cannot. Returns 1 with *rec set, 0 when answered, or a store error < 0. */
@@ -421,13 +432,11 @@ static int s_route(broker_t *self, const s_req_t *req)
                  self->cfg.queue_cap);
         return s_refuse(self, req, rec, C(ERR_QUEUE_FULL), err);
     }
-    uint32_t sign_h = 24, reply_d = 15, reply_h = 0;
-    if (self->rules)
-        ob_rules_default_deadlines(self->rules, &sign_h, &reply_d, &reply_h);
+    ob_limit_t sign, reply;
+    s_default_limits(self, &sign, &reply);
     broker_actor_t who = {req->role, req->who, NULL};
     broker_set_str(&rec->rules_version, "");   /* a person decided, not a rule set */
-    rc = broker_order_dispatch(self, rec, dept, event, &who, r->note, "manual", sign_h, reply_d,
-                               reply_h);
+    rc = broker_order_dispatch(self, rec, dept, event, &who, r->note, "manual", sign, reply);
     return s_finish(self, req, rec, rc);
 }
 
@@ -473,15 +482,14 @@ static int s_decide(broker_t *self, const s_req_t *req, const Orderbus__V1__Orde
         rc = broker_order_decision(self, rec, event, note);
     if (!rc && event == E(CALLBACK_REOPEN)) {
         /* reopened: straight back to the same department, a new attempt */
-        uint32_t sign_h = 24, reply_d = 15, reply_h = 0;
-        if (self->rules)
-            ob_rules_default_deadlines(self->rules, &sign_h, &reply_d, &reply_h);
+        ob_limit_t sign, reply;
+        s_default_limits(self, &sign, &reply);
         broker_actor_t sys = {ORDERBUS__V1__ROLE__ROLE_SYSTEM, "reopen", NULL};
         char dept[OB_DEPT_MAX];
         snprintf(dept, sizeof dept, "%s", rec->dept);
         rc = broker_order_dispatch(self, rec, dept, E(REDISPATCH), &sys,
-                                   "citizen unsatisfied at callback: reopened", NULL, sign_h,
-                                   reply_d, reply_h);
+                                   "citizen unsatisfied at callback: reopened", NULL, sign,
+                                   reply);
     }
     return s_finish(self, req, rec, rc);
 }

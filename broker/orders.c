@@ -282,28 +282,25 @@ static int s_recall(broker_t *self, ob_record_t *rec, const char *dept, uint32_t
 /* Sign and reply deadlines (and their warnings) for a dispatch at `now`,
    into self->deadlines; the working-day calendar is consulted only when
    the time or the limits differ from the last call (a batch has one clock). */
-static void s_deadlines(broker_t *self, int64_t now, uint32_t sign_hours, uint32_t reply_days,
-                        uint32_t reply_hours)
+static void s_deadlines(broker_t *self, int64_t now, ob_limit_t sign, ob_limit_t reply)
 {
-    if (self->deadlines.now == now && self->deadlines.sign_hours == sign_hours
-        && self->deadlines.reply_days == reply_days && self->deadlines.reply_hours == reply_hours)
+    if (self->deadlines.now == now && !memcmp(&self->deadlines.sign_limit, &sign, sizeof sign)
+        && !memcmp(&self->deadlines.reply_limit, &reply, sizeof reply))
         return;
     self->deadlines.now = now;
-    self->deadlines.sign_hours = sign_hours;
-    self->deadlines.reply_days = reply_days;
-    self->deadlines.reply_hours = reply_hours;
-    self->deadlines.sign = ob_calendar_add_hours(self->calendar, now, sign_hours);
+    self->deadlines.sign_limit = sign;
+    self->deadlines.reply_limit = reply;
+    self->deadlines.sign = ob_calendar_add_limit(self->calendar, now, sign);
     self->deadlines.sign_warning =
         ob_calendar_warning_at(self->calendar, now, self->deadlines.sign);
-    self->deadlines.reply = reply_days ? ob_calendar_add_days(self->calendar, now, reply_days)
-                                       : ob_calendar_add_hours(self->calendar, now, reply_hours);
+    self->deadlines.reply = ob_calendar_add_limit(self->calendar, now, reply);
     self->deadlines.reply_warning =
         ob_calendar_warning_at(self->calendar, now, self->deadlines.reply);
 }
 
 int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob_event_t event,
                           const broker_actor_t *actor, const char *note, const char *rule_id,
-                          uint32_t sign_hours, uint32_t reply_days, uint32_t reply_hours)
+                          ob_limit_t sign, ob_limit_t reply)
 {
     s_snapshot_t before;
     s_snapshot(rec, &before);
@@ -320,7 +317,7 @@ int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob
     rec->signed_at_ms = 0;
     rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_QUEUED;
     broker_set_str(&rec->transport_error, "");
-    s_deadlines(self, now, sign_hours, reply_days, reply_hours);
+    s_deadlines(self, now, sign, reply);
     rec->sign_deadline_ms = self->deadlines.sign;
     rec->sign_warning_ms = self->deadlines.sign_warning;
     if (!rec->dispatched_at_ms) {

@@ -92,6 +92,15 @@ static int s_check(const cli_opts_t *opts, int argc, char **argv)
 
 /* --- test ----------------------------------------------------------------- */
 
+/* "15d" or "24h", as rule files write it. */
+static void s_duration(char *out, size_t n, ob_limit_t limit)
+{
+    if (limit.days)
+        snprintf(out, n, "%ud", limit.days);
+    else
+        snprintf(out, n, "%uh", limit.hours);
+}
+
 static json_t *s_str_or_null(const char *s)
 {
     return s && *s ? json_string(s) : json_null();
@@ -112,24 +121,18 @@ static json_t *s_route_json(const ob_route_t *r)
                                        r->site_name, "reason", s_str_or_null(r->reason))
                            : json_null();
     json_t *manual = r->decision == OB_DECISION_MANUAL ? s_str_or_null(r->reason) : json_null();
+    char sign[16], reply[16];
+    s_duration(sign, sizeof sign, r->sign_within);
+    s_duration(reply, sizeof reply, r->reply_within);
     return json_pack("{s:b, s:o, s:o, s:s, s:o, s:i, s:b, s:o, s:o, s:o, s:o, "
-                     "s:i, s:i, s:i, s:s}",
+                     "s:s, s:s, s:s}",
                      "matched", r->decided, "rule_id", s_str_or_null(r->rule_id), "lead",
                      r->matched ? json_string(r->dept) : json_null(), "decision",
                      ob_decision_name(r->decision), "assist", assist, "priority",
                      (int) r->priority, "confidential", r->confidential, "recused",
                      s_str_or_null(r->recused), "reject", reject, "transfer", transfer,
-                     "manual", manual, "sign_hours", (int) r->sign_hours, "reply_days",
-                     (int) r->reply_days, "reply_hours", (int) r->reply_hours, "version",
+                     "manual", manual, "sign_within", sign, "reply_within", reply, "version",
                      r->version);
-}
-
-static void s_duration(char *out, size_t n, uint32_t days, uint32_t hours)
-{
-    if (days)
-        snprintf(out, n, "%ud", days);
-    else
-        snprintf(out, n, "%uh", hours);
 }
 
 static void s_print_dept(ob_rules_t *rules, const char *id)
@@ -179,9 +182,9 @@ static void s_print_explain(ob_rules_t *rules, const char *file, const ob_route_
         printf("\n");
     }
     char sign[16], reply[16], assist[16];
-    snprintf(sign, sizeof sign, "%uh", r->sign_hours);
-    s_duration(reply, sizeof reply, r->reply_days, r->reply_hours);
-    s_duration(assist, sizeof assist, r->assist_days, r->assist_hours);
+    s_duration(sign, sizeof sign, r->sign_within);
+    s_duration(reply, sizeof reply, r->reply_within);
+    s_duration(assist, sizeof assist, r->assist_within);
     printf("deadlines:  sign within %s, reply within %s%s%s%s\n", sign, reply,
            r->n_assist ? ", assist opinion within " : "", r->n_assist ? assist : "",
            r->decision == OB_DECISION_DISPATCH ? "" : " (for a manual routing)");

@@ -405,6 +405,12 @@ int64_t ob_calendar_add_hours(ob_calendar_t *self, int64_t from_ms, uint32_t hou
            - self->offset_ms;
 }
 
+int64_t ob_calendar_add_limit(ob_calendar_t *self, int64_t from_ms, ob_limit_t limit)
+{
+    return limit.days ? ob_calendar_add_days(self, from_ms, limit.days)
+                      : ob_calendar_add_hours(self, from_ms, limit.hours);
+}
+
 int64_t ob_calendar_working_ms(ob_calendar_t *self, int64_t from_ms, int64_t to_ms)
 {
     assert(self);
@@ -1202,6 +1208,11 @@ static void s_test_weekdays(void)
     assert(ob_calendar_add_days(cal, wed_09, 3) == s_local(2026, 11, 30, 9, 0, cn));
     assert(ob_calendar_add_days(cal, wed_09, 5) == s_local(2026, 12, 2, 9, 0, cn));
     assert(ob_calendar_add_days(cal, wed_09, 15) == s_local(2026, 12, 16, 9, 0, cn));
+    /* a limit is counted in its own unit */
+    assert(ob_calendar_add_limit(cal, wed_09, (ob_limit_t) {2, 0})
+           == ob_calendar_add_days(cal, wed_09, 2));
+    assert(ob_calendar_add_limit(cal, wed_09, (ob_limit_t) {0, 7})
+           == ob_calendar_add_hours(cal, wed_09, 7));
     assert(ob_calendar_add_days(cal, sat_10, 1) == s_local(2026, 11, 24, 0, 0, cn));
     assert(ob_calendar_add_days(cal, sun_23, 5) == s_local(2026, 11, 30, 0, 0, cn));
     for (uint32_t d = 1; d < 40; d++)

@@ -74,6 +74,17 @@ int64_t ob_calendar_add_days(ob_calendar_t *self, int64_t from_ms, uint32_t days
    hours returns from_ms unchanged. */
 int64_t ob_calendar_add_hours(ob_calendar_t *self, int64_t from_ms, uint32_t hours);
 
+/* A time limit as rules give it: `days` working days, or when days is 0,
+   `hours` working hours. */
+typedef struct {
+    uint32_t days;
+    uint32_t hours;
+} ob_limit_t;
+
+/* The end of `limit` counted from from_ms: ob_calendar_add_days when it is
+   in days, else ob_calendar_add_hours. */
+int64_t ob_calendar_add_limit(ob_calendar_t *self, int64_t from_ms, ob_limit_t limit);
+
 /* Working time between two instants, in ms (0 when to_ms <= from_ms). */
 int64_t ob_calendar_working_ms(ob_calendar_t *self, int64_t from_ms, int64_t to_ms);
 

@@ -61,10 +61,7 @@
 enum { S_NORMAL, S_URGENT, S_VERY_URGENT, S_URGENCIES };
 
 /* A duration: exactly one of days and hours is non-zero. */
-typedef struct {
-    uint32_t days;  /* working days */
-    uint32_t hours; /* working hours */
-} s_dur_t;
+typedef ob_limit_t s_dur_t;
 
 /* A deadline setting, one duration per urgency. */
 typedef struct {
@@ -2260,11 +2257,6 @@ static const s_rule_t *s_pick(const ob_rules_t *self, const s_eval_t *ev, const 
     return NULL;
 }
 
-static uint32_t s_as_hours(s_dur_t dur)
-{
-    return dur.hours ? dur.hours : dur.days * 24;
-}
-
 /* Does the normalised target name department `id`? */
 static bool s_names(const ob_rules_t *self, const char *target, const char *id)
 {
@@ -2361,13 +2353,10 @@ static void s_decide(const ob_rules_t *self, const s_rule_t *hit, const s_eval_t
         out->n_assist = k;
     }
     out->matched = out->decision == OB_DECISION_DISPATCH;
-    out->sign_hours = s_as_hours(sign->by[urgency]);
-    out->reply_days = reply->by[urgency].days;
-    out->reply_hours = reply->by[urgency].hours;
-    if (out->n_assist) {
-        out->assist_days = assist->by[urgency].days;
-        out->assist_hours = assist->by[urgency].hours;
-    }
+    out->sign_within = sign->by[urgency];
+    out->reply_within = reply->by[urgency];
+    if (out->n_assist)
+        out->assist_within = assist->by[urgency];
 }
 
 /* Routes by the first matching rule in priority order (see ob_rules.h). */
@@ -2500,16 +2489,13 @@ const char *ob_rules_site_lookup(ob_rules_t *self, const char *id)
 }
 
 /* Defaults for a normal-urgency order. */
-void ob_rules_default_deadlines(ob_rules_t *self, uint32_t *sign_hours,
-                                uint32_t *reply_days, uint32_t *reply_hours)
+void ob_rules_default_deadlines(ob_rules_t *self, ob_limit_t *sign, ob_limit_t *reply)
 {
     assert(self);
-    if (sign_hours)
-        *sign_hours = s_as_hours(self->sign.by[S_NORMAL]);
-    if (reply_days)
-        *reply_days = self->reply.by[S_NORMAL].days;
-    if (reply_hours)
-        *reply_hours = self->reply.by[S_NORMAL].hours;
+    if (sign)
+        *sign = self->sign.by[S_NORMAL];
+    if (reply)
+        *reply = self->reply.by[S_NORMAL];
 }
 
 /* --- checking: shadowed and overlapping rules ----------------------------- */
@@ -3263,7 +3249,7 @@ static void s_test_engine(bool verbose)
     order.title = (char *) "小区抢劫";  /* the group needs both words */
     s_test_route(rules, &order, &r);
     assert(!r.decided && r.decision == OB_DECISION_MANUAL && r.rule_id[0] == '\0');
-    assert(r.sign_hours == 24 && r.reply_days == 15);
+    assert(r.sign_within.hours == 24 && r.reply_within.days == 15);
 
     /* Transfer. */
     order.content = (char *) "高速公路收费不合理";
@@ -3277,9 +3263,9 @@ static void s_test_engine(bool verbose)
     order.title = (char *) "物业公司乱收费";
     order.content = (char *) "";
     s_test_route(rules, &order, &r);
-    assert(r.matched && strcmp(r.dept, "property") == 0 && r.sign_hours == 12);
+    assert(r.matched && strcmp(r.dept, "property") == 0 && r.sign_within.hours == 12);
     assert(r.n_assist == 2 && strcmp(r.assist[0], "housing") == 0);
-    assert(r.assist_days == 2 && r.assist_hours == 0 && r.recused[0] == '\0');
+    assert(r.assist_within.days == 2 && r.assist_within.hours == 0 && r.recused[0] == '\0');
     order.content = (char *) "想咨询一下";
     s_test_route(rules, &order, &r);
     assert(strcmp(r.rule_id, "exact") == 0);
@@ -3551,9 +3537,9 @@ void ob_rules_test(bool verbose)
     assert(ob_rules_dept_id(rules, 4) == NULL);
     assert(strcmp(ob_rules_dept_lookup(rules, "hotline"), "热线中心综合科") == 0);
     assert(ob_rules_dept_lookup(rules, "police") == NULL);
-    uint32_t sh, rd, rh;
-    ob_rules_default_deadlines(rules, &sh, &rd, &rh);
-    assert(sh == 24 && rd == 15 && rh == 0);
+    ob_limit_t sign, reply;
+    ob_rules_default_deadlines(rules, &sign, &reply);
+    assert(sign.days == 0 && sign.hours == 24 && reply.days == 15 && reply.hours == 0);
 
     ob_workorder_t order = ORDERBUS__V1__WORK_ORDER__INIT;
     Orderbus__V1__Location loc = ORDERBUS__V1__LOCATION__INIT;
@@ -3567,11 +3553,11 @@ void ob_rules_test(bool verbose)
     assert(route.matched);
     assert(strcmp(route.rule_id, "property") == 0);
     assert(strcmp(route.dept, "property") == 0);
-    assert(route.sign_hours == 12);                      /* rule's own */
-    assert(route.reply_days == 15 && route.reply_hours == 0);  /* defaults */
+    assert(route.sign_within.hours == 12);                      /* rule's own */
+    assert(route.reply_within.days == 15 && route.reply_within.hours == 0);  /* defaults */
     order.urgency = ORDERBUS__V1__URGENCY__URGENCY_VERY_URGENT;
     ob_rules_route(rules, &order, &route);
-    assert(route.sign_hours == 2);                       /* falls back to urgent */
+    assert(route.sign_within.hours == 2);                       /* falls back to urgent */
     order.urgency = ORDERBUS__V1__URGENCY__URGENCY_NORMAL;
 
     /* [城乡建设] alone does not match "城乡建设/物业管理": the general rule. */
@@ -3579,16 +3565,16 @@ void ob_rules_test(bool verbose)
     ob_rules_route(rules, &order, &route);
     assert(route.matched && strcmp(route.rule_id, "housing-urban") == 0);
     assert(strcmp(route.dept, "housing") == 0);
-    assert(route.sign_hours == 24 && route.reply_days == 10 && route.reply_hours == 0);
+    assert(route.sign_within.hours == 24 && route.reply_within.days == 10 && route.reply_within.hours == 0);
     order.urgency = ORDERBUS__V1__URGENCY__URGENCY_URGENT;
     ob_rules_route(rules, &order, &route);
-    assert(route.reply_days == 5);
+    assert(route.reply_within.days == 5);
     order.urgency = ORDERBUS__V1__URGENCY__URGENCY_VERY_URGENT;
     ob_rules_route(rules, &order, &route);
-    assert(route.reply_days == 0 && route.reply_hours == 24);
+    assert(route.reply_within.days == 0 && route.reply_within.hours == 24);
     order.urgency = (Orderbus__V1__Urgency) 77;  /* unknown: normal */
     ob_rules_route(rules, &order, &route);
-    assert(route.reply_days == 10);
+    assert(route.reply_within.days == 10);
     order.urgency = ORDERBUS__V1__URGENCY__URGENCY_NORMAL;
 
     /* District match and mismatch; no location at all. */
@@ -3615,7 +3601,7 @@ void ob_rules_test(bool verbose)
     ob_rules_route(rules, &order, &route);
     assert(route.matched && strcmp(route.rule_id, "catch-all") == 0);
     assert(strcmp(route.dept, "hotline") == 0);
-    assert(route.reply_days == 0 && route.reply_hours == 48 && route.sign_hours == 24);
+    assert(route.reply_within.days == 0 && route.reply_within.hours == 48 && route.sign_within.hours == 24);
     order.n_category = 0;
     ob_rules_route(rules, &order, &route);
     assert(strcmp(route.rule_id, "catch-all") == 0);
@@ -3637,14 +3623,14 @@ void ob_rules_test(bool verbose)
     order.n_category = 1;
     ob_rules_route(rules, &order, &route);
     assert(!route.matched && route.rule_id[0] == '\0' && route.dept[0] == '\0');
-    assert(route.sign_hours == 48 && route.reply_days == 15);
+    assert(route.sign_within.days == 2 && route.reply_within.days == 15);   /* 2d: two working days */
     order.urgency = ORDERBUS__V1__URGENCY__URGENCY_URGENT;
     ob_rules_route(rules, &order, &route);
-    assert(route.sign_hours == 4);
+    assert(route.sign_within.hours == 4);
     order.urgency = ORDERBUS__V1__URGENCY__URGENCY_NORMAL;
     cats[0] = (char *) "环境保护";
     ob_rules_route(rules, &order, &route);
-    assert(route.matched && strcmp(route.dept, "env") == 0 && route.sign_hours == 48);
+    assert(route.matched && strcmp(route.dept, "env") == 0 && route.sign_within.days == 2);
     ob_rules_destroy(&rules);
 
     /* No rules at all: everything is manual. */
@@ -3653,7 +3639,7 @@ void ob_rules_test(bool verbose)
     assert(rules);
     assert(ob_rules_utc_offset_min(rules) == -330);
     ob_rules_route(rules, &order, &route);
-    assert(!route.matched && route.sign_hours == 24 && route.reply_days == 15);
+    assert(!route.matched && route.sign_within.hours == 24 && route.reply_within.days == 15);
     ob_rules_destroy(&rules);
 
     /* Bad files: the first problem, with its line and column. */
@@ -3755,7 +3741,8 @@ void ob_rules_test(bool verbose)
             cats[0] = (char *) expect[i][0];
             ob_rules_route(rules, &order, &route);
             assert(route.matched && strcmp(route.dept, expect[i][1]) == 0);
-            assert(route.sign_hours == 24 && route.reply_days >= 10 && route.reply_days <= 15);
+            assert(route.sign_within.days == 1 && route.reply_within.days >= 10
+                   && route.reply_within.days <= 15);   /* sign: one working day */
         }
         cats[0] = (char *) "政法监察";
         ob_rules_route(rules, &order, &route);

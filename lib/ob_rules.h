@@ -20,6 +20,7 @@
 #define OB_RULES_H
 
 #include "ob_common.h"
+#include "ob_calendar.h"
 
 #define OB_RULE_ID_MAX 64
 #define OB_RULES_VERSION_MAX 129   /* the file's `version:`, NUL included */
@@ -45,9 +46,8 @@ typedef struct {
     bool matched;                /* decision is DISPATCH: dept is set */
     char rule_id[OB_RULE_ID_MAX];/* the deciding rule; empty when no rule matched */
     char dept[OB_DEPT_MAX];      /* lead department id */
-    uint32_t sign_hours;         /* sign within, working hours */
-    uint32_t reply_days;         /* reply within, working days (0: use reply_hours) */
-    uint32_t reply_hours;        /* reply within, working hours, when reply_days is 0 */
+    ob_limit_t sign_within;      /* sign within (working days or hours) */
+    ob_limit_t reply_within;     /* reply within */
 
     /* Full engine. */
     bool decided;                /* a rule decided (any decision); rule_id names it */
@@ -55,8 +55,7 @@ typedef struct {
     char version[OB_RULES_VERSION_MAX];  /* version of the rule set that decided */
     size_t n_assist;             /* assisting departments (协办), lead excluded */
     char assist[OB_ROUTE_ASSIST_MAX][OB_DEPT_MAX];
-    uint32_t assist_days;        /* assisting opinion within, working days (0: hours) */
-    uint32_t assist_hours;
+    ob_limit_t assist_within;    /* assisting opinion within */
     uint32_t priority;           /* handling priority 0..9 (0 normal) */
     bool confidential;           /* 保密 */
     char reason[OB_ROUTE_TEXT_MAX];        /* reject reason, or manual / transfer reason */
@@ -96,8 +95,7 @@ const char *ob_rules_dept_lookup(ob_rules_t *self, const char *id);
 const char *ob_rules_site_lookup(ob_rules_t *self, const char *id);
 
 /* Deadlines used when a decision has none of its own (manual routing). */
-void ob_rules_default_deadlines(ob_rules_t *self, uint32_t *sign_hours,
-                                uint32_t *reply_days, uint32_t *reply_hours);
+void ob_rules_default_deadlines(ob_rules_t *self, ob_limit_t *sign, ob_limit_t *reply);
 
 /* Recusal: true when the order's target_org names department `dept` (by
    its display name or the recusal section's names), so that `dept` must

@@ -263,24 +263,42 @@ check_match "title: an empty title_keywords list is refused" \
 cp "$REPO/router-rules/default.yaml" "$W/site.yaml"
 site_start --rules "$W/site.yaml" --depts "housing environment"
 
-route_of() {  # TITLE -> "DEPT RULE" of a new order in 城乡建设
-    local j id
+route_of() {  # TITLE: submits an order in 城乡建设; LAST_ID its id, ROUTE "DEPT RULE VERSION"
+    local j
+    LAST_ID="" ROUTE=""
     j=$(ob --json submit --title "$1" --content "测试：$1" --category 城乡建设) || return 1
-    id=$(json_get id <<<"$j") || return 1
-    j=$(ob --json show "$id") || return 1
-    echo "$(json_get dept "" <<<"$j") $(json_get rule_id "" <<<"$j")"
+    LAST_ID=$(json_get id <<<"$j") || return 1
+    ROUTE=$(decision_of "$LAST_ID")
 }
 
-check_eq "reload: before, 城乡建设 goes to housing" "housing urban-rural-construction" \
-    "$(route_of 工地噪音扰民)"
+decision_of() {  # ID -> "DEPT RULE VERSION" as the broker recorded them
+    local j
+    j=$(ob --json show "$1") || return 1
+    echo "$(json_get dept "" <<<"$j") $(json_get rule_id "" <<<"$j") $(json_get rules_version "" <<<"$j")"
+}
 
-# a bad file in place: refused with file:line:column, the old rules keep running
-{ cat "$REPO/router-rules/default.yaml"; printf '  - id: noise\n    when: {keywords: [噪音]}\n    then: {lead: nobody}\n'; } >"$W/site.yaml"
+version_of() { sed -n 's/^version: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$1" | head -n 1; }
+V1=$(version_of "$REPO/router-rules/default.yaml")
+
+route_of 工地噪音扰民
+check_eq "reload: before, 城乡建设 goes to housing" "housing urban-rural-construction $V1" \
+    "$ROUTE"
+FIRST_ID=$LAST_ID
+
+# a bad file in place: refused with file:line:column for each of its errors,
+# the old rules keep running
+{ cat "$REPO/router-rules/default.yaml"
+  printf '  - id: noise\n    when: {keywords: [噪音]}\n    then: {lead: nobody}\n'
+  printf '  - id: noise2\n    when: {channel: PIGEON}\n    then: {lead: housing}\n'; } >"$W/site.yaml"
 bad_line=$(grep -n 'lead: nobody' "$W/site.yaml" | cut -d: -f1)
+bad_line2=$(grep -n 'PIGEON' "$W/site.yaml" | cut -d: -f1)
 check_fails 1 "reload: a bad file is refused (exit 1) with file:line:column" \
     --match "site\\.yaml:$bad_line:18: lead department 'nobody' is not declared" ob rules reload
+check_match "reload: ... and every error of it is reported" "site\\.yaml:$bad_line2:[0-9]+: .*PIGEON" \
+    "$OUT$ERR"
+route_of 工地噪音扰民
 check_eq "reload: after the refusal orders still route with the old set" \
-    "housing urban-rural-construction" "$(route_of 工地噪音扰民)"
+    "housing urban-rural-construction $V1" "$ROUTE"
 
 # a good file: accepted, and a new order is routed by the new rule
 { sed 's/^version: .*/version: "t-rules-reload-2"/' "$REPO/router-rules/default.yaml"
@@ -288,8 +306,34 @@ check_eq "reload: after the refusal orders still route with the old set" \
 run ob rules reload
 check_eq "reload: a good file is accepted" 0 "$RC"
 check_match "reload: the broker names the new version" "t-rules-reload-2" "$OUT"
-check_eq "reload: a new order is routed by the new rule" "environment noise" "$(route_of 工地噪音扰民)"
-check_eq "reload: a negative keyword keeps the old route" "housing urban-rural-construction" \
-    "$(route_of 咨询工地噪音)"
+route_of 工地噪音扰民
+check_eq "reload: a new order is routed by the new rule" "environment noise t-rules-reload-2" \
+    "$ROUTE"
+route_of 咨询工地噪音
+check_eq "reload: a negative keyword keeps the old route" \
+    "housing urban-rural-construction t-rules-reload-2" "$ROUTE"
+check_eq "reload: an order routed before keeps the decision it got, and its version" \
+    "housing urban-rural-construction $V1" "$(decision_of "$FIRST_ID")"
+
+# SIGHUP does the same: a bad file is refused in the log, a good one taken
+broker_pid=$(site_pid broker)
+{ cat "$W/site.yaml"; printf '  - id: broken\n    when: {category: 城乡建设}\n    then: {lead: nobody}\n'; } >"$W/site3.yaml"
+cp "$W/site3.yaml" "$W/site.yaml"
+bad_line=$(grep -n 'lead: nobody' "$W/site.yaml" | cut -d: -f1)
+kill -HUP "$broker_pid"
+wait_until 10 "SIGHUP: a bad file is refused, with file:line:column in the broker log" \
+    grep -Eq "rule reload refused.*site\\.yaml:$bad_line:18: lead department 'nobody'" \
+    "$SITE/log/broker.log"
+check_eq "SIGHUP: the broker is still running" 0 "$(kill -0 "$broker_pid" 2>/dev/null; echo $?)"
+route_of 工地噪音扰民
+check_eq "SIGHUP: after the refusal orders route with the set before" \
+    "environment noise t-rules-reload-2" "$ROUTE"
+sed 's/^version: .*/version: "t-rules-reload-3"/; s/lead: nobody/lead: housing/' "$W/site3.yaml" >"$W/site.yaml"
+kill -HUP "$broker_pid"
+wait_until 10 "SIGHUP: a good file is taken" \
+    grep -q "rules reloaded: version t-rules-reload-3" "$SITE/log/broker.log"
+route_of 工地噪音扰民
+check_eq "SIGHUP: new orders route by the new set" "environment noise t-rules-reload-3" \
+    "$ROUTE"
 
 finish

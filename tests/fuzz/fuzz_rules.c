@@ -57,6 +57,25 @@ static void s_route_some(ob_rules_t *rules)
     }
 }
 
+struct s_diags {
+    int errors, warnings;
+};
+
+/* Every diagnostic has a message and a path; errors are counted. */
+static void s_diag(void *arg, bool warning, const char *path, size_t line, size_t col,
+                   const char *message)
+{
+    struct s_diags *d = arg;
+    if (!path || !message || !*message)
+        abort();
+    (void) line;
+    (void) col;
+    if (warning)
+        d->warnings++;
+    else
+        d->errors++;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (s_open_once() != 0)
@@ -65,14 +84,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     char err[512];
     ob_rules_t *rules = ob_rules_load(s_path, err, sizeof err);
+    int rules_loaded = rules != NULL;
     if (rules) {
         size_t n = ob_rules_dept_count(rules);
         for (size_t i = 0; i < n; i++)
             if (!ob_rules_dept_id(rules, i) || !ob_rules_dept_name(rules, i))
                 abort();
-        uint32_t sh, rd, rh;
-        ob_rules_default_deadlines(rules, &sh, &rd, &rh);
-        if (sh == 0 || (rd == 0) == (rh == 0))
+        ob_limit_t sign, reply;
+        ob_rules_default_deadlines(rules, &sign, &reply);
+        if ((sign.days == 0) == (sign.hours == 0) || (reply.days == 0) == (reply.hours == 0))
             abort();  /* exactly one of days and hours */
         if (!ob_rules_version(rules))
             abort();
@@ -81,5 +101,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     else if (err[0] == '\0')
         abort();  /* a failure always says why */
+    /* the checker reads the same bytes: it must agree that the file loads
+       (no error) exactly when ob_rules_load does */
+    struct s_diags d = {0, 0};
+    int errors = ob_rules_check(s_path, s_diag, &d);
+    if ((errors == 0) != (rules_loaded != 0) || errors != d.errors)
+        abort();
     return 0;
 }
