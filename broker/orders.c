@@ -235,11 +235,23 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob
     self->journal_dirty = true;   /* meta "journal_seq" is written at the end of the batch */
     rec->last_seq = entry.seq;
 
-    /* published after the commit; the entry carries no personal data */
-    uint8_t *buf = malloc(len ? len : 1);
+    /* published after the commit, without the note: the stream is not
+       authenticated, and a clerk's or dispatcher's free text may name the
+       complainant (the journal keeps it, for `trace`) */
+    uint8_t *buf;
+    if (*entry.note) {
+        entry.note = (char *) "";
+        len = orderbus__v1__journal_entry__get_packed_size(&entry);
+        buf = malloc(len ? len : 1);
+        if (buf)
+            orderbus__v1__journal_entry__pack(&entry, buf);
+    } else {
+        buf = malloc(len ? len : 1);
+        if (buf)
+            memcpy(buf, jv.mv_data, len);
+    }
     if (!buf)
         return ENOMEM;
-    memcpy(buf, jv.mv_data, len);
     char topic[OB_DEPT_MAX + 64];
     snprintf(topic, sizeof topic, "ev.%s.%s.%s", *rec->dept ? rec->dept : "-",
              ob_state_name(rec->state), ob_event_name(event));
