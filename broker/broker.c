@@ -217,6 +217,11 @@ broker_t *broker_new(const broker_config_t *cfg, char *err, size_t errlen)
         ob_warn("no rule file: every order waits in PENDING_MANUAL");
     if (cfg->ncalendar) {
         self->calendar = ob_calendar_load(cfg->calendar_paths, cfg->ncalendar, err, errlen);
+        if (self->calendar)
+            ob_info("working-day calendar: %zu year file%s (%s%s%s)", cfg->ncalendar,
+                    cfg->ncalendar == 1 ? "" : "s", cfg->calendar_paths[0],
+                    cfg->ncalendar > 1 ? " .. " : "",
+                    cfg->ncalendar > 1 ? cfg->calendar_paths[cfg->ncalendar - 1] : "");
         if (!self->calendar)
             goto fail;
     } else

@@ -3,6 +3,7 @@
 #include "ob_config.h"
 #include "ob_log.h"
 #include <getopt.h>
+#include <glob.h>
 #include <signal.h>
 #include <sodium.h>
 #include <sysexits.h>
@@ -48,8 +49,10 @@ static void s_usage(FILE *out)
             "                         queued (100000; 0: no cap)\n"
             "  --utc-offset +HH:MM    the site's time zone for case numbers and deadlines (+08:00)\n"
             "  --calendar FILE        a working-day calendar year file (router-rules/calendar/\n"
-            "                         CN-2026.yaml); repeat for several years. Without one,\n"
-            "                         deadlines count Monday to Friday, 24 hours a day\n"
+            "                         CN-2026.yaml); repeat for several years. Without one, the\n"
+            "                         year files in calendar/ beside the rule file (China's\n"
+            "                         official holidays and make-up days); --calendar weekdays:\n"
+            "                         Monday to Friday, 24 hours a day, no holidays\n"
             "  -v, --verbose          debug logging;  -q, --quiet  errors only\n"
             "\n"
             "Exit status: 0 after a clean stop (SIGTERM, SIGINT), 64 bad usage, 78 bad\n"
@@ -204,6 +207,26 @@ int main(int argc, char **argv)
     }
     if (cfg.heartbeat_ms < 50)
         cfg.heartbeat_ms = 50;
+    /* the default calendar: the year files beside the rules */
+    glob_t years = {0};
+    bool weekdays = cfg.ncalendar == 1 && strcmp(cfg.calendar_paths[0], "weekdays") == 0;
+    if (weekdays)
+        cfg.ncalendar = 0;
+    else if (!cfg.ncalendar && cfg.rules_path) {
+        char pattern[4096];
+        const char *slash = strrchr(cfg.rules_path, '/');
+        int dl = slash ? (int) (slash - cfg.rules_path) : 1;
+        snprintf(pattern, sizeof pattern, "%.*s/calendar/*.yaml", dl, slash ? cfg.rules_path : ".");
+        if (glob(pattern, 0, NULL, &years) == 0)
+            for (size_t i = 0; i < years.gl_pathc; i++) {
+                if (cfg.ncalendar == sizeof cfg.calendar_paths / sizeof cfg.calendar_paths[0])
+                    break;
+                cfg.calendar_paths[cfg.ncalendar++] = years.gl_pathv[i];
+            }
+    }
+    if (!cfg.ncalendar && !weekdays)
+        ob_warn("no working-day calendar (no --calendar, none in calendar/ beside the rules): "
+                "deadlines count Monday to Friday without holidays");
     if (!cfg.data_dir || !cfg.key_path) {
         fprintf(stderr, "orderbus-broker: --data and --key are required (see --help)\n");
         ob_config_destroy(&conf);
@@ -226,11 +249,13 @@ int main(int argc, char **argv)
     broker_t *broker = broker_new(&cfg, err, sizeof err);
     if (!broker) {
         ob_error("cannot start: %s", err);
+        globfree(&years);
         ob_config_destroy(&conf);
         return EX_UNAVAILABLE;
     }
     int rc = broker_run(broker, &s_stop, &s_reload);
     broker_destroy(&broker);
+    globfree(&years);
     ob_config_destroy(&conf);
     return rc == 0 ? 0 : EX_SOFTWARE;
 }
