@@ -126,17 +126,21 @@ static ob_store_t *s_open_store(const char *dir, bool create, int *rc)
         *rc = EX_NOINPUT;
         return NULL;
     }
+    char data[4200];
+    snprintf(data, sizeof data, "%s/data.mdb", dir);
+    bool fresh = access(data, F_OK) != 0;
     ob_store_t *store = ob_store_open(dir, OB_STORE_BROKER, 0, err, sizeof err);
     if (!store) {
         fprintf(stderr, "orderbus: %s\n", err);
         *rc = EX_CANTCREAT;
-    }
+    } else if (fresh)   /* said, so that a mistyped --store does not go unnoticed */
+        fprintf(stderr, "orderbus: created a new broker store in '%s'\n", dir);
     return store;
 }
 
 /* Registers one principal. Returns an exit code. */
 static int s_add(const char *store_dir, const char *id, const char *name, ob_role_t role,
-                 const char *key_path)
+                 const char *key_path, bool json)
 {
     char err[512];
     int rc = EX_SOFTWARE, lrc;
@@ -208,10 +212,16 @@ static int s_add(const char *store_dir, const char *id, const char *name, ob_rol
         rc = EX_IOERR;
         goto out;
     }
-    printf("registered %s '%s' (%s) with key %s\n",
-           role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT ? "department" : "client", id,
-           ob_role_name(role), keys->public_z85);
-    rc = 0;
+    if (json) {
+        json_t *doc = json_pack("{s:s, s:s, s:s, s:s}", "registered", id, "name", name, "role",
+                                ob_role_name(role), "public_key", keys->public_z85);
+        rc = cli_print_json(doc, false);
+    } else {
+        printf("registered %s '%s' (%s) with key %s\n",
+               role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT ? "department" : "client", id,
+               ob_role_name(role), keys->public_z85);
+        rc = 0;
+    }
 out:
     if (txn)
         mdb_txn_abort(txn);
@@ -374,5 +384,5 @@ int cmd_admin(const cli_opts_t *opts, int argc, char **argv)
     if (!ob_utf8_valid(name, strlen(name)) || strlen(name) > S_NAME_MAX)
         return cli_usage_error(cmd, "--name must be valid UTF-8 of at most %d bytes",
                                S_NAME_MAX);
-    return s_add(store, id, name, role, key);
+    return s_add(store, id, name, role, key, json);
 }
