@@ -459,6 +459,9 @@ static int s_decide(broker_t *self, const s_req_t *req, const Orderbus__V1__Orde
         return s_refuse(self, req, rec, C(ERR_BAD_REQUEST), "note is not valid UTF-8");
     if (ob_fsm_next(rec->state, event, req->role, &to, &code, err, sizeof err) < 0)
         return s_refuse(self, req, rec, code, err);
+    if (event == E(REVIEW_REJECT) && (!note || !*note))
+        return s_refuse(self, req, rec, C(ERR_BAD_REQUEST),
+                        "a reply sent back for rework needs a note saying what to redo");
     ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
     extra.satisfaction = sat;
     switch (event) {

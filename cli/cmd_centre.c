@@ -1005,10 +1005,11 @@ static const char s_deny_usage[] =
     "\n"
     "Refuses a department's return (终审): the order goes back to the same department.\n";
 static const char s_review_usage[] =
-    "usage: orderbus review ID|CASE --accept|--reject [--note T] [--json]\n"
+    "usage: orderbus review ID|CASE --accept [--note T] [--json]\n"
+    "       orderbus review ID|CASE --reject --note T [--json]\n"
     "\n"
     "Reviews a REPLIED order: --accept sends it to callback, --reject back to the\n"
-    "department for rework.\n";
+    "department for rework (审核不通过), with a note saying what to redo.\n";
 static const char s_callback_usage[] =
     "usage: orderbus callback ID|CASE --satisfaction S [--note T] [--json]\n"
     "\n"
@@ -1089,6 +1090,8 @@ static int s_action(s_action_t action, const cli_opts_t *gopts, int argc, char *
     case S_REVIEW:
         if (accept + reject != 1)
             return cli_usage_error(cmd, "give exactly one of --accept and --reject");
+        if (reject && !*note)
+            return cli_usage_error(cmd, "--reject needs --note T: what the department is to redo");
         review.ref = &ref.ref;
         review.accept = accept;
         review.note = (char *) note;
