@@ -4,24 +4,33 @@
 #   make demo       install missing packages, build, run a local site on real data
 #   make check      install missing packages, build, run every test
 #   make bench      durable end-to-end throughput and latency figures
-#   make asan       every test under AddressSanitizer + UBSan (build-asan/)
+#   make asan       every test under AddressSanitizer + UBSan (into build-asan/)
 #   make fuzz       libFuzzer targets (clang), run each for FUZZ_SECONDS
-#   make install    PREFIX=/usr/local DESTDIR=
-#   make clean
+#   make install    PREFIX=/usr/local DESTDIR=   (docs/OPERATIONS.md)
+#   make clean      removes the build directories (BUILD, ASAN_BUILD)
+#   make deps       only install the missing Debian packages (deps-fuzz: and clang)
 #
 # Everything is built out of tree: objects, generated protobuf code,
-# the static library and the binaries all go to $(BUILD).
+# the static library and the binaries all go to BUILD. CI=true makes
+# warnings errors (.ci/run); objects are rebuilt when the flags change.
 
-BUILD   ?= build
-PREFIX  ?= /usr/local
-DESTDIR ?=
-CC      ?= cc
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+CC         ?= cc
+DOCDIR     ?= $(PREFIX)/share/doc/orderbus
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 
 PKGS     := libzmq libczmq libprotobuf-c lmdb libsodium yaml-0.1 jansson
+# Debian packages for building, make check, make asan, make demo and make
+# bench. make asan needs nothing more: gcc's libasan and libubsan come with
+# build-essential (gcc-12 -> libgcc-12-dev -> libasan8, libubsan1).
 DEB_PKGS := build-essential pkg-config libzmq3-dev libczmq-dev libprotobuf-c-dev \
             protobuf-c-compiler liblmdb-dev lmdb-utils libsodium-dev libyaml-dev \
-            libjansson-dev libmicrohttpd-dev clang libclang-rt-14-dev procps \
-            python3 iproute2
+            libjansson-dev libmicrohttpd-dev procps python3 iproute2
+# Only make fuzz needs these: libFuzzer is clang's.
+FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla \
            -Wwrite-strings -Wno-unused-parameter
@@ -52,13 +61,14 @@ FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/bin/replay_%,$(FUZZ_SRC))
 BINS := $(BUILD)/bin/orderbus-broker $(BUILD)/bin/orderbus-node $(BUILD)/bin/orderbus \
         $(BUILD)/bin/ob_selftest $(TOOLS) $(FUZZ_REPLAY)
 
-.PHONY: all deps demo check test bench asan fuzz install clean format lint memcheck
+.PHONY: all deps deps-fuzz demo check test bench asan fuzz install clean format lint memcheck FORCE
 all: $(BINS)
 
 # --- packages ---------------------------------------------------------------
 # Installs what is missing (Debian), once; prints the command when not root.
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+# $(call s_deps,PACKAGES)
+define s_deps
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -69,17 +79,36 @@ deps:
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null || exit 1; \
 	fi
+endef
+
+deps:
+	$(call s_deps,$(DEB_PKGS))
+
+deps-fuzz:
+	$(call s_deps,$(DEB_PKGS) $(FUZZ_DEB_PKGS))
+
+# --- compiler flags ---------------------------------------------------------
+# $(BUILD)/flags holds the compile command's flags; it is rewritten only when they
+# change (CI=true, OPT, SAN ...), and every object depends on it, so a build
+# directory never mixes objects of two flag sets.
+FLAGS := $(BUILD)/flags
+$(FLAGS): FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(CFLAGS)' | cmp -s - $@ || echo '$(CC) $(CFLAGS)' > $@
+
+FORCE:
 
 # --- generated code ---------------------------------------------------------
-$(GEN_C) $(GEN_H): proto/orderbus.proto
+# a pattern rule: one protoc-c run makes both files, also under make -j
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/gen
-	protoc-c --proto_path=proto --c_out=$(BUILD)/gen orderbus.proto
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $(<F)
 
-$(BUILD)/gen/orderbus.pb-c.o: $(GEN_C)
+$(BUILD)/gen/orderbus.pb-c.o: $(GEN_C) $(FLAGS)
 	$(CC) -std=c11 $(OPT) $(SAN) -I$(BUILD)/gen $(shell pkg-config --cflags libprotobuf-c) -c $< -o $@
 
 # every object waits for the generated header
-$(BUILD)/%.o: %.c $(GEN_H)
+$(BUILD)/%.o: %.c $(GEN_H) $(FLAGS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -112,7 +141,7 @@ $(BUILD)/bin/replay_%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/fuzz/replay_main.o: tests/fuzz/replay_main.c
+$(BUILD)/tests/fuzz/replay_main.o: tests/fuzz/replay_main.c $(FLAGS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -132,16 +161,16 @@ bench: deps
 	@BUILD=$(BUILD) tests/bench.sh
 
 asan: deps
-	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g -fno-omit-frame-pointer" \
+	@$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) OPT="-O1 -g -fno-omit-frame-pointer" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  OB_SANITIZED=1 BUILD=build-asan tests/run.sh
+	  OB_SANITIZED=1 BUILD=$(ASAN_BUILD) tests/run.sh
 
 memcheck: all
 	valgrind --error-exitcode=1 --leak-check=full $(BUILD)/bin/ob_selftest
 
 FUZZ_SECONDS ?= 60
-fuzz: deps $(GEN_H)
+fuzz: deps-fuzz $(GEN_H)
 	@mkdir -p $(BUILD)/fuzz
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -I$(BUILD)/gen -Ilib \
@@ -150,13 +179,25 @@ fuzz: deps $(GEN_H)
 	  $(BUILD)/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/$$n.corpus tests/fuzz/corpus/$$n || exit 1; \
 	done
 
+# The systemd units and the example configs name /usr/local: installed with
+# $(PREFIX) in its place.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/orderbus/router-rules
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/orderbus/router-rules \
+	  $(DESTDIR)$(DOCDIR)/site.example $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/bin/orderbus-broker $(BUILD)/bin/orderbus-node $(BUILD)/bin/orderbus \
 	  $(DESTDIR)$(PREFIX)/bin/
 	cp -r router-rules/. $(DESTDIR)$(PREFIX)/share/orderbus/router-rules/
-	if [ -d deploy/systemd ]; then install -d $(DESTDIR)$(PREFIX)/lib/systemd/system && \
-	  install -m 644 deploy/systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/; fi
+	install -m 644 README.md docs/*.md $(DESTDIR)$(DOCDIR)/
+	@for f in deploy/site.example/*.yaml; do \
+	  echo "install $$f -> $(DESTDIR)$(DOCDIR)/site.example/ (PREFIX $(PREFIX))"; \
+	  sed -e 's|/usr/local/|$(PREFIX)/|g' $$f > $(DESTDIR)$(DOCDIR)/site.example/$${f##*/} && \
+	  chmod 644 $(DESTDIR)$(DOCDIR)/site.example/$${f##*/} || exit 1; \
+	done
+	@for f in deploy/systemd/*.service; do \
+	  echo "install $$f -> $(DESTDIR)$(UNITDIR)/ (PREFIX $(PREFIX))"; \
+	  sed -e 's|/usr/local/|$(PREFIX)/|g' $$f > $(DESTDIR)$(UNITDIR)/$${f##*/} && \
+	  chmod 644 $(DESTDIR)$(UNITDIR)/$${f##*/} || exit 1; \
+	done
 
 format:
 	clang-format -i lib/*.[ch] broker/*.[ch] nodes/*.[ch] cli/*.[ch] tests/*.c tests/*/*.c
@@ -165,7 +206,10 @@ lint: $(GEN_H)
 	cppcheck --quiet --enable=warning,performance --error-exitcode=1 -I lib -I $(BUILD)/gen \
 	  lib broker nodes cli
 
+# BUILD=. or BUILD=/ would take the tree (or more) with it
 clean:
-	rm -rf build build-asan
+	@for d in '$(BUILD)' '$(ASAN_BUILD)'; do case "$$d" in \
+	  ''|.|./|..|../|/|~|~/) echo "make clean: refusing to remove '$$d'" >&2; exit 1;; esac; done
+	rm -rf $(BUILD) $(ASAN_BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
