@@ -54,30 +54,108 @@ raw_case local "a valid status request is answered OK" "reply: answer OK" --body
 raw_case local "a node-link body on the local service answered BAD_REQUEST" "reply: answer BAD_REQUEST" --body hello
 raw_case node "a client body on the node link answered BAD_REQUEST" "reply: error BAD_REQUEST" --body status
 
-# a burst of garbage of random sizes on every endpoint (replies are not checked;
-# --wait lets the Curve handshake finish so that the frame is really sent)
+# a burst of garbage of random sizes on every endpoint: every frame is
+# answered, with a refusal (--wait lets the Curve handshake finish so that
+# the frame is really sent); one "EXIT-STATUS REPLY" line a frame in FILE
 burst() {
-    local _i
+    local out=$1 _i r rc
+    shift
     for _i in $(seq 1 15); do
-        "$RAW" "$@" --quiet --wait 1000 --garbage $((RANDOM % 5000)) >/dev/null 2>&1
+        r=$("$RAW" "$@" --quiet --wait "$WAIT_MS" --garbage $((RANDOM % 5000)) 2>&1)
+        rc=$?
+        printf '%s %s\n' "$rc" "$(head -n 1 <<<"$r")" >>"$out"
     done
 }
-burst --server-key "$SITE/keys/broker.key" --key "$SITE/keys/dispatcher.key" "$CLIENT_ENDPOINT" &
-burst --server-key "$SITE/keys/broker.key" --key "$SITE/keys/commerce.key" "$NODE_ENDPOINT" &
-burst "ipc://$SITE/nodes/housing/node.sock" &
+: >"$SITE/burst.client" >"$SITE/burst.node" >"$SITE/burst.local"
+burst "$SITE/burst.client" --server-key "$SITE/keys/broker.key" --key "$SITE/keys/dispatcher.key" "$CLIENT_ENDPOINT" &
+burst "$SITE/burst.node" --server-key "$SITE/keys/broker.key" --key "$SITE/keys/commerce.key" "$NODE_ENDPOINT" &
+burst "$SITE/burst.local" "ipc://$SITE/nodes/housing/node.sock" &
 wait
-ok "sent 45 garbage frames of random sizes"
-# the envelope fuzz corpus (valid and broken envelopes of every body type);
-# submits are left out: they would make orders
-n=0
-for f in "$REPO"/tests/fuzz/corpus/fuzz_envelope/*; do
-    [[ -f $f && $(basename "$f") != submit* ]] || continue
-    "$RAW" --server-key "$SITE/keys/broker.key" --key "$SITE/keys/dispatcher.key" --quiet --wait 1000 \
-        --file "$f" "$CLIENT_ENDPOINT" >/dev/null 2>&1
-    "$RAW" --quiet --wait 1000 --file "$f" "ipc://$SITE/nodes/housing/node.sock" >/dev/null 2>&1
-    n=$((n + 1))
+for where in client node local; do
+    case $where in client|local) a=answer ;; node) a=error ;; esac
+    # a random frame that happens to be a valid envelope is not impossible,
+    # only far less likely than anything else going wrong
+    bad=$(grep -Evc "^0 reply: $a (BAD_REQUEST|UNSUPPORTED_VERSION): " "$SITE/burst.$where")
+    check_eq "$where: 15 garbage frames of random sizes, each answered with a refusal" \
+        "15 0" "$(wc -l <"$SITE/burst.$where" | tr -d ' ') $bad"
+    (( bad == 0 )) || diag "$(grep -Ev "^0 reply: $a (BAD_REQUEST|UNSUPPORTED_VERSION): " "$SITE/burst.$where" | head -n 5)"
 done
-ok "sent the $n envelope corpus files to the client service and a local service"
+check "the broker still runs after the garbage" site_alive broker
+check "node housing still runs after the garbage on its local service" site_alive housing
+
+# The envelope fuzz corpus (tests/fuzz/corpus/fuzz_envelope): files named
+# bad_*, garbage_*, trunc_* and empty are broken envelopes and must be
+# refused by the decoder (ob_wire_decode); every other file is a valid
+# envelope whose body its name says (BODY or BODY_*, e.g. answer_list is an
+# answer) and must decode to it. A decoder that refused everything, or took
+# anything, fails here (the replay in tests/run.sh only shows that nothing
+# crashes).
+corpus=$REPO/tests/fuzz/corpus/fuzz_envelope
+corpus_valid=() corpus_broken=() corpus_wrong=()
+declare -A corpus_body=() corpus_refusal=()
+for f in "$corpus"/*; do
+    [[ -f $f ]] || continue
+    n=$(basename "$f")
+    r=$("$RAW" --decode --file "$f" 2>&1)
+    rc=$?
+    case $n in
+        bad_*|garbage_*|trunc_*|empty)
+            if (( rc == 3 )) && [[ $r =~ ^refused:\ ([A-Z_]+): ]]; then
+                corpus_broken+=("$n"); corpus_refusal[$n]=${BASH_REMATCH[1]}
+            else
+                corpus_wrong+=("$n (broken, must be refused): exit $rc, $r")
+            fi ;;
+        *)
+            if (( rc == 0 )) && [[ $r =~ ^decoded:\ ([a-z_]+)\  ]] &&
+                [[ $n == "${BASH_REMATCH[1]}" || $n == "${BASH_REMATCH[1]}"_* ]]; then
+                corpus_valid+=("$n"); corpus_body[$n]=${BASH_REMATCH[1]}
+            else
+                corpus_wrong+=("$n (valid, must decode to the body its name says): exit $rc, $r")
+            fi ;;
+    esac
+done
+if (( ${#corpus_wrong[@]} == 0 && ${#corpus_valid[@]} >= 20 && ${#corpus_broken[@]} >= 5 )); then
+    ok "envelope corpus: the ${#corpus_valid[@]} valid envelopes decode, each to its body; the ${#corpus_broken[@]} broken ones are refused"
+else
+    not_ok "envelope corpus: the valid envelopes (at least 20) decode, each to its body; the broken ones (at least 5) are refused" \
+        "valid and decoded: ${#corpus_valid[@]}, broken and refused: ${#corpus_broken[@]}" \
+        "$(printf '%s\n' "${corpus_wrong[@]}")"
+fi
+
+# The corpus sent to the client service and to a node's local service
+# (submits are left out: they would make orders): every file is answered; a
+# broken one with the decoder's refusal; a valid one as a request, not as a
+# broken frame: OK, NOT_FOUND, or BAD_REQUEST naming its body as a request
+# this service does not serve.
+for where in client local; do
+    if [[ $where == client ]]; then
+        ep=$CLIENT_ENDPOINT keys=(--server-key "$SITE/keys/broker.key" --key "$SITE/keys/dispatcher.key")
+    else
+        ep=ipc://$SITE/nodes/housing/node.sock keys=()
+    fi
+    sent=0 wrong=()
+    for n in "${corpus_valid[@]}" "${corpus_broken[@]}"; do
+        [[ $n == submit* ]] && continue
+        r=$("$RAW" "${keys[@]}" --quiet --wait "$WAIT_MS" --file "$corpus/$n" "$ep" 2>&1)
+        rc=$?
+        sent=$((sent + 1))
+        r=$(head -n 1 <<<"$r")
+        if [[ -n ${corpus_refusal[$n]:-} ]]; then
+            [[ $rc == 0 && $r == "reply: answer ${corpus_refusal[$n]}: "* ]] ||
+                wrong+=("$n: expected the refusal ${corpus_refusal[$n]}, got (exit $rc) $r")
+        else
+            b=${corpus_body[$n]}
+            [[ $rc == 0 && ( $r =~ ^reply:\ answer\ (OK|NOT_FOUND): ||
+                $r == "reply: answer BAD_REQUEST: request '$b' is not served"* ) ]] ||
+                wrong+=("$n: expected an answer to a '$b' request, got (exit $rc) $r")
+        fi
+    done
+    if (( ${#wrong[@]} == 0 && sent > 0 )); then
+        ok "$where service answers each of the $sent corpus files as it decodes"
+    else
+        not_ok "$where service answers each corpus file as it decodes" "$sent sent" "$(printf '%s\n' "${wrong[@]}")"
+    fi
+done
 
 # --- keys -------------------------------------------------------------------------
 
@@ -146,10 +224,54 @@ check_fails 64 "clerk command without a node: 64" ob sign 20200101-000001
 check_fails 64 "keys new without PATH: 64" "$BIN/orderbus" keys new
 check_fails 64 "admin add-client with a bad role: 64" "$BIN/orderbus" admin add-client x --role king \
     --key "$SITE/keys/stranger.key" --store "$SITE/broker"
-check "every command has --help" bash -c '
-    for c in submit show list trace route deny-return review callback stats status inbox sign progress return reply keys admin demo; do
-        "$0" "$c" --help >/dev/null || { echo "no --help for $c"; exit 1; }
-    done' "$BIN/orderbus"
+# Every command's --help: exit 0, a usage that names the command (as
+# "orderbus [...] COMMAND"), and each of its options (its arguments, for
+# the commands that have none).
+while read -r cmd opts; do
+    [[ -z $cmd || $cmd == \#* ]] && continue
+    cmd=${cmd//+/ }
+    # shellcheck disable=SC2086
+    run "$BIN/orderbus" $cmd --help
+    text=$OUT$'\n'$ERR
+    miss=()
+    grep -Eq -- "orderbus( \[[^]]*\])* $cmd( |$)" <<<"$text" || miss+=("the usage 'orderbus $cmd'")
+    for o in $opts; do
+        re=${o//|/[|]}
+        re=${re//./[.]}
+        grep -Eq -- "(^|[^A-Za-z0-9-])$re([^A-Za-z0-9-]|$)" <<<"$text" || miss+=("$o")
+    done
+    if (( RC == 0 && ${#miss[@]} == 0 )); then
+        ok "$cmd --help: exit 0, names the command and $opts"
+    else
+        not_ok "$cmd --help: exit 0, names the command and $opts" "exit status $RC" \
+            "missing: ${miss[*]}" "$(head -n 12 <<<"$text")"
+    fi
+done <<'EOF'
+# command (+ for a space)  options the help must name
+submit                --title --content --category --channel --appeal --district --street --address --lat --lon --target-org --urgency --anonymous --confidential --contact-name --contact-phone --external-ref --batch --window
+show                  ID|CASE --json
+list                  --dept --state --limit --json
+trace                 ID|CASE --json
+route                 --dept --note --json
+deny-return           --note --json
+review                --accept --reject --note
+callback              --satisfaction --note
+stats                 --dept --json
+status                --node --json
+inbox                 --state --all --json
+sign                  ID|CASE --json
+progress              --note
+return                --reason
+reply                 --result --note
+keys+new              PATH --name
+admin+add-department  --name --key --store
+admin+add-client      --role --key --store
+admin+list            --store --json
+rules+check           FILE...
+rules+test            --order --batch --json
+rules+reload          reload
+demo+centre           --expect --timeout --seed --reject-pct --unsatisfied-pct
+EOF
 check_fails 66 "missing config file: 66" "$BIN/orderbus" --config "$SITE/nonexistent.yaml" status
 printf 'broker: [\n' >"$SITE/bad.yaml"
 check_fails 78 "bad config file: 78" "$BIN/orderbus" --config "$SITE/bad.yaml" status

@@ -18,10 +18,34 @@
 
     Heartbeats received meanwhile are printed and skipped; the first other
     message is the reply: "reply: answer CODE: message", "reply: error CODE:
-    message (ref_seq S)", "reply: welcome dept D", or "reply: BODY".
+    message (ref_seq S)", "reply: welcome dept D (last_applied_seq S)",
+    "reply: received seq S", or "reply: BODY".
 
-    Exit status: 0 a reply came, 2 none within --wait, 1 a key, endpoint or
-    socket could not be used, 64 bad arguments.                            */
+    A department act on the node link (--body sign|progress|return|reply,
+    with --order ID and --attempt N, and the node link endpoint with a
+    department's keypair as --key) is a reliable message: it is sent with
+    link sequence --seq N, or with --seq next (the default) after a Hello
+    whose Welcome says the last sequence the broker applied from that
+    department (the act then goes with that + 1). Everything the broker
+    sends back is printed until it has confirmed the act (Received{seq >= the
+    act's}) and sent the Error that refers to it, or 500 ms after the
+    confirmation when no Error comes (the act was accepted), or --wait ends.
+    Stop the department's own node first: the broker takes the newest
+    connection with the key as the department's.
+
+    --subscribe PREFIX reads the event stream instead (a SUB socket on
+    ENDPOINT, the broker's event endpoint, no Curve): one line an event,
+    "event: TOPIC (N bytes)"; --dump FILE appends each event's JournalEntry
+    bytes to FILE as they came; --until PREFIX stops after the first event
+    whose topic starts with PREFIX, else it runs until --wait ends.
+
+    --decode decodes the frame here with ob_wire_decode instead of sending it
+    (no endpoint): prints "decoded: BODY (seq S)" or "refused: CODE: message".
+
+    Exit status: 0 a reply came (--decode: it decoded; --subscribe: an
+    event came, and the --until one if given), 2 none within --wait,
+    3 --decode refused it, 1 a key, endpoint or socket could not be used,
+    64 bad arguments.                                                      */
 #include "ob_common.h"
 #include "ob_keys.h"
 #include "ob_util.h"
@@ -48,6 +72,13 @@ typedef struct {
     long frames;
     long wait_ms;
     bool quiet;
+    bool decode;                      /* decode locally, send nothing */
+    const char *order;                /* department acts: the order id (hex) */
+    long attempt;                     /* department acts: the attempt */
+    long seq;                         /* department acts: link seq, -1: next */
+    const char *subscribe;            /* event stream: topic prefix */
+    const char *dump;                 /* event stream: file for the entries */
+    const char *until;                /* event stream: last topic prefix */
 } s_opts_t;
 
 static void s_usage(FILE *out)
@@ -57,8 +88,14 @@ static void s_usage(FILE *out)
             "                  --file FILE | [--version V] [--msgid-len L]\n"
             "                  [--body status|hello|heartbeat|inbox|none] [--size N]]\n"
             "                  [--frames K] [--wait MS] [--quiet] ENDPOINT\n"
+            "       ob_rawsend --server-key FILE --key DEPT.key --body sign|progress|return|reply\n"
+            "                  --order ID [--attempt N] [--seq N|next] [--wait MS] NODE-ENDPOINT\n"
+            "       ob_rawsend --subscribe PREFIX [--dump FILE] [--until PREFIX] [--wait MS]\n"
+            "                  EVENT-ENDPOINT\n"
+            "       ob_rawsend --decode [--file FILE | --hex HEX | envelope options]\n"
             "Sends one raw message to ENDPOINT and prints the reply, decoded.\n"
-            "Exit 0 if a reply came, 2 if none within --wait (default 2000 ms).\n");
+            "Exit 0 if a reply came, 2 if none within --wait (default 2000 ms);\n"
+            "--decode: 0 if the frame decodes, 3 if it is refused.\n");
 }
 
 /* Parses a decimal integer in [min, max]; -1 when it is not one. */
@@ -95,12 +132,23 @@ static size_t s_varint_put(uint8_t *out, uint64_t v)
     return n;
 }
 
-/* Builds the envelope frame per the options. Returns a malloc'd buffer
-   (length in *len) or NULL with a message on stderr. */
-static uint8_t *s_envelope_frame(const s_opts_t *o, size_t *len)
+/* True if `body` names a department act (a reliable node-link message). */
+static bool s_is_act(const char *body)
+{
+    return strcmp(body, "sign") == 0 || strcmp(body, "progress") == 0
+           || strcmp(body, "return") == 0 || strcmp(body, "reply") == 0;
+}
+
+/* Builds the envelope frame per the options, with link sequence `seq`.
+   Returns a malloc'd buffer (length in *len) or NULL with a message on
+   stderr; the envelope's msg id is copied to `msg_id`. */
+static uint8_t *s_envelope_frame(const s_opts_t *o, uint64_t seq, uint8_t msg_id[OB_ID_BYTES],
+                                 size_t *len)
 {
     ob_msg_t m;
     ob_msg_init(&m, "ob_rawsend");
+    m.env.seq = seq;
+    memcpy(msg_id, m.msg_id, OB_ID_BYTES);
     m.env.version = (uint32_t) o->version;
     uint8_t long_id[256] = {0};
     if (o->msgid_len != OB_ID_BYTES) {
@@ -112,7 +160,49 @@ static uint8_t *s_envelope_frame(const s_opts_t *o, size_t *len)
     Orderbus__V1__Hello hello = ORDERBUS__V1__HELLO__INIT;
     Orderbus__V1__Heartbeat heartbeat = ORDERBUS__V1__HEARTBEAT__INIT;
     Orderbus__V1__InboxRequest inbox = ORDERBUS__V1__INBOX_REQUEST__INIT;
-    if (strcmp(o->body, "status") == 0) {
+    Orderbus__V1__Sign sign = ORDERBUS__V1__SIGN__INIT;
+    Orderbus__V1__Progress progress = ORDERBUS__V1__PROGRESS__INIT;
+    Orderbus__V1__ReturnRequest ret = ORDERBUS__V1__RETURN_REQUEST__INIT;
+    Orderbus__V1__Reply reply = ORDERBUS__V1__REPLY__INIT;
+    uint8_t oid[OB_ID_BYTES];
+    ProtobufCBinaryData order_id = {OB_ID_BYTES, oid};
+    if (s_is_act(o->body) && (!o->order || ob_id_parse(oid, o->order) != 0)) {
+        fprintf(stderr, "ob_rawsend: --body %s needs --order with a 32-hex order id\n", o->body);
+        return NULL;
+    }
+    if (strcmp(o->body, "sign") == 0) {
+        sign.order_id = order_id;
+        sign.attempt = (uint32_t) o->attempt;
+        sign.clerk = (char *) "ob_rawsend";
+        sign.at_ms = ob_now_ms();
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SIGN;
+        m.env.sign = &sign;
+    } else if (strcmp(o->body, "progress") == 0) {
+        progress.order_id = order_id;
+        progress.attempt = (uint32_t) o->attempt;
+        progress.note = (char *) "ob_rawsend progress";
+        progress.clerk = (char *) "ob_rawsend";
+        progress.at_ms = ob_now_ms();
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_PROGRESS;
+        m.env.progress = &progress;
+    } else if (strcmp(o->body, "return") == 0) {
+        ret.order_id = order_id;
+        ret.attempt = (uint32_t) o->attempt;
+        ret.reason = (char *) "ob_rawsend return";
+        ret.clerk = (char *) "ob_rawsend";
+        ret.at_ms = ob_now_ms();
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_RETURN_REQUEST;
+        m.env.return_request = &ret;
+    } else if (strcmp(o->body, "reply") == 0) {
+        reply.order_id = order_id;
+        reply.attempt = (uint32_t) o->attempt;
+        reply.result = ORDERBUS__V1__REPLY_RESULT__RESULT_RESOLVED;
+        reply.note = (char *) "ob_rawsend reply";
+        reply.clerk = (char *) "ob_rawsend";
+        reply.at_ms = ob_now_ms();
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_REPLY;
+        m.env.reply = &reply;
+    } else if (strcmp(o->body, "status") == 0) {
         m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATUS;
         m.env.status = &status;
     } else if (strcmp(o->body, "hello") == 0) {
@@ -195,6 +285,7 @@ static int s_hexval(char c)
 /* The frame to send; NULL with a message on stderr. */
 static uint8_t *s_frame(const s_opts_t *o, size_t *len)
 {
+    uint8_t msg_id[OB_ID_BYTES];
     if (o->garbage >= 0) {
         uint8_t *buf = malloc(o->garbage ? (size_t) o->garbage : 1);
         if (buf)
@@ -235,7 +326,7 @@ static uint8_t *s_frame(const s_opts_t *o, size_t *len)
         *len = n;
         return buf;
     }
-    return s_envelope_frame(o, len);
+    return s_envelope_frame(o, 0, msg_id, len);
 }
 
 /* Prints one received message. Returns true if it is the reply (anything
@@ -261,7 +352,12 @@ static bool s_print_reply(const uint8_t *data, size_t size, bool quiet)
                (unsigned long long) env->error->ref_seq);
         break;
     case ORDERBUS__V1__ENVELOPE__BODY_WELCOME:
-        printf("reply: welcome dept %s\n", env->welcome->dept ? env->welcome->dept : "-");
+        printf("reply: welcome dept %s (last_applied_seq %llu)\n",
+               env->welcome->dept ? env->welcome->dept : "-",
+               (unsigned long long) env->welcome->last_applied_seq);
+        break;
+    case ORDERBUS__V1__ENVELOPE__BODY_RECEIVED:
+        printf("reply: received seq %llu\n", (unsigned long long) env->received->seq);
         break;
     case ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT:
         if (!quiet)
@@ -276,10 +372,278 @@ static bool s_print_reply(const uint8_t *data, size_t size, bool quiet)
     return reply;
 }
 
+/* Receives one message (its first frame; further frames are dropped with a
+   line each) before `deadline` (monotonic us). Returns 1 with a malloc'd
+   copy in *data / *size, 0 when the deadline passed. */
+static int s_recv(void *sock, uint64_t deadline, uint8_t **data, size_t *size)
+{
+    for (;;) {
+        uint64_t now = ob_mono_us();
+        if (now >= deadline)
+            return 0;
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        long left = (long) ((deadline - now) / 1000) + 1;
+        if (zmq_poll(&item, 1, left) <= 0)
+            continue;
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            continue;
+        }
+        bool more = zmq_msg_more(&msg);
+        *size = zmq_msg_size(&msg);
+        *data = malloc(*size ? *size : 1);
+        if (*data)
+            memcpy(*data, zmq_msg_data(&msg), *size);
+        zmq_msg_close(&msg);
+        while (more) {   /* drop any further frames of the same message */
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, sock, 0) < 0)
+                more = false;
+            else
+                more = zmq_msg_more(&msg);
+            zmq_msg_close(&msg);
+            printf("reply: (extra frame)\n");
+        }
+        if (!*data)
+            continue;
+        return 1;
+    }
+}
+
+/* Receives one two-frame message (topic, entry) before `deadline`. Returns
+   1 with malloc'd copies (entry NULL for a one-frame message), 0 when the
+   deadline passed. */
+static int s_recv_frames(void *sock, uint64_t deadline, uint8_t **first, size_t *first_len,
+                         uint8_t **second, size_t *second_len)
+{
+    for (;;) {
+        uint64_t now = ob_mono_us();
+        if (now >= deadline)
+            return 0;
+        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+        long left = (long) ((deadline - now) / 1000) + 1;
+        if (zmq_poll(&item, 1, left) <= 0)
+            continue;
+        uint8_t **out[2] = {first, second};
+        size_t *len[2] = {first_len, second_len};
+        *first = *second = NULL;
+        *first_len = *second_len = 0;
+        bool more = true;
+        for (int i = 0; more; i++) {
+            zmq_msg_t msg;
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, sock, i ? 0 : ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(&msg);
+                break;
+            }
+            more = zmq_msg_more(&msg);
+            if (i < 2) {
+                *len[i] = zmq_msg_size(&msg);
+                *out[i] = malloc(*len[i] + 1);
+                if (*out[i])
+                    memcpy(*out[i], zmq_msg_data(&msg), *len[i]);
+            }
+            zmq_msg_close(&msg);
+        }
+        if (*first)
+            return 1;
+        free(*second);
+        *second = NULL;
+    }
+}
+
+/* --decode: decodes the frame here. Returns 0 if it decodes, 3 if refused. */
+static int s_decode_local(const uint8_t *frame, size_t len)
+{
+    ob_errcode_t code;
+    char err[256];
+    ob_envelope_t *env = ob_wire_decode(frame, len, &code, err, sizeof err);
+    if (!env) {
+        printf("refused: %s: %s\n", ob_errcode_name(code), err);
+        return 3;
+    }
+    printf("decoded: %s (seq %llu)\n", ob_wire_body_name(env->body_case),
+           (unsigned long long) env->seq);
+    ob_wire_free(env);
+    return 0;
+}
+
+/* Sends one frame `frames` times as one message. Returns 0 or -1. */
+static int s_send(void *sock, const uint8_t *frame, size_t len, long frames)
+{
+    for (long i = 0; i < frames; i++) {
+        if (zmq_send(sock, frame, len, i + 1 < frames ? ZMQ_SNDMORE : 0) < 0) {
+            fprintf(stderr, "ob_rawsend: send failed: %s\n", zmq_strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A department act on the node link: Hello and Welcome first when the seq
+   is "next", then the act; prints what comes back until the broker has
+   confirmed it (see the banner). Returns the exit status. */
+static int s_act(void *sock, const s_opts_t *o)
+{
+    int rc = 2;
+    uint8_t *data = NULL, *frame = NULL;
+    size_t size = 0, len = 0;
+    uint64_t deadline = ob_mono_us() + (uint64_t) o->wait_ms * 1000;
+    uint64_t seq = o->seq >= 0 ? (uint64_t) o->seq : 0;
+    if (o->seq < 0) {
+        ob_msg_t m;
+        ob_msg_init(&m, "ob_rawsend");
+        Orderbus__V1__Hello hello = ORDERBUS__V1__HELLO__INIT;
+        hello.software = (char *) "ob_rawsend " OB_VERSION_STRING;
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_HELLO;
+        m.env.hello = &hello;
+        if (ob_wire_pack(&m.env, &frame, &len) != 0 || s_send(sock, frame, len, 1) != 0) {
+            rc = 1;
+            goto out;
+        }
+        free(frame);
+        frame = NULL;
+        bool welcomed = false;
+        while (!welcomed && s_recv(sock, deadline, &data, &size)) {
+            ob_errcode_t code;
+            char err[256];
+            ob_envelope_t *env = ob_wire_decode(data, size, &code, err, sizeof err);
+            if (env && env->body_case == ORDERBUS__V1__ENVELOPE__BODY_WELCOME) {
+                seq = env->welcome->last_applied_seq + 1;
+                welcomed = true;
+            }
+            if (env && env->body_case == ORDERBUS__V1__ENVELOPE__BODY_ERROR) {
+                s_print_reply(data, size, o->quiet);   /* refused: the key, say */
+                ob_wire_free(env);
+                rc = 0;
+                goto out;
+            }
+            if (welcomed || (env && env->body_case != ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT))
+                s_print_reply(data, size, o->quiet);
+            ob_wire_free(env);
+            free(data);
+            data = NULL;
+        }
+        if (!welcomed) {
+            printf("no welcome within %ld ms\n", o->wait_ms);
+            goto out;
+        }
+    }
+    uint8_t msg_id[OB_ID_BYTES];
+    frame = s_envelope_frame(o, seq, msg_id, &len);
+    if (!frame) {
+        rc = 1;
+        goto out;
+    }
+    if (s_send(sock, frame, len, o->frames) != 0) {
+        rc = 1;
+        goto out;
+    }
+    char mid[OB_ID_HEX];
+    printf("sent: %s seq %llu (msg %s)\n", o->body, (unsigned long long) seq,
+           ob_hex(mid, msg_id, OB_ID_BYTES));
+    fflush(stdout);
+    bool confirmed = false, refused = false;
+    while (!(confirmed && refused) && s_recv(sock, deadline, &data, &size)) {
+        ob_errcode_t code;
+        char err[256];
+        ob_envelope_t *env = ob_wire_decode(data, size, &code, err, sizeof err);
+        s_print_reply(data, size, o->quiet);
+        if (env && env->body_case == ORDERBUS__V1__ENVELOPE__BODY_RECEIVED
+            && env->received->seq >= seq && !confirmed) {
+            confirmed = true;
+            uint64_t grace = ob_mono_us() + 500 * 1000;
+            if (grace < deadline)
+                deadline = grace;   /* an Error, if any, comes with the Received */
+        }
+        if (env && env->body_case == ORDERBUS__V1__ENVELOPE__BODY_ERROR) {
+            const Orderbus__V1__Error *e = env->error;
+            bool ours = e->ref_msg_id.len == OB_ID_BYTES
+                        && memcmp(e->ref_msg_id.data, msg_id, OB_ID_BYTES) == 0;
+            if (ours || e->code == ORDERBUS__V1__ERROR_CODE__ERR_OUT_OF_ORDER)
+                refused = true;
+            if (e->code == ORDERBUS__V1__ERROR_CODE__ERR_OUT_OF_ORDER
+                || e->code == ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST)
+                confirmed = true;   /* no Received is coming for it */
+        }
+        ob_wire_free(env);
+        free(data);
+        data = NULL;
+    }
+    if (confirmed || refused)
+        rc = 0;
+    else
+        printf("no confirmation within %ld ms\n", o->wait_ms);
+    if (confirmed && !refused)
+        printf("accepted: no error for the act\n");
+out:
+    free(data);
+    free(frame);
+    return rc;
+}
+
+/* --subscribe: prints (and dumps) events until --until or --wait. Returns
+   the exit status. */
+static int s_subscribe(void *ctx, const s_opts_t *o)
+{
+    int rc = 1;
+    FILE *dump = NULL;
+    void *sock = zmq_socket(ctx, ZMQ_SUB);
+    if (!sock) {
+        fprintf(stderr, "ob_rawsend: cannot create a socket: %s\n", zmq_strerror(errno));
+        return 1;
+    }
+    int zero = 0;
+    zmq_setsockopt(sock, ZMQ_LINGER, &zero, sizeof zero);
+    zmq_setsockopt(sock, ZMQ_SUBSCRIBE, o->subscribe, strlen(o->subscribe));
+    if (zmq_connect(sock, o->endpoint) != 0) {
+        fprintf(stderr, "ob_rawsend: cannot connect to '%s': %s\n", o->endpoint,
+                zmq_strerror(errno));
+        goto out;
+    }
+    if (o->dump && !(dump = fopen(o->dump, "ab"))) {
+        fprintf(stderr, "ob_rawsend: cannot open '%s': %s\n", o->dump, strerror(errno));
+        goto out;
+    }
+    rc = 2;
+    long events = 0;
+    uint64_t deadline = ob_mono_us() + (uint64_t) o->wait_ms * 1000;
+    uint8_t *topic = NULL, *entry = NULL;
+    size_t tlen = 0, elen = 0;
+    while (s_recv_frames(sock, deadline, &topic, &tlen, &entry, &elen)) {
+        events++;
+        printf("event: %.*s (%zu bytes)\n", (int) tlen, (const char *) topic, elen);
+        fflush(stdout);
+        if (dump && entry) {
+            fwrite(entry, 1, elen, dump);
+            fflush(dump);
+        }
+        bool last = o->until && tlen >= strlen(o->until)
+                    && memcmp(topic, o->until, strlen(o->until)) == 0;
+        free(topic);
+        free(entry);
+        topic = entry = NULL;
+        if (last) {
+            rc = 0;
+            goto out;
+        }
+    }
+    if (events && !o->until)
+        rc = 0;
+    printf("%ld events%s\n", events, o->until && rc ? ", not the --until one" : "");
+out:
+    if (dump)
+        fclose(dump);
+    zmq_close(sock);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     s_opts_t o = {.garbage = -1, .size = -1, .version = 1, .msgid_len = OB_ID_BYTES,
-                  .body = "status", .frames = 1, .wait_ms = 2000};
+                  .body = "status", .frames = 1, .wait_ms = 2000, .attempt = 1, .seq = -1};
     static const struct option longopts[] = {
         {"server-key", required_argument, NULL, 'S'}, {"key", required_argument, NULL, 'k'},
         {"garbage", required_argument, NULL, 'g'},    {"size", required_argument, NULL, 's'},
@@ -288,6 +652,10 @@ int main(int argc, char **argv)
         {"body", required_argument, NULL, 'b'},       {"frames", required_argument, NULL, 'F'},
         {"wait", required_argument, NULL, 'w'},       {"quiet", no_argument, NULL, 'q'},
         {"endpoint", required_argument, NULL, 'e'},   {"help", no_argument, NULL, 'h'},
+        {"decode", no_argument, NULL, 'd'},           {"order", required_argument, NULL, 'o'},
+        {"attempt", required_argument, NULL, 'a'},    {"seq", required_argument, NULL, 'Q'},
+        {"subscribe", required_argument, NULL, 'U'},  {"dump", required_argument, NULL, 'D'},
+        {"until", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
@@ -306,6 +674,18 @@ int main(int argc, char **argv)
         case 'w': bad = s_num(optarg, 0, 600000, &o.wait_ms); break;
         case 'q': o.quiet = true; break;
         case 'e': o.endpoint = optarg; break;
+        case 'd': o.decode = true; break;
+        case 'o': o.order = optarg; break;
+        case 'a': bad = s_num(optarg, 0, UINT32_MAX, &o.attempt); break;
+        case 'Q':
+            if (strcmp(optarg, "next") == 0)
+                o.seq = -1;
+            else
+                bad = s_num(optarg, 0, LONG_MAX, &o.seq);
+            break;
+        case 'U': o.subscribe = optarg; break;
+        case 'D': o.dump = optarg; break;
+        case 'T': o.until = optarg; break;
         case 'h': s_usage(stdout); return 0;
         default: s_usage(stderr); return EX_USAGE;
         }
@@ -320,12 +700,18 @@ int main(int argc, char **argv)
     }
     if (!o.endpoint && optind < argc)
         o.endpoint = argv[optind++];
-    if (!o.endpoint || optind < argc) {
+    if ((!o.endpoint && !o.decode) || optind < argc) {
         s_usage(stderr);
         return EX_USAGE;
     }
-    bool curve = strncmp(o.endpoint, "ipc://", 6) != 0 && strncmp(o.endpoint, "inproc://", 9) != 0;
-    if (curve && (!o.server_key || !o.key)) {
+    bool act = s_is_act(o.body) && o.garbage < 0 && !o.hex && !o.file;
+    if (act && o.decode) {
+        fprintf(stderr, "ob_rawsend: --decode and a department act do not go together\n");
+        return EX_USAGE;
+    }
+    bool curve = o.endpoint && !o.subscribe && strncmp(o.endpoint, "ipc://", 6) != 0
+                 && strncmp(o.endpoint, "inproc://", 9) != 0;
+    if (!o.decode && curve && (!o.server_key || !o.key)) {
         fprintf(stderr, "ob_rawsend: a tcp endpoint needs --server-key and --key\n");
         return EX_USAGE;
     }
@@ -336,14 +722,25 @@ int main(int argc, char **argv)
 
     int rc = 1;
     void *ctx = NULL, *sock = NULL;
-    uint8_t *frame = NULL;
+    uint8_t *frame = NULL, *data = NULL;
     ob_keypair_t *server = NULL, *mine = NULL;
     char err[256];
-    size_t len = 0;
+    size_t len = 0, size = 0;
 
-    frame = s_frame(&o, &len);
-    if (!frame)
+    if (o.subscribe) {
+        ctx = zmq_ctx_new();
+        rc = ctx ? s_subscribe(ctx, &o) : 1;
         goto out;
+    }
+    if (!act) {
+        frame = s_frame(&o, &len);
+        if (!frame)
+            goto out;
+    }
+    if (o.decode) {
+        rc = s_decode_local(frame, len);
+        goto out;
+    }
     if (curve) {
         server = ob_keys_load(o.server_key, false, err, sizeof err);
         if (!server) {
@@ -374,44 +771,22 @@ int main(int argc, char **argv)
                 zmq_strerror(errno));
         goto out;
     }
-    for (long i = 0; i < o.frames; i++) {
-        if (zmq_send(sock, frame, len, i + 1 < o.frames ? ZMQ_SNDMORE : 0) < 0) {
-            fprintf(stderr, "ob_rawsend: send failed: %s\n", zmq_strerror(errno));
-            goto out;
-        }
+    if (act) {
+        rc = s_act(sock, &o);
+        goto out;
     }
+    if (s_send(sock, frame, len, o.frames) != 0)
+        goto out;
     if (!o.quiet)
         printf("sent: %ld frame%s of %zu bytes\n", o.frames, o.frames == 1 ? "" : "s", len);
     fflush(stdout);
 
     rc = 2;
     uint64_t deadline = ob_mono_us() + (uint64_t) o.wait_ms * 1000;
-    for (;;) {
-        uint64_t now = ob_mono_us();
-        if (now >= deadline)
-            break;
-        zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-        long left = (long) ((deadline - now) / 1000) + 1;
-        if (zmq_poll(&item, 1, left) <= 0)
-            continue;
-        zmq_msg_t msg;
-        zmq_msg_init(&msg);
-        if (zmq_msg_recv(&msg, sock, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&msg);
-            continue;
-        }
-        bool more = zmq_msg_more(&msg);
-        bool reply = s_print_reply(zmq_msg_data(&msg), zmq_msg_size(&msg), o.quiet);
-        zmq_msg_close(&msg);
-        while (more) {   /* drop any further frames of the same message */
-            zmq_msg_init(&msg);
-            if (zmq_msg_recv(&msg, sock, 0) < 0)
-                more = false;
-            else
-                more = zmq_msg_more(&msg);
-            zmq_msg_close(&msg);
-            printf("reply: (extra frame)\n");
-        }
+    while (s_recv(sock, deadline, &data, &size)) {
+        bool reply = s_print_reply(data, size, o.quiet);
+        free(data);
+        data = NULL;
         if (reply) {
             rc = 0;
             break;
@@ -428,5 +803,6 @@ out:
     ob_keys_destroy(&server);
     ob_keys_destroy(&mine);
     free(frame);
+    free(data);
     return rc;
 }
