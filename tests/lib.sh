@@ -3,9 +3,11 @@
 # A test script prints TAP-like lines, one per check:
 #     ok - DESCRIPTION
 #     not ok - DESCRIPTION
+#     ok - DESCRIPTION # SKIP REASON     (a check that could not run here)
 # followed, for a failure, by "#  " lines with what was seen. tests/run.sh
-# counts those lines; a script must end with `finish`, which exits non-zero
-# when any check failed (and prints nothing else).
+# counts those lines (a skip apart: neither passed nor failed); a script
+# must end with `finish`, which exits non-zero when any check failed (and
+# prints nothing else).
 #
 #   . "$(dirname "$0")/lib.sh"
 #   site_start                      # broker + every department of the default rules
@@ -15,6 +17,8 @@
 #
 # Functions (stable: other scripts rely on them):
 #   ok DESC / not_ok DESC [DETAIL...]      record one result
+#   skip DESC REASON                       a check that cannot run here (e.g. its
+#                                          data is missing): counted as skipped
 #   run CMD...                             run, capture: $OUT (stdout), $ERR (stderr), $RC
 #   check DESC CMD...                      ok if CMD exits 0
 #   check_fails CODE DESC [--match ERE] CMD...
@@ -51,7 +55,7 @@
 # but replaces OUT: save it in a variable first when you need it again.
 #
 # Variables: REPO, BIN (${BUILD:-build}/bin, absolute), SCALE (timeout factor:
-# 3 under OB_SANITIZED=1, else 1), TESTS_FAILED, TESTS_PASSED.
+# 3 under OB_SANITIZED=1, else 1), TESTS_FAILED, TESTS_PASSED, TESTS_SKIPPED.
 
 # shellcheck shell=bash
 set -u
@@ -76,6 +80,7 @@ export SCALE
 
 TESTS_FAILED=0
 TESTS_PASSED=0
+TESTS_SKIPPED=0
 SITE=${SITE:-}
 OUT=""
 ERR=""
@@ -91,6 +96,12 @@ diag() {
 ok() {
     TESTS_PASSED=$((TESTS_PASSED + 1))
     printf 'ok - %s\n' "$1"
+}
+
+# skip DESC REASON: the TAP form of a skipped check; not a pass.
+skip() {
+    TESTS_SKIPPED=$((TESTS_SKIPPED + 1))
+    printf 'ok - %s # SKIP %s\n' "$1" "${2:-}"
 }
 
 not_ok() {

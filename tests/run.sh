@@ -8,14 +8,16 @@
 #   2. each fuzz target's corpus through its replay binary ($BIN/replay_fuzz_X
 #      on tests/fuzz/corpus/fuzz_X): one test each;
 #   3. every tests/t_*.sh script under `timeout` (T_TIMEOUT seconds, default
-#      600): each "ok - ..." / "not ok - ..." line it prints is one test; a
-#      script that exits non-zero without a "not ok" line, times out, or
-#      prints no result at all counts one failure.
+#      600): each "ok - ..." / "not ok - ..." line it prints is one test, an
+#      "ok - ... # SKIP reason" line one skipped test (neither passed nor
+#      failed); a script that exits non-zero without a "not ok" line, times
+#      out, or prints no result at all counts one failure.
 # NAME arguments restrict the run to the parts whose name contains one of
 # them (e.g. `tests/run.sh selftest t_lifecycle`).
 #
 # Prints every result as it comes, then the failures again, and as the last
-# line "N passed, N failed". Exit status 1 if anything failed.
+# line "N passed, N failed" (", N skipped" after it when a test was skipped).
+# Exit status 1 if anything failed.
 # OB_SANITIZED=1 (make asan) lengthens the time limits.
 set -u
 set -o pipefail
@@ -35,6 +37,7 @@ fi
 
 PASSED=0
 FAILED=0
+SKIPPED=0
 FAILURES=()
 WANT=("$@")
 T0=$SECONDS
@@ -154,10 +157,12 @@ for script in tests/t_*.sh; do
     # the script's lines as they come; counted afterwards from the log
     timeout -k 10 "$T_TIMEOUT" bash "$script" 2>&1 | tee "$log" | sed -u "s/^\(not ok\|ok\) - /\1 - $name: /"
     rc=${PIPESTATUS[0]}
-    np=$(grep -c '^ok - ' "$log")
+    ns=$(grep -cE '^ok - .*# SKIP( |$)' "$log")
+    np=$(( $(grep -c '^ok - ' "$log") - ns ))
     nf=$(grep -c '^not ok - ' "$log")
     PASSED=$((PASSED + np))
     FAILED=$((FAILED + nf))
+    SKIPPED=$((SKIPPED + ns))
     while IFS= read -r l; do
         FAILURES+=("$name: ${l#not ok - }")
     done < <(grep '^not ok - ' "$log")
@@ -168,10 +173,10 @@ for script in tests/t_*.sh; do
         fail "$name: $(signame "$rc") without a failed check" "$(tail -n 15 "$log")"
     elif (( rc == 0 && nf > 0 )); then
         fail "$name: exit status 0 despite failed checks"
-    elif (( np + nf == 0 )); then
+    elif (( np + nf + ns == 0 )); then
         fail "$name: printed no result"
     fi
-    echo "# $name: $np passed, $((nf + FAILED - extra)) failed, $((SECONDS - t1)) s"
+    echo "# $name: $np passed, $((nf + FAILED - extra)) failed$( (( ns )) && echo ", $ns skipped"), $((SECONDS - t1)) s"
     rm -f "$log"
 done
 
@@ -182,5 +187,9 @@ if (( FAILED > 0 )); then
     echo "# failures:"
     for f in "${FAILURES[@]}"; do echo "#   $f"; done
 fi
-echo "$PASSED passed, $FAILED failed"
+if (( SKIPPED > 0 )); then
+    echo "$PASSED passed, $FAILED failed, $SKIPPED skipped"
+else
+    echo "$PASSED passed, $FAILED failed"
+fi
 (( FAILED == 0 ))

@@ -76,7 +76,7 @@ if [[ -r $NYC_CSV ]]; then
             "$(_seen python3 tests/data/make_nyc311.py "$NYC_CSV" "$TMP")"
     fi
 else
-    ok "tests/data/nyc311_* are what make_nyc311.py makes of the CSV # SKIP no $NYC_CSV"
+    skip "tests/data/nyc311_* are what make_nyc311.py makes of the CSV" "no $NYC_CSV"
 fi
 
 # shellcheck disable=SC2016
