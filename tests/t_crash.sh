@@ -6,9 +6,10 @@
 # progressed and replied by its department without a clerk. 2,000 real
 # complaints (500 under OB_SANITIZED=1) spread over the three departments are
 # submitted with one `orderbus submit --batch` while a background loop
-# kill -9s a random node or the broker several times (the first kill is the
-# broker, during the submission) and starts it again. When everything has
-# settled the test asserts:
+# kill -9s the broker and the nodes in turn (odd kills the broker, the first
+# one during the submission; even kills a random node: 4 broker kills of the
+# default 7, at least 3 whatever the seed) and starts each again. When
+# everything has settled the test asserts:
 #   - the submit reported every order once, and the broker holds exactly N
 #     orders, every one REPLIED;
 #   - `orderbus stats`: dispatched = signed = replied = N in total (a message
@@ -19,8 +20,8 @@
 #   - the centre can still review and call back a sample to CLOSED, and the
 #     nodes learn it.
 #
-# Environment: CRASH_N (orders), CRASH_KILLS (default 7), CRASH_SEED (random
-# seed of the killer), CRASH_GAP_MS (pause between kills, default 500:3000),
+# Environment: CRASH_N (orders), CRASH_KILLS (default 7, at least 5), CRASH_SEED
+# (random seed of the killer: timings and which node), CRASH_GAP_MS (pause between kills, default 500:3000),
 # CRASH_DOWN_MS (time a killed process stays down, default 100:1000),
 # CRASH_TRACES (traces checked, default 150; "all").
 # KEEP_SITE=1 keeps the site (logs in SITE/log).
@@ -31,6 +32,12 @@ DATA=$REPO/deploy/data/tipdm_demo.jsonl
 DEPTS="housing health transport"
 if [[ ${OB_SANITIZED:-0} == 1 ]]; then N=${CRASH_N:-500}; else N=${CRASH_N:-2000}; fi
 KILLS=${CRASH_KILLS:-7}
+BROKER_KILLS_MIN=3
+# odd kills are the broker: 2 * BROKER_KILLS_MIN - 1 kills make the minimum
+if (( KILLS < 2 * BROKER_KILLS_MIN - 1 )); then
+    diag "CRASH_KILLS=$KILLS raised to $((2 * BROKER_KILLS_MIN - 1)) (at least $BROKER_KILLS_MIN broker kills)"
+    KILLS=$((2 * BROKER_KILLS_MIN - 1))
+fi
 SEED=${CRASH_SEED:-$((RANDOM * 32768 + RANDOM))}
 N_TRACES=${CRASH_TRACES:-150}
 GAP_MS=${CRASH_GAP_MS:-500:3000}
@@ -68,9 +75,10 @@ check_eq "$N orders prepared (城乡建设, 卫生计生, 交通运输)" "$N" "$
 rand_ms() { echo $(($1 + RANDOM % ($2 - $1 + 1))); }
 sleep_ms() { sleep "$(printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)))"; }
 
-# Kills KILLS times a random process of the site with kill -9 (the first
-# time the broker, soon after the start, to hit the submission), restarts it
-# after a short pause (DOWN_MS), and waits GAP_MS before the next one. One line per
+# Kills KILLS times a process of the site with kill -9, the broker and a
+# random node in turn (kills 1, 3, 5 ... the broker, the first soon after the
+# start to hit the submission; kills 2, 4 ... a node), restarts it after a
+# short pause (DOWN_MS), and waits GAP_MS before the next one. One line per
 # kill in $T/kills.log. A restart that fails is tried once more after 1 s
 # (a binary being relinked by a concurrent build fails to exec); "FAILED"
 # lines when that fails too.
@@ -82,13 +90,28 @@ restart_proc() {
     site_sh "$what" "${args[@]}" >>"$T/restart.log" 2>&1 || echo "FAILED $what ${args[*]}" >>"$T/kills.log"
 }
 
+# The first kill waits for the submission to be under way: a fifth of the
+# answers written (the CLI's output comes in buffered chunks), at most 10 s;
+# a timer alone misses a submission that takes well under a second.
+first_kill_wait() {
+    local t0=$SECONDS n
+    while (( SECONDS - t0 < 10 )) && [[ ! -f $T/submit.done ]]; do
+        n=$(wc -l <"$T/submit.out" 2>/dev/null || echo 0)
+        (( n >= N / 5 )) && return 0
+        sleep 0.02
+    done
+}
+
 killer() {
     RANDOM=$SEED
-    local i target pause when targets=(broker $DEPTS)
+    local i target pause pid when nodes=($DEPTS)
     for ((i = 1; i <= KILLS; i++)); do
-        if ((i == 1)); then sleep_ms "$(rand_ms 300 700)"; target=broker
-        else sleep_ms "$(rand_ms "${GAP_MS%:*}" "${GAP_MS#*:}")"; target=${targets[RANDOM % ${#targets[@]}]}; fi
+        if ((i == 1)); then first_kill_wait
+        else sleep_ms "$(rand_ms "${GAP_MS%:*}" "${GAP_MS#*:}")"; fi
+        if ((i % 2 == 1)); then target=broker
+        else target=${nodes[RANDOM % ${#nodes[@]}]}; fi
         pause=$(rand_ms "${DOWN_MS%:*}" "${DOWN_MS#*:}")
+        pid=$(site_pid "$target")
         when=""
         [[ -f $T/submit.done ]] || when=" (during the submission)"
         if [[ $target == broker ]]; then
@@ -96,7 +119,7 @@ killer() {
         else
             site_sh kill-node "$target" >/dev/null 2>&1 || echo "FAILED kill-node $target" >>"$T/kills.log"
         fi
-        echo "kill $i $target at $(date +%T.%N | cut -c1-12), down ${pause} ms$when" >>"$T/kills.log"
+        echo "kill $i $target pid ${pid:-none} at $(date +%T.%N | cut -c1-12), down ${pause} ms$when" >>"$T/kills.log"
         sleep_ms "$pause"
         if [[ $target == broker ]]; then restart_proc start-broker
         else restart_proc start-node "$target"; fi
@@ -104,15 +127,19 @@ killer() {
 }
 
 : >"$T/kills.log"
+: >"$T/submit.out"
 t0=$SECONDS
 killer &
 killer_pid=$!
 
 # --- the submission, while the killer runs ------------------------------------
-run ob --json --timeout $((60000 * SCALE)) submit --batch "$T/orders.jsonl" --window 16
+# (the answers go to a file as they come: the killer watches it)
+ob --json --timeout $((60000 * SCALE)) submit --batch "$T/orders.jsonl" --window 16 \
+    >"$T/submit.out" 2>"$T/submit.err"
+RC=$?
 submit_s=$((SECONDS - t0))
 touch "$T/submit.done"
-printf '%s\n' "$OUT" >"$T/submit.out"
+OUT=$(cat "$T/submit.out") ERR=$(cat "$T/submit.err")
 if (( RC == 0 )); then ok "submit --batch of $N orders under kill -9 exits 0 (${submit_s} s)"
 else not_ok "submit --batch of $N orders under kill -9 exits 0" "exit $RC after ${submit_s} s" "$(tail -n 8 <<<"$ERR")"; fi
 check_match "submit reports '$N submitted, 0 failed'" "(^|[^0-9])$N submitted, 0 failed" "$ERR"$'\n'"$OUT"
@@ -136,6 +163,19 @@ kills=$(grep -c '^kill ' "$T/kills.log")
 diag "$(cat "$T/kills.log")"
 diag "kills done: $kills (over $((SECONDS - t0)) s; the submission took ${submit_s} s)"
 check_eq "kills done: $kills, every restart worked" "$KILLS 0" "$kills $(grep -c '^FAILED' "$T/kills.log")"
+check_match "the first kill, of the broker, came during the submission" \
+    '^kill 1 broker pid [0-9]+ .*\(during the submission\)' "$(grep '^kill 1 ' "$T/kills.log")"
+# each broker kill hit a running broker, a new one each time (its pid)
+broker_kills=$(grep -cE '^kill [0-9]+ broker pid [0-9]+ ' "$T/kills.log")
+broker_pids=$(grep -E '^kill [0-9]+ broker ' "$T/kills.log" | awk '{print $5}' | grep -E '^[0-9]+$' | sort -u | wc -l)
+node_kills=$(grep -E '^kill [0-9]+ ' "$T/kills.log" | grep -cvE '^kill [0-9]+ broker ')
+if (( broker_kills >= BROKER_KILLS_MIN && broker_pids == broker_kills
+      && broker_kills + node_kills == kills && node_kills >= 1 )); then
+    ok "kills: the broker $broker_kills times (at least $BROKER_KILLS_MIN, a new pid each time), nodes $node_kills times"
+else
+    not_ok "kills: the broker at least $BROKER_KILLS_MIN times (a new pid each time), nodes the rest" \
+        "broker kills of a running broker $broker_kills (distinct pids $broker_pids), node kills $node_kills, of $kills"
+fi
 if grep -q '^FAILED' "$T/kills.log"; then diag "$(tail -n 30 "$T/restart.log")"; fi
 
 # anything the killer left down (a failed restart) is started again, so the
