@@ -49,6 +49,7 @@
 #define S_MAX_HOURS    8760  /* longest deadline in working hours (a year) */
 #define S_MAX_DAYS     365   /* longest deadline in working days */
 #define S_MAX_TAXONOMY (4 * 1024 * 1024)  /* bytes in a taxonomy file */
+#define S_TAXONOMY_BESIDE "taxonomy.csv"  /* read when the file names no taxonomy */
 #define S_SHOW         64    /* bytes of a key or value quoted in an error */
 #define S_MAX_WORDS    ((S_MAX_RULES + 63) / 64)
 #define S_SEEN_WORDS   ((OB_MATCH_PATTERNS_MAX + 63) / 64)
@@ -193,7 +194,10 @@ struct ob_rules {
     char recuse_instead[OB_DEPT_MAX];
     char **taxonomy;       /* sorted category paths and their prefixes, "a/b/c" */
     size_t ntaxonomy;
-    char *taxonomy_file;   /* as written */
+    char *taxonomy_file;   /* as written, or "taxonomy.csv" found beside the rule file */
+    bool taxonomy_off;     /* `taxonomy: false`: categories are free, on purpose */
+    bool has_category;     /* some condition names a category (check warns when no
+                              taxonomy checked it) */
     s_area_t *areas;
     size_t nareas;
     ob_match_t *match;     /* keywords of every rule */
@@ -228,8 +232,9 @@ typedef struct {
 } s_ctx_t;
 
 /* Writes "path:line:column: message" into the error buffer and keeps its
-   position for check mode. Returns -1 so that callers can
-   `return s_fail(...)`. */
+   position for check mode; line 0 is a problem of the whole file (such as
+   a taxonomy.csv found beside it that cannot be read): "path: message".
+   Returns -1 so that callers can `return s_fail(...)`. */
 static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
@@ -238,7 +243,15 @@ static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
         return -1;
     va_list ap;
     va_start(ap, fmt);
-    ctx->emsg = ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
+    if (line) {
+        ctx->emsg = ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
+    }
+    else {
+        int n = snprintf(ctx->err, ctx->errlen, "%s: ", ctx->path);
+        ctx->emsg = n > 0 && (size_t) n < ctx->errlen ? (size_t) n : 0;
+        vsnprintf(ctx->err + ctx->emsg, ctx->errlen - ctx->emsg, fmt, ap);
+        col = 0;
+    }
     va_end(ap);
     ctx->pending = true;
     ctx->eline = line;
@@ -601,6 +614,7 @@ static int s_add_category(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
         p = slash + 1;
     }
     ob_rules_t *self = a->self;
+    self->has_category = true;
     if (self->taxonomy
         && !bsearch(&text, self->taxonomy, self->ntaxonomy, sizeof *self->taxonomy,
                     s_taxonomy_cmp))
@@ -1140,18 +1154,21 @@ static int s_load_recusal(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *n
     return 0;
 }
 
-/* Reads the taxonomy CSV: a header line, then rows of levels; stores every
-   row and every prefix of a row as "a", "a/b", "a/b/c", sorted, unique. */
-static int s_load_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
+/* Reads the taxonomy CSV `rel` (relative to the rule file): a header line,
+   then rows of levels; stores every row and every prefix of a row as "a",
+   "a/b", "a/b/c", sorted, unique. Errors are placed at `node`, the
+   `taxonomy:` value, or name the whole file when node is NULL (the
+   taxonomy.csv found beside the rule file). */
+static int s_read_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const char *rel,
+                           const ob_yamlnode_t *node)
 {
-    const char *rel;
-    if (s_string(ctx, node, "taxonomy", 4096, &rel))
-        return -1;
+    size_t at = node ? node->line : 0, col = node ? node->col : 0;
+    const char *beside = node ? "" : " (beside the rule file)";
     self->taxonomy_file = strdup(rel);
     char *path = s_relative(ctx, rel);
     if (!self->taxonomy_file || !path) {
         free(path);
-        return s_fail_at(ctx, node, "out of memory");
+        return s_fail(ctx, at, col, "out of memory");
     }
     int rc = -1;
     char *buf = NULL;
@@ -1159,18 +1176,18 @@ static int s_load_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *
     bool special = stat(path, &st) == 0 && !S_ISREG(st.st_mode);  /* never block on a FIFO */
     FILE *file = special ? NULL : fopen(path, "rb");
     if (!file) {
-        rc = s_fail_at(ctx, node, "cannot open taxonomy '%.*s': %s", s_show(rel), rel,
-                       special ? "not a regular file" : strerror(errno));
+        rc = s_fail(ctx, at, col, "cannot open taxonomy '%.*s'%s: %s", s_show(rel), rel, beside,
+                    special ? "not a regular file" : strerror(errno));
         goto out;
     }
     if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > S_MAX_TAXONOMY) {
-        rc = s_fail_at(ctx, node, "taxonomy '%.*s' is not a regular file of at most %d MiB",
-                       s_show(rel), rel, S_MAX_TAXONOMY / (1024 * 1024));
+        rc = s_fail(ctx, at, col, "taxonomy '%.*s'%s is not a regular file of at most %d MiB",
+                    s_show(rel), rel, beside, S_MAX_TAXONOMY / (1024 * 1024));
         goto out;
     }
     buf = malloc((size_t) st.st_size + 1);
     if (!buf || fread(buf, 1, (size_t) st.st_size, file) != (size_t) st.st_size) {
-        rc = s_fail_at(ctx, node, "cannot read taxonomy '%.*s'", s_show(rel), rel);
+        rc = s_fail(ctx, at, col, "cannot read taxonomy '%.*s'%s", s_show(rel), rel, beside);
         goto out;
     }
     buf[st.st_size] = '\0';
@@ -1199,14 +1216,14 @@ static int s_load_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *
                 cap = cap ? 2 * cap : 1024;
                 char **tax = realloc(self->taxonomy, cap * sizeof *tax);
                 if (!tax) {
-                    rc = s_fail_at(ctx, node, "out of memory");
+                    rc = s_fail(ctx, at, col, "out of memory");
                     goto out;
                 }
                 self->taxonomy = tax;
             }
             char *entry = malloc(n + 1);
             if (!entry) {
-                rc = s_fail_at(ctx, node, "out of memory");
+                rc = s_fail(ctx, at, col, "out of memory");
                 goto out;
             }
             for (size_t i = 0; i < n; i++)
@@ -1219,7 +1236,8 @@ static int s_load_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *
         line = nl ? nl + 1 : NULL;
     }
     if (self->ntaxonomy == 0) {
-        rc = s_fail_at(ctx, node, "taxonomy '%.*s' holds no category", s_show(rel), rel);
+        rc = s_fail(ctx, at, col, "taxonomy '%.*s'%s holds no category", s_show(rel), rel,
+                    beside);
         goto out;
     }
     qsort(self->taxonomy, self->ntaxonomy, sizeof *self->taxonomy, s_taxonomy_cmp);
@@ -1238,6 +1256,35 @@ out:
     free(buf);
     free(path);
     return rc;
+}
+
+/* `taxonomy:` names a CSV file, or is false: the file's categories are
+   not the taxonomy's, on purpose (NYC complaint types, say). Without the
+   key, taxonomy.csv beside the rule file is read when there is one; with
+   neither, categories are not checked (ob_rules_check warns). */
+static int s_load_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
+{
+    if (node) {
+        const char *rel;
+        if (node->kind == OB_YAML_SCALAR && node->plain
+            && (strcasecmp(node->text, "false") == 0 || strcasecmp(node->text, "true") == 0)) {
+            if (strcasecmp(node->text, "true") == 0)
+                return s_fail_at(ctx, node, "taxonomy must name a CSV file, or be false "
+                                            "(categories not checked)");
+            self->taxonomy_off = true;
+            return 0;
+        }
+        if (s_string(ctx, node, "taxonomy", 4096, &rel))
+            return -1;
+        return s_read_taxonomy(ctx, self, rel, node);
+    }
+    char *path = s_relative(ctx, S_TAXONOMY_BESIDE);
+    if (!path)
+        return s_fail(ctx, 0, 0, "out of memory");
+    struct stat st;
+    bool there = stat(path, &st) == 0 || errno != ENOENT;
+    free(path);
+    return there ? s_read_taxonomy(ctx, self, S_TAXONOMY_BESIDE, NULL) : 0;
 }
 
 /* --- rules ---------------------------------------------------------------- */
@@ -1620,7 +1667,7 @@ static int s_build(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *root)
         return s_fail_at(ctx, root, "out of memory");
     if (f[F_TIMEZONE].val && s_timezone(ctx, f[F_TIMEZONE].val, &self->utc_offset_min))
         return -1;
-    if (f[F_TAXONOMY].val && s_load_taxonomy(ctx, self, f[F_TAXONOMY].val))
+    if (s_load_taxonomy(ctx, self, f[F_TAXONOMY].val))
         return -1;
     if (s_load_departments(ctx, self, f[F_DEPTS].val))
         return -1;
@@ -2691,9 +2738,10 @@ static bool s_implies(const s_cond_t *b, const s_cond_t *a)
     }
 }
 
-/* Could one order satisfy both a and b (same kind)? True unless the
-   values are clearly disjoint; keywords count as overlapping only when
-   the two conditions share a keyword. */
+/* Do the values of a and b (same kind) meet? Keywords meet when the two
+   conditions share a keyword. Used for the wording of an overlap
+   ("overlaps" when every condition meets its like); whether two rules can
+   match one order at all is s_disjoint's question. */
 static bool s_intersects(const s_cond_t *a, const s_cond_t *b)
 {
     switch (a->kind) {
@@ -2751,17 +2799,45 @@ static bool s_intersects(const s_cond_t *a, const s_cond_t *b)
     }
 }
 
-/* Every order that B matches, A matches too. */
-static bool s_rule_implies(const s_rule_t *b, const s_rule_t *a)
+/* The conditions of a rule that must all hold, with `all` nodes (and the
+   mapping of `when` itself) opened up: {category: X, all: [{keywords: Y},
+   {district: Z}]} is the list X, Y, Z. */
+typedef struct {
+    const s_cond_t **v;
+    size_t n, cap;
+} s_conj_t;
+
+/* Appends c to conj, opening up ALL nodes. Returns 0, or -1 when memory
+   runs out. */
+static int s_conj_add(s_conj_t *conj, const s_cond_t *c)
 {
-    if (!a->when)
-        return true;
-    if (!b->when)
-        return false;
-    for (size_t i = 0; i < a->when->nkids; i++) {
+    if (c->kind == C_ALL) {
+        for (size_t i = 0; i < c->nkids; i++)
+            if (s_conj_add(conj, c->kids[i]))
+                return -1;
+        return 0;
+    }
+    if (conj->n == conj->cap) {
+        size_t cap = conj->cap ? 2 * conj->cap : 8;
+        const s_cond_t **v = realloc(conj->v, cap * sizeof *v);
+        if (!v)
+            return -1;
+        conj->v = v;
+        conj->cap = cap;
+    }
+    conj->v[conj->n++] = c;
+    return 0;
+}
+
+/* Every order for which all of b hold satisfies all of a (provably: each
+   condition of a follows from one of b). An empty a holds for every
+   order. */
+static bool s_conj_implies(const s_conj_t *b, const s_conj_t *a)
+{
+    for (size_t i = 0; i < a->n; i++) {
         bool any = false;
-        for (size_t j = 0; j < b->when->nkids && !any; j++)
-            any = s_implies(b->when->kids[j], a->when->kids[i]);
+        for (size_t j = 0; j < b->n && !any; j++)
+            any = s_implies(b->v[j], a->v[i]);
         if (!any)
             return false;
     }
@@ -2769,7 +2845,8 @@ static bool s_rule_implies(const s_rule_t *b, const s_rule_t *a)
 }
 
 /* Same kinds of top-level conditions, and every pair of the same kind
-   overlaps. */
+   overlaps: the values meet, so an order with the shared values matches
+   both (the wording "overlaps" rather than "may overlap"). */
 static bool s_rule_overlaps(const s_rule_t *a, const s_rule_t *b)
 {
     if (!a->when || !b->when || a->when->nkids != b->when->nkids)
@@ -2791,6 +2868,253 @@ static bool s_rule_overlaps(const s_rule_t *a, const s_rule_t *b)
     return true;
 }
 
+/* p and q (exact paths when pexact, qexact; else prefixes) can name one
+   order's category: one is a prefix of the other, as each requires. */
+static bool s_paths_meet(const s_catpath_t *p, bool pexact, const s_catpath_t *q, bool qexact)
+{
+    if (pexact && qexact)
+        return s_path_prefix(p, q, true);
+    if (pexact)
+        return s_path_prefix(q, p, false);
+    if (qexact)
+        return s_path_prefix(p, q, false);
+    return s_path_prefix(p, q, false) || s_path_prefix(q, p, false);
+}
+
+/* x and y can never both hold: both are on one field of the order that
+   has one value (its category path, district code, channel, appeal type,
+   urgency, anonymous flag, time of receipt), and their values do not
+   meet. Never for street (code or name: two fields), target_org (one text
+   may contain both names), keywords (one text may hold both) or polygons
+   (areas may overlap). */
+static bool s_values_disjoint(const s_cond_t *x, const s_cond_t *y)
+{
+    bool xcat = x->kind == C_CATEGORY || x->kind == C_CATEGORY_EXACT;
+    bool ycat = y->kind == C_CATEGORY || y->kind == C_CATEGORY_EXACT;
+    if (xcat && ycat) {
+        for (size_t i = 0; i < x->ncats; i++)
+            for (size_t j = 0; j < y->ncats; j++)
+                if (s_paths_meet(&x->cats[i], x->kind == C_CATEGORY_EXACT, &y->cats[j],
+                                 y->kind == C_CATEGORY_EXACT))
+                    return false;
+        return true;
+    }
+    if (x->kind != y->kind)
+        return false;
+    switch (x->kind) {
+    case C_DISTRICT:
+        for (size_t i = 0; i < x->nstrs; i++)
+            if (s_in(y->strs, y->nstrs, x->strs[i]))
+                return false;
+        return true;
+    case C_CHANNEL:
+    case C_APPEAL:
+    case C_URGENCY:
+    case C_WEEKDAYS:
+        return (x->bits & y->bits) == 0;
+    case C_ANONYMOUS:
+        return x->bits != y->bits;
+    case C_HOURS:
+        return !s_intersects(x, y);
+    default:
+        return false;
+    }
+}
+
+/* What the checker works out once per rule set. */
+typedef struct {
+    const ob_rules_t *self;
+    s_conj_t *conj;        /* per rule (in try order): its conditions opened up */
+    uint32_t *sub_start;   /* keyword id -> its range in sub_ids (npats + 1); NULL
+                              until a negative keyword is first looked at */
+    uint32_t *sub_ids;     /* for each keyword, the keywords inside it, itself first */
+    bool sub_failed;       /* out of memory building them: nothing proved by them */
+} s_lint_t;
+
+/* For every keyword, the keywords that occur inside it, found by the
+   matcher itself (so with its normalisation): where 工资 does not occur,
+   农民工工资 does not either. Returns 0, or -1 when memory runs out. */
+static int s_lint_subwords(s_lint_t *lint)
+{
+    if (lint->sub_start || lint->sub_failed)
+        return lint->sub_start ? 0 : -1;
+    const ob_match_t *m = lint->self->match;
+    size_t npats = ob_match_count(m), words = (npats + 63) / 64;
+    size_t n = 0, cap = npats + 64;
+    uint64_t *seen = calloc(words ? words : 1, sizeof *seen);
+    uint32_t *start = malloc((npats + 1) * sizeof *start);
+    uint32_t *ids = malloc(cap * sizeof *ids);
+    uint32_t found[64];
+    int rc = -1;
+    if (!seen || !start || !ids)
+        goto out;
+    for (size_t p = 0; p < npats; p++) {
+        const char *text = ob_match_pattern(m, p);
+        size_t nfound = 0;
+        ob_match_scan(m, text, strlen(text), seen, found, 64, &nfound);
+        start[p] = (uint32_t) n;
+        size_t need = n + 1 + (nfound <= 64 ? nfound : npats);
+        if (need > cap) {
+            size_t more = need > 2 * cap ? need : 2 * cap;
+            uint32_t *bigger = realloc(ids, more * sizeof *ids);
+            if (!bigger)
+                goto out;
+            ids = bigger;
+            cap = more;
+        }
+        ids[n++] = (uint32_t) p;
+        if (nfound <= 64) {
+            for (size_t k = 0; k < nfound; k++) {
+                if (found[k] != p)
+                    ids[n++] = found[k];
+                seen[found[k] / 64] &= ~(1ULL << (found[k] % 64));
+            }
+            continue;
+        }
+        /* the list was cut short: read the bitset */
+        for (size_t w = 0; w < words; w++)
+            for (uint64_t bits = seen[w]; bits; bits &= bits - 1) {
+                uint32_t id = (uint32_t) (w * 64 + (size_t) __builtin_ctzll(bits));
+                if (id != p)
+                    ids[n++] = id;
+            }
+        memset(seen, 0, words * sizeof *seen);
+    }
+    start[npats] = (uint32_t) n;
+    lint->sub_start = start;
+    lint->sub_ids = ids;
+    start = NULL;
+    ids = NULL;
+    rc = 0;
+out:
+    lint->sub_failed = rc != 0;
+    free(seen);
+    free(start);
+    free(ids);
+    return rc;
+}
+
+/* Some condition of conj keeps keyword `id` out of every order it holds
+   for: keywords_none (or not: {keywords: ...}) out of the title and
+   content, and, when `title` (id is wanted in the title), also
+   title_keywords_none (or not: {title_keywords: ...}) out of the title. A
+   keyword kept out keeps out every keyword it occurs in. */
+static bool s_forbids(s_lint_t *lint, const s_conj_t *conj, uint32_t id, bool title)
+{
+    if (s_lint_subwords(lint))
+        return false;
+    for (uint32_t s = lint->sub_start[id]; s < lint->sub_start[id + 1]; s++) {
+        uint32_t sub = lint->sub_ids[s];
+        for (size_t i = 0; i < conj->n; i++) {
+            const s_cond_t *neg = conj->v[i];
+            s_ckind_t kind = neg->kind;
+            if (kind == C_NOT && neg->kids[0]->nkids == 1) {
+                /* not: {keywords: [w]} is keywords_none: [w], and so on */
+                neg = neg->kids[0]->kids[0];
+                kind = neg->kind == C_KEYWORDS || (neg->kind == C_KEYWORDS_ALL && neg->nkw == 1)
+                           ? C_KEYWORDS_NONE
+                       : neg->kind == C_TITLE_KEYWORDS ? C_TITLE_KEYWORDS_NONE
+                                                       : C_KINDS;
+            }
+            if (kind != C_KEYWORDS_NONE && (kind != C_TITLE_KEYWORDS_NONE || !title))
+                continue;
+            for (size_t e = 0; e < neg->nkw; e++)
+                if (neg->kw[e].n == 1 && neg->kw[e].ids[0] == sub)
+                    return true;
+        }
+    }
+    return false;
+}
+
+/* The keyword condition x cannot hold where all of conj hold: every
+   entry of x (keywords, title_keywords) has a word that conj keeps out,
+   or some word of keywords_all is kept out. */
+static bool s_excluded(s_lint_t *lint, const s_cond_t *x, const s_conj_t *conj)
+{
+    if (x->kind == C_KEYWORDS_ALL) {
+        for (size_t e = 0; e < x->nkw; e++)
+            if (s_forbids(lint, conj, x->kw[e].ids[0], false))
+                return true;
+        return false;
+    }
+    if (x->kind != C_KEYWORDS && x->kind != C_TITLE_KEYWORDS)
+        return false;
+    for (size_t e = 0; e < x->nkw; e++) {
+        bool out = false;
+        for (size_t k = 0; k < x->kw[e].n && !out; k++)
+            out = s_forbids(lint, conj, x->kw[e].ids[k], x->kind == C_TITLE_KEYWORDS);
+        if (!out)
+            return false;
+    }
+    return true;
+}
+
+/* Some condition of a rules out b: conditions of each on one field with
+   values that do not meet, a keyword a needs and b keeps out, or a
+   `not:` of b that a implies. */
+static bool s_rules_out(s_lint_t *lint, const s_conj_t *a, const s_conj_t *b)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        for (size_t j = 0; j < b->n; j++)
+            if (s_values_disjoint(a->v[i], b->v[j]))
+                return true;
+        if (s_excluded(lint, a->v[i], b))
+            return true;
+    }
+    for (size_t j = 0; j < b->n; j++) {
+        if (b->v[j]->kind != C_NOT)
+            continue;
+        s_conj_t negated = {0};
+        bool out = s_conj_add(&negated, b->v[j]->kids[0]) == 0 && s_conj_implies(a, &negated);
+        free(negated.v);
+        if (out)
+            return true;
+    }
+    return false;
+}
+
+#define S_LINT_ANY_DEPTH 3   /* nested `any:` opened up when proving rules disjoint */
+#define S_LINT_ANY_MAX   32  /* alternatives of one `any:` tried */
+
+static bool s_disjoint(s_lint_t *lint, const s_conj_t *a, const s_conj_t *b, int depth);
+
+/* Some `any:` of a has no alternative that can hold together with the
+   rest of a and with b. */
+static bool s_any_rules_out(s_lint_t *lint, const s_conj_t *a, const s_conj_t *b, int depth)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        const s_cond_t *any = a->v[i];
+        if (any->kind != C_ANY || any->nkids > S_LINT_ANY_MAX)
+            continue;
+        bool out = true;
+        for (size_t k = 0; k < any->nkids && out; k++) {
+            s_conj_t alt = {0};
+            int rc = 0;
+            for (size_t j = 0; j < a->n && !rc; j++)
+                if (j != i)
+                    rc = s_conj_add(&alt, a->v[j]);
+            if (!rc)
+                rc = s_conj_add(&alt, any->kids[k]);
+            out = !rc && s_disjoint(lint, &alt, b, depth + 1);
+            free(alt.v);
+        }
+        if (out)
+            return true;
+    }
+    return false;
+}
+
+/* No order satisfies both a and b, provably (see s_rules_out); false
+   when it cannot be shown, so that the rules may overlap. */
+static bool s_disjoint(s_lint_t *lint, const s_conj_t *a, const s_conj_t *b, int depth)
+{
+    if (s_rules_out(lint, a, b) || s_rules_out(lint, b, a))
+        return true;
+    if (depth >= S_LINT_ANY_DEPTH)
+        return false;
+    return s_any_rules_out(lint, a, b, depth) || s_any_rules_out(lint, b, a, depth);
+}
+
 static bool s_same_decision(const s_rule_t *a, const s_rule_t *b)
 {
     return a->decision == b->decision && strcmp(a->lead, b->lead) == 0
@@ -2799,7 +3123,7 @@ static bool s_same_decision(const s_rule_t *a, const s_rule_t *b)
 
 typedef struct {
     size_t line, col;
-    char msg[320];
+    char msg[512];
 } s_warning_t;
 
 static int s_warning_cmp(const void *x, const void *y)
@@ -2810,21 +3134,36 @@ static int s_warning_cmp(const void *x, const void *y)
     return a->col < b->col ? -1 : a->col > b->col;
 }
 
-/* Reports shadowed and overlapping rules as warnings, in file order. */
+/* Reports, as warnings: categories that no taxonomy checked (file level),
+   then shadowed rules and rules of one priority with different decisions
+   that one order can match both of, in file order. Two rules are left
+   alone only when they provably never match the same order (s_disjoint);
+   "overlaps" when they have the same kinds of conditions with values that
+   meet, "may overlap" otherwise. */
 static void s_lint(const ob_rules_t *self, const char *path, ob_rules_diag_fn *fn, void *arg)
 {
+    if (self->has_category && !self->taxonomy && !self->taxonomy_off)
+        fn(arg, true, path, 0, 0,
+           "categories are not checked against a taxonomy: the file names no 'taxonomy:' "
+           "and there is no " S_TAXONOMY_BESIDE " beside it (write 'taxonomy: false' when "
+           "its categories are not the taxonomy's)");
+    s_lint_t lint = {.self = self};
     s_warning_t *warn = calloc(self->nrules ? self->nrules : 1, sizeof *warn);
     size_t nwarn = 0;
-    if (!warn) {
+    lint.conj = calloc(self->nrules ? self->nrules : 1, sizeof *lint.conj);
+    bool oom = !warn || !lint.conj;
+    for (size_t r = 0; r < self->nrules && !oom; r++)
+        oom = self->rules[r].when && s_conj_add(&lint.conj[r], self->rules[r].when);
+    if (oom) {
         fn(arg, true, path, 0, 0, "out of memory: shadowed and overlapping rules not checked");
-        return;
+        goto out;
     }
     for (size_t j = 1; j < self->nrules; j++) {
         const s_rule_t *b = &self->rules[j];
         s_warning_t *w = &warn[nwarn];
         for (size_t i = 0; i < j && !w->msg[0]; i++) {
             const s_rule_t *a = &self->rules[i];
-            if (s_rule_implies(b, a)) {
+            if (s_conj_implies(&lint.conj[j], &lint.conj[i])) {
                 if (!a->when)
                     snprintf(w->msg, sizeof w->msg,
                              "rule '%s' is unreachable: rule '%s' (line %zu, priority %ld) "
@@ -2837,12 +3176,22 @@ static void s_lint(const ob_rules_t *self, const char *path, ob_rules_diag_fn *f
                              b->id, a->id, a->line, a->priority);
             }
             else if (a->priority == b->priority && !s_same_decision(a, b)
-                     && s_rule_overlaps(a, b))
-                snprintf(w->msg, sizeof w->msg,
-                         "rule '%s' overlaps rule '%s' (line %zu) at the same priority %ld "
-                         "with a different decision: orders matching both go to '%s' "
-                         "by file order",
-                         b->id, a->id, a->line, a->priority, a->id);
+                     && !s_disjoint(&lint, &lint.conj[i], &lint.conj[j], 0)) {
+                if (s_rule_overlaps(a, b))
+                    snprintf(w->msg, sizeof w->msg,
+                             "rule '%s' overlaps rule '%s' (line %zu) at the same priority %ld "
+                             "with a different decision: orders matching both go to '%s' "
+                             "by file order",
+                             b->id, a->id, a->line, a->priority, a->id);
+                else
+                    snprintf(w->msg, sizeof w->msg,
+                             "rule '%s' may overlap rule '%s' (line %zu) at the same priority "
+                             "%ld with a different decision: nothing in their conditions keeps "
+                             "one order from matching both, and file order would send it to "
+                             "'%s'; give one a higher priority, or make them exclusive "
+                             "(keywords_none, not)",
+                             b->id, a->id, a->line, a->priority, a->id);
+            }
         }
         if (w->msg[0]) {
             w->line = b->line;
@@ -2853,6 +3202,12 @@ static void s_lint(const ob_rules_t *self, const char *path, ob_rules_diag_fn *f
     qsort(warn, nwarn, sizeof *warn, s_warning_cmp);
     for (size_t i = 0; i < nwarn; i++)
         fn(arg, true, path, warn[i].line, warn[i].col, warn[i].msg);
+out:
+    for (size_t r = 0; lint.conj && r < self->nrules; r++)
+        free(lint.conj[r].v);
+    free(lint.conj);
+    free(lint.sub_start);
+    free(lint.sub_ids);
     free(warn);
 }
 
@@ -3125,7 +3480,8 @@ static void s_test_title(bool verbose)
     assert(!strstr(diag, "rule 'k2'"));
     assert(strstr(diag, "9:5: warning: rule 'n2' is shadowed: rule 'n1' (line 8"));
     assert(strstr(diag, "11:5: warning: rule 'o2' overlaps rule 'o1' (line 10)"));
-    assert(!strstr(diag, "rule 'o3'"));  /* different kinds: no overlap warning */
+    /* different kinds: 车位 in the title is 车位 in the text */
+    assert(strstr(diag, "12:5: warning: rule 'o3' may overlap rule 'o1' (line 10)"));
     unlink(path);
     free(diag);
 
@@ -3410,7 +3766,8 @@ static void s_test_engine(bool verbose)
     assert(strstr(diag, "5:5: warning: rule 'special' is shadowed: rule 'general' (line 4"));
     assert(strstr(diag, "8:5: warning: rule 'kw2' is shadowed: rule 'kw1'"));
     assert(strstr(diag, "9:5: warning: rule 'kw3' overlaps rule 'kw1' (line 7)"));
-    assert(!strstr(diag, "'kw4'"));
+    /* kinds or values that do not exclude each other: one order with 漏水 and 噪音 */
+    assert(strstr(diag, "10:5: warning: rule 'kw4' may overlap rule 'kw1' (line 7)"));
     assert(strstr(diag, "12:5: warning: rule 'late' is unreachable: rule 'all'"));
     unlink(path);
     diag[0] = '\0';
@@ -3514,6 +3871,140 @@ static void s_test_engine(bool verbose)
     free(text);
     unlink(geo);
     unlink(tax);
+}
+
+/* Writes `text` to dir/name. */
+static void s_test_put(const char *dir, const char *name, const char *text, char *path,
+                       size_t pathlen)
+{
+    snprintf(path, pathlen, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert(f);
+    assert(fwrite(text, 1, strlen(text), f) == strlen(text));
+    assert(fclose(f) == 0);
+}
+
+/* Check: rules of one priority with different decisions are left alone
+   only when no order can match both (values on one field that do not
+   meet, a keyword kept out, not:, any:), also across kinds and inside
+   all:. The taxonomy: taxonomy.csv beside a file that names none, a
+   warning when there is none, `taxonomy: false`. */
+static void s_test_check(bool verbose)
+{
+    char dir[256], path[512], tax[512], err[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/ob_rules_check_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert(mkdtemp(dir));
+    char *diag = calloc(1, 8192);
+    assert(diag);
+
+    s_test_put(dir, "o.yaml",
+               "version: o-1\n"
+               "taxonomy: false\n"
+               "departments: [{id: a, name: A}, {id: b, name: B}]\n"
+               "rules:\n"
+               "  - {id: cat, priority: 9, when: {category: 城乡建设/住房保障与房地产}, then: {lead: a}}\n"
+               "  - {id: kw, priority: 9, when: {keywords: 漏水}, then: {lead: b}}\n"
+               "  - {id: env, priority: 8, when: {category: 环境保护}, then: {lead: a}}\n"
+               "  - {id: deep, priority: 8, when: {all: [{category: 城乡建设}]}, then: {lead: b}}\n"
+               "  - {id: deep2, priority: 8, when: {all: [{keywords: 噪音}]}, then: {lead: b}}\n"
+               "  - {id: wage, priority: 7, when: {keywords: [农民工工资, 欠薪]}, then: {lead: a}}\n"
+               "  - {id: fee, priority: 7, when: {keywords: 物业, keywords_none: [工资, 欠薪]},\n"
+               "     then: {lead: b}}\n"
+               "  - {id: letter, priority: 6, when: {channel: LETTER}, then: {lead: a}}\n"
+               "  - {id: other, priority: 6, when: {not: {channel: [LETTER, VISIT]}}, then: {lead: b}}\n"
+               "  - {id: a12, priority: 5, when: {any: [{district: A1}, {district: A2}]},\n"
+               "     then: {lead: a}}\n"
+               "  - {id: a3, priority: 5, when: {district: A3}, then: {lead: b}}\n"
+               "  - {id: s1, priority: 4, when: {street: X}, then: {lead: a}}\n"
+               "  - {id: s2, priority: 4, when: {street: Y}, then: {lead: b}}\n"
+               "  - {id: day, priority: 3, when: {hours: \"08:00-12:00\"}, then: {lead: a}}\n"
+               "  - {id: night, priority: 3, when: {hours: \"22:00-08:00\"}, then: {lead: b}}\n"
+               "  - {id: t1, priority: 2, when: {title_keywords: 社保}, then: {lead: a}}\n"
+               "  - {id: t2, priority: 2, when: {keywords: 物业, title_keywords_none: 社保},\n"
+               "     then: {lead: b}}\n"
+               "  - {id: k1, priority: 1, when: {keywords: 社保}, then: {lead: a}}\n"
+               "  - {id: k2, priority: 1, when: {keywords: 医保, title_keywords_none: 社保},\n"
+               "     then: {lead: b}}\n",
+               path, sizeof path);
+    assert(ob_rules_check(path, s_test_diag, diag) == 0);
+    if (verbose)
+        printf("\n%s", diag);
+    fflush(stdout);
+    assert(strstr(diag, "6:5: warning: rule 'kw' may overlap rule 'cat' (line 5) at the same "
+                        "priority 9"));
+    assert(strstr(diag, "9:5: warning: rule 'deep2' may overlap rule 'env' (line 7)"));
+    assert(strstr(diag, "19:5: warning: rule 's2' may overlap rule 's1'"));  /* code and name */
+    assert(strstr(diag, "26:5: warning: rule 'k2' may overlap rule 'k1'"));  /* 社保 in the content */
+    const char *quiet[] = {"'deep'", "'fee'", "'other'", "'a3'", "'night'", "'t2'",
+                           "not checked against a taxonomy"};
+    for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
+        assert(!strstr(diag, quiet[i]));
+    unlink(path);
+
+    /* No taxonomy named, none beside: a file-level warning, when the file
+       has categories at all. */
+    const char *body = "departments: [{id: a, name: A}]\n"
+                       "rules:\n"
+                       "  - {id: r, when: {category: 城乡建设/住房保障与房地产}, then: {lead: a}}\n";
+    char text[1024];
+    snprintf(text, sizeof text, "version: x-1\n%s", body);
+    s_test_put(dir, "x.yaml", text, path, sizeof path);
+    diag[0] = '\0';
+    assert(ob_rules_check(path, s_test_diag, diag) == 0);
+    assert(strstr(diag, "0:0: warning: categories are not checked against a taxonomy") == diag);
+    s_test_put(dir, "y.yaml", "version: y-1\ndepartments: [{id: a, name: A}]\n"
+                              "rules: [{id: r, when: {keywords: x}, then: {lead: a}}]\n",
+               path, sizeof path);
+    diag[0] = '\0';
+    assert(ob_rules_check(path, s_test_diag, diag) == 0 && diag[0] == '\0');
+    unlink(path);
+
+    /* taxonomy.csv beside it: read, a category not in it is an error */
+    s_test_put(dir, "taxonomy.csv", "一级,二级\n城乡建设,住房保障与房地产\n", tax, sizeof tax);
+    snprintf(path, sizeof path, "%s/x.yaml", dir);
+    diag[0] = '\0';
+    assert(ob_rules_check(path, s_test_diag, diag) == 0 && diag[0] == '\0');
+    snprintf(text, sizeof text, "version: x-2\n%s"
+                                "  - {id: r2, when: {category: 城乡建设/物业管理}, then: {lead: a}}\n",
+             body);
+    s_test_put(dir, "x.yaml", text, path, sizeof path);
+    assert(!ob_rules_load(path, err, sizeof err));
+    if (verbose)
+        printf("\n    %s", err);
+    fflush(stdout);
+    assert(strstr(err, "x.yaml:5:31: category '城乡建设/物业管理' is not in the taxonomy "
+                       "'taxonomy.csv'"));
+    /* ... unless the file says its categories are free */
+    snprintf(text, sizeof text, "version: x-3\ntaxonomy: false\n%s"
+                                "  - {id: r2, when: {category: 城乡建设/物业管理}, then: {lead: a}}\n",
+             body);
+    s_test_put(dir, "x.yaml", text, path, sizeof path);
+    ob_rules_t *rules = ob_rules_load(path, err, sizeof err);
+    assert(rules);
+    ob_rules_destroy(&rules);
+    diag[0] = '\0';
+    assert(ob_rules_check(path, s_test_diag, diag) == 0 && diag[0] == '\0');
+    /* a taxonomy.csv beside it that holds nothing: an error of the whole file */
+    s_test_put(dir, "taxonomy.csv", "header only\n", tax, sizeof tax);
+    snprintf(text, sizeof text, "version: x-4\n%s", body);
+    s_test_put(dir, "x.yaml", text, path, sizeof path);
+    assert(!ob_rules_load(path, err, sizeof err));
+    size_t plen = strlen(path);
+    assert(strncmp(err, path, plen) == 0
+           && strcmp(err + plen, ": taxonomy 'taxonomy.csv' (beside the rule file) holds no "
+                                 "category") == 0);
+    diag[0] = '\0';
+    assert(ob_rules_check(path, s_test_diag, diag) == 1);
+    assert(strstr(diag, "0:0: error: taxonomy 'taxonomy.csv' (beside the rule file)") == diag);
+    s_test_put(dir, "x.yaml", "version: x-5\ntaxonomy: true\ndepartments: [{id: a, name: A}]\n",
+               path, sizeof path);
+    assert(!ob_rules_load(path, err, sizeof err));
+    assert(strstr(err, "x.yaml:2:11: taxonomy must name a CSV file, or be false"));
+    unlink(path);
+    unlink(tax);
+    assert(rmdir(dir) == 0);
+    free(diag);
 }
 
 void ob_rules_test(bool verbose)
@@ -3751,6 +4242,7 @@ void ob_rules_test(bool verbose)
     }
     s_test_engine(verbose);
     s_test_title(verbose);
+    s_test_check(verbose);
     if (verbose)
         printf("\n    ");
 }

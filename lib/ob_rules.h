@@ -67,8 +67,12 @@ typedef struct {
 } ob_route_t;
 
 /* Loads and validates a rule file (and the taxonomy and GeoJSON files it
-   names, relative to its directory). On error NULL and err holds
-   "file:line:column: message" (the first problem). */
+   names, relative to its directory). A file that names no `taxonomy:` is
+   checked against taxonomy.csv beside it when there is one; `taxonomy:
+   false` checks no category. On error NULL and err holds
+   "file:line:column: message" (the first problem), or "file: message"
+   for a problem of the whole file (it cannot be read, the taxonomy.csv
+   beside it is bad). */
 ob_rules_t *ob_rules_load(const char *path, char *err, size_t errlen);
 void ob_rules_destroy(ob_rules_t **self_p);
 
@@ -135,11 +139,24 @@ typedef void(ob_rules_diag_fn)(void *arg, bool warning, const char *path, size_t
                                size_t col, const char *message);
 
 /* Validates the file like ob_rules_load, but goes on after an error in one
-   rule to report the others, then reports warnings: rules that can never
+   rule to report the others, then reports warnings: categories that no
+   taxonomy checks (file level, line 0: no `taxonomy:`, no taxonomy.csv
+   beside the file, and not `taxonomy: false`); rules that can never
    decide (shadowed by an earlier unconditional or strictly more general
-   rule of higher or equal priority) and rules at the same priority with
-   the same kinds of conditions, overlapping values and different
-   decisions. Calls fn once per problem, in file order for errors. Returns
+   rule of higher or equal priority; conditions inside `all:` count as
+   the rule's own); and rules at the same priority with different
+   decisions that one order can match both of, whatever the kinds of
+   their conditions. Two such rules are left alone only when that is
+   provably impossible: conditions of each on one single-valued field
+   (category, district, channel, appeal type, urgency, anonymous, hours,
+   weekdays) whose values do not meet; a keyword one needs that the other
+   keeps out (keywords_none, title_keywords_none or not:, a word inside
+   the keyword included); a `not:` of one that the other implies; or
+   every alternative of an `any:` ruled out so. Street, target_org,
+   polygon and positive keyword conditions never prove it. The warning
+   reads "overlaps" when the two have the same kinds of conditions with
+   values that meet, "may overlap" otherwise. Calls fn once per problem,
+   in file order for errors, the warnings of rules in file order. Returns
    the number of errors (0: the file loads). */
 int ob_rules_check(const char *path, ob_rules_diag_fn *fn, void *arg);
 
