@@ -14,7 +14,7 @@
 #define S_SENDER "orderbus-cli"
 #define S_ORDER_FILE_MAX (4 * 1024 * 1024)
 
-enum { OPT_JSON = 1000, OPT_ORDER, OPT_BATCH };
+enum { OPT_JSON = 1000, OPT_ORDER, OPT_BATCH, OPT_EXPLAIN };
 
 static const char s_rules_usage[] =
     "NAME\n"
@@ -23,7 +23,7 @@ static const char s_rules_usage[] =
     "SYNOPSIS\n"
     "    orderbus rules check FILE...\n"
     "    orderbus rules test FILE --order ORDER.json [--json]\n"
-    "    orderbus rules test FILE --batch ORDERS.jsonl [--json]\n"
+    "    orderbus rules test FILE --batch ORDERS.jsonl [--explain] [--json]\n"
     "    orderbus rules reload\n"
     "\n"
     "DESCRIPTION\n"
@@ -34,7 +34,9 @@ static const char s_rules_usage[] =
     "    test    routes an order (JSON as for `orderbus submit`) with FILE: the decision,\n"
     "            and for every rule whether it matches or the condition that fails.\n"
     "            --batch routes one order per line; keys starting with '_' are copied\n"
-    "            to the output line. --json: one JSON object (per line with --batch).\n"
+    "            to the output line; --explain adds, for each line, the rules that do\n"
+    "            not match and why (as --order shows them). --json: one JSON object\n"
+    "            (per line with --batch; with --explain it has the \"rules\" of --order).\n"
     "            Exit 65 when an order is not valid (--batch: after every line).\n"
     "    reload  asks the broker to reload its rule file (as SIGHUP does); a bad file is\n"
     "            refused with FILE:LINE:COLUMN and the old rules keep running (exit 1).\n"
@@ -133,6 +135,19 @@ static json_t *s_route_json(const ob_route_t *r)
                      s_str_or_null(r->recused), "reject", reject, "transfer", transfer,
                      "manual", manual, "sign_within", sign, "reply_within", reply, "version",
                      r->version);
+}
+
+/* Every rule as tried: [{"id", "priority", "line", "matched", "why"}]. */
+static json_t *s_explain_json(const ob_rule_explain_t *items, size_t n)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:b, s:o}", "id", items[i].rule_id,
+                                              "priority", (json_int_t) items[i].priority, "line",
+                                              (json_int_t) items[i].line, "matched",
+                                              items[i].matched, "why",
+                                              s_str_or_null(items[i].why)));
+    return list;
 }
 
 static void s_print_dept(ob_rules_t *rules, const char *id)
@@ -255,15 +270,7 @@ static int s_test_one(const cli_opts_t *opts, ob_rules_t *rules, const char *fil
     n = ob_rules_explain(rules, wo, &route, items, n);
     if (opts->json) {
         json_t *doc = s_route_json(&route);
-        json_t *list = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:b, s:o}", "id",
-                                                  items[i].rule_id, "priority",
-                                                  (json_int_t) items[i].priority, "line",
-                                                  (json_int_t) items[i].line, "matched",
-                                                  items[i].matched, "why",
-                                                  s_str_or_null(items[i].why)));
-        json_object_set_new(doc, "rules", list);
+        json_object_set_new(doc, "rules", s_explain_json(items, n));
         rc = cli_print_json(doc, false);
     }
     else
@@ -281,12 +288,20 @@ static bool s_blank(const char *s)
     return true;
 }
 
-/* One order per line; see router-rules/README.md for the JSON lines. */
-static int s_test_batch(const cli_opts_t *opts, ob_rules_t *rules, const char *path)
+/* One order per line; see router-rules/README.md for the JSON lines.
+   With `explain`, each line also says why the rules that do not match
+   do not: indented lines after the decision, or "rules" in its JSON. */
+static int s_test_batch(const cli_opts_t *opts, ob_rules_t *rules, const char *path,
+                        bool explain)
 {
+    size_t nrules = ob_rules_count(rules), nitems = 0;
+    ob_rule_explain_t *items = explain ? calloc(nrules ? nrules : 1, sizeof *items) : NULL;
+    if (explain && !items)
+        return EX_OSERR;
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "orderbus: cannot open '%s': %s\n", path, strerror(errno));
+        free(items);
         return EX_NOINPUT;
     }
     char *line = NULL;
@@ -320,8 +335,12 @@ static int s_test_batch(const cli_opts_t *opts, ob_rules_t *rules, const char *p
         }
         json_decref(obj);
         ob_route_t route;
+        nitems = 0;
         if (wo) {
-            ob_rules_route(rules, wo, &route);
+            if (explain)
+                nitems = ob_rules_explain(rules, wo, &route, items, nrules);
+            else
+                ob_rules_route(rules, wo, &route);
             counts[route.decision]++;
             orderbus__v1__work_order__free_unpacked(wo, NULL);
         }
@@ -334,6 +353,8 @@ static int s_test_batch(const cli_opts_t *opts, ob_rules_t *rules, const char *p
                                           "lead", "decision", "error", "error", err);
             json_object_update(out, body);
             json_decref(body);
+            if (explain)
+                json_object_set_new(out, "rules", s_explain_json(items, nitems));
             json_object_update(out, echo);
             char *dump = json_dumps(out, JSON_COMPACT);
             if (dump)
@@ -341,16 +362,22 @@ static int s_test_batch(const cli_opts_t *opts, ob_rules_t *rules, const char *p
             free(dump);
             json_decref(out);
         }
-        else if (wo)
+        else if (wo) {
             printf("%zu: %s%s%s%s%s\n", lineno, ob_decision_name(route.decision),
                    route.matched ? " " : "", route.matched ? route.dept : "",
                    route.decided ? " by rule " : " (no rule matched)",
                    route.decided ? route.rule_id : "");
+            for (size_t i = 0; i < nitems; i++)
+                if (!items[i].matched)
+                    printf("    %s (line %zu, priority %ld): no: %s\n", items[i].rule_id,
+                           items[i].line, items[i].priority, items[i].why);
+        }
         else
             printf("%zu: error: %s\n", lineno, err);
         json_decref(echo);
     }
     free(line);
+    free(items);
     if (f != stdin)
         fclose(f);
     if (!opts->json)
@@ -366,17 +393,20 @@ static int s_test(const cli_opts_t *gopts, int argc, char **argv)
     static const struct option longopts[] = {
         {"order", required_argument, NULL, OPT_ORDER},
         {"batch", required_argument, NULL, OPT_BATCH},
+        {"explain", no_argument, NULL, OPT_EXPLAIN},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     cli_opts_t opts = *gopts;
     const char *order = NULL, *batch = NULL;
+    bool explain = false;  /* --order always explains */
     int c;
     optind = 0;
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_ORDER: order = optarg; break;
         case OPT_BATCH: batch = optarg; break;
+        case OPT_EXPLAIN: explain = true; break;
         case OPT_JSON: opts.json = true; break;
         case 'h': return cli_help(s_rules_usage);
         default: return cli_option_error(cmd, c, argv);
@@ -395,7 +425,8 @@ static int s_test(const cli_opts_t *gopts, int argc, char **argv)
         fprintf(stderr, "orderbus: %s\n", err);
         return EX_DATAERR;
     }
-    int rc = order ? s_test_one(&opts, rules, file, order) : s_test_batch(&opts, rules, batch);
+    int rc = order ? s_test_one(&opts, rules, file, order)
+                   : s_test_batch(&opts, rules, batch, explain);
     ob_rules_destroy(&rules);
     return rc;
 }
