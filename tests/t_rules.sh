@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # t_rules.sh — the routing rules engine through `orderbus rules`: check on
-# good and bad files (exact file:line:column), test explanations (Chinese
-# keywords, negative keywords, polygon, recusal, reject, transfer, priority
-# order), --batch --json lines, and a live reload on a running site: a bad
-# file refused with file:line:column while orders still route with the old
-# set, then a good file accepted and a new order routed by the new rule.
+# good and bad files (exact file:line:column; shadowed rules, rules of one
+# priority that one order can match both of, whatever their kinds of
+# conditions, and those that provably cannot; the taxonomy beside a file
+# that names none, and the warning when there is none), test explanations
+# (Chinese keywords, negative keywords, polygon, recusal, reject, transfer,
+# priority order), --batch lines with and without --explain (text and
+# JSON), and a live reload on a running site: a bad file refused with
+# file:line:column while orders still route with the old set, then a good
+# file accepted and a new order routed by the new rule.
 . "$(dirname "$0")/lib.sh"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/ob_t_rules.XXXXXX")
@@ -99,7 +103,7 @@ version: v1
 departments: [{id: a, name: A}, {id: b, name: B}]
 rules:
   - {id: general, when: {category: 城乡建设}, then: {lead: a}}
-  - {id: special, when: {category: 城乡建设/物业管理}, then: {lead: b}}
+  - {id: special, when: {category: 城乡建设/住房保障与房地产}, then: {lead: b}}
   - {id: leak, priority: 5, when: {keywords: [漏水, 渗水]}, then: {lead: a}}
   - {id: seep, priority: 5, when: {keywords: [渗水, 滴水]}, then: {lead: b}}
   - {id: catch-all, priority: -1, then: {lead: a}}
@@ -115,6 +119,62 @@ check_match "check: unreachable after an unconditional rule" \
     "warn\\.yaml:9:5: warning: rule 'never' is unreachable: rule 'catch-all'" "$OUT"
 run "$OB" rules check "$REPO/router-rules/default.yaml" "$W/good.yaml"
 check_eq "check: the shipped default rules are clean" "0:" "$RC:$OUT"
+run "$OB" rules check "$REPO"/router-rules/default.yaml "$REPO"/router-rules/examples/*.yaml
+check_eq "check: the shipped example rules have no error and no warning" "0:" "$RC:$OUT"
+
+# one priority, different decisions: a warning whenever one order can match
+# both, also across kinds of conditions and inside all:; none when the
+# values of one field do not meet or one rule keeps out what the other needs
+cat >"$W/overlap.yaml" <<'EOF'
+version: v1
+departments: [{id: a, name: A}, {id: b, name: B}]
+rules:
+  - {id: building, priority: 5, when: {category: 城乡建设}, then: {lead: a}}
+  - {id: leak, priority: 5, when: {keywords: [漏水]}, then: {lead: b}}
+  - {id: env, priority: 4, when: {category: 环境保护}, then: {lead: a}}
+  - {id: noise, priority: 4, when: {all: [{keywords: 噪音}]}, then: {lead: b}}
+  - {id: env-deep, priority: 4, when: {all: [{category: 卫生计生}]}, then: {lead: b}}
+  - {id: wages, priority: 3, when: {keywords: [农民工工资, 欠薪]}, then: {lead: a}}
+  - {id: fees, priority: 3, when: {keywords: 物业费, keywords_none: [工资, 欠薪]}, then: {lead: b}}
+  - {id: letters, priority: 2, when: {channel: LETTER}, then: {lead: a}}
+  - {id: not-letters, priority: 2, when: {not: {channel: LETTER}}, then: {lead: b}}
+  - {id: by-day, priority: 1, when: {hours: "08:00-18:00"}, then: {lead: a}}
+  - {id: by-night, priority: 1, when: {hours: "18:00-08:00", keywords: 停水}, then: {lead: b}}
+EOF
+run "$OB" rules check "$W/overlap.yaml"
+check_eq "overlap: warnings only exit 0" 0 "$RC"
+check_match "overlap: category and keywords at one priority may overlap (the later rule's file:line:column, the earlier named)" \
+    "overlap\\.yaml:5:5: warning: rule 'leak' may overlap rule 'building' \\(line 4\\) at the same priority 5 with a different decision" "$OUT"
+check_match "overlap: a condition inside all: counts" \
+    "overlap\\.yaml:7:5: warning: rule 'noise' may overlap rule 'env' \\(line 6\\)" "$OUT"
+check_nomatch "overlap: disjoint categories (one inside all:) are not reported" "rule 'env-deep'" "$OUT"
+check_nomatch "overlap: a keyword kept out by keywords_none (工资 inside 农民工工资) is not reported" \
+    "rule 'fees'" "$OUT"
+check_nomatch "overlap: a rule and its not: are not reported" "rule 'not-letters'" "$OUT"
+check_nomatch "overlap: hours that do not meet are not reported" "rule 'by-night'" "$OUT"
+check_eq "overlap: exactly those two warnings" 2 "$(grep -c ': warning: ' <<<"$OUT")"
+
+# the taxonomy: taxonomy.csv beside a file that names none is read; without
+# one, a file-level warning; `taxonomy: false` says the categories are free
+mkdir -p "$W/notax"
+printf '%s\n' 'version: v1' 'departments: [{id: a, name: A}]' 'rules:' \
+    '  - {id: r, when: {category: 城乡建设/物业管里}, then: {lead: a}}' >"$W/beside.yaml"
+cp "$W/beside.yaml" "$W/notax/free.yaml"
+run "$OB" rules check "$W/beside.yaml"
+check_eq "taxonomy: taxonomy.csv beside the file is read (a typo is an error)" 1 "$RC"
+check_match "taxonomy: ... at file:line:column" \
+    "beside\\.yaml:4:30: error: category '城乡建设/物业管里' is not in the taxonomy 'taxonomy.csv'" "$OUT"
+run "$OB" rules check "$W/notax/free.yaml"
+check_eq "taxonomy: none beside: a warning only" 0 "$RC"
+check_match "taxonomy: ... file-level, saying categories are not checked" \
+    "notax/free\\.yaml: warning: categories are not checked against a taxonomy" "$OUT"
+{ echo 'taxonomy: false'; cat "$W/notax/free.yaml"; } >"$W/notax/free2.yaml"
+run "$OB" rules check "$W/notax/free2.yaml"
+check_eq "taxonomy: 'taxonomy: false' checks no category, without a warning" "0:" "$RC:$OUT"
+printf '%s\n' 'version: v1' 'departments: [{id: a, name: A}]' \
+    'rules: [{id: r, when: {keywords: 漏水}, then: {lead: a}}]' >"$W/notax/nocat.yaml"
+run "$OB" rules check "$W/notax/nocat.yaml"
+check_eq "taxonomy: no warning for a file without categories" "0:" "$RC:$OUT"
 run "$OB" rules check "$W/none.yaml"
 check_match "check: a missing file is an error without a position" \
     "none\\.yaml: error: cannot open rule file" "$OUT"
@@ -198,6 +258,44 @@ check_eq "batch: dispatch decision" "true dispatch property" \
 check_eq "batch: no rule: manual" "false manual null" \
     "$(json_get matched <<<"$l3") $(json_get decision <<<"$l3") $(json_get rule_id <<<"$l3")"
 check_eq "batch: an invalid line: decision error" error "$(json_get decision <<<"$l4")"
+check_nomatch "batch: no \"rules\" without --explain" '"rules"' "$b"
+
+run "$OB" rules test "$W/good.yaml" --batch "$W/batch.jsonl"
+plain=$OUT
+check_match "batch: text: one line per order, then the counts" \
+    $'^1: reject by rule police-110\n2: dispatch property by rule property-fee\n4: manual \\(no rule matched\\)\n5: error: .*oops.*\n4 orders: 1 dispatch, 1 manual, 1 reject, 0 transfer, 1 invalid$' \
+    "$plain"
+
+run "$OB" rules test "$W/good.yaml" --batch "$W/batch.jsonl" --explain
+check_eq "batch --explain: exit 65 as without" 65 "$RC"
+check_eq "batch --explain: the other lines are those without --explain" \
+    "$plain" "$(grep -v '^    ' <<<"$OUT")"
+block2=$(sed -n '/^2: /,/^4: /p' <<<"$OUT")
+check_match "batch --explain: after the decision, a rule that did not match, indented, and why" \
+    $'^2: dispatch property by rule property-fee\n    police-110 \\(line [0-9]+, priority 1000\\): no: keywords \\[打架斗殴, 持刀, 有人\\+抢劫\\]: none occurs in the title or content\n' \
+    "$block2"
+check_match "batch --explain: ... every rule that did not match" \
+    "    xihu-area \\(line [0-9]+, priority 50\\): no: polygon \\[area.geojson#西湖区\\]: the order has no point" "$block2"
+check_nomatch "batch --explain: matching rules are not listed" "    (property-fee|housing) \\(" "$block2"
+check_match "batch --explain: a line no rule matched explains every rule" \
+    $'4: manual \\(no rule matched\\)\n    police-110 .*\n    province .*\n    property-fee .*: no: category .*\n    xihu-area .*\n    housing .*: no: category \\[城乡建设\\]: the order has no category' "$OUT"
+
+run "$OB" --json rules test "$W/good.yaml" --batch "$W/batch.jsonl" --explain
+e=$OUT
+check "batch --explain --json: every line is JSON" json_lines_valid <<<"$e"
+e2=$(sed -n 2p <<<"$e"); e4=$(sed -n 4p <<<"$e")
+check_eq "batch --explain --json: the decision as without --explain, _ keys copied" \
+    "dispatch property property" \
+    "$(json_get decision <<<"$e2") $(json_get lead <<<"$e2") $(json_get _expect <<<"$e2")"
+check_eq "batch --explain --json: \"rules\" holds every rule, as --order --json" 5 \
+    "$(json_len rules <<<"$e2")"
+check_eq "batch --explain --json: a rule that did not match, and why" \
+    "police-110 false keywords [打架斗殴, 持刀, 有人+抢劫]: none occurs in the title or content" \
+    "$(json_get rules.0.id <<<"$e2") $(json_get rules.0.matched <<<"$e2") $(json_get rules.0.why <<<"$e2")"
+check_eq "batch --explain --json: the deciding rule matches, why null" "property-fee true null" \
+    "$(json_get rules.2.id <<<"$e2") $(json_get rules.2.matched <<<"$e2") $(json_get rules.2.why <<<"$e2")"
+check_eq "batch --explain --json: an invalid line has no rules" "error 0" \
+    "$(json_get decision <<<"$e4") $(json_len rules <<<"$e4")"
 
 # --- title_keywords / title_keywords_none -----------------------------------
 
