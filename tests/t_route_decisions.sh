@@ -4,7 +4,8 @@
 # in the journal), 不予受理 (REJECTED, with reason and referral), transfer to
 # another site (TRANSFERRED_OUT), a rule that sends to manual routing, no
 # match (PENDING_MANUAL), recusal (回避) at routing and at manual routing, and
-# rules on the time of receipt.
+# rules on the time of receipt (hours, weekdays, in the site's zone): orders
+# submitted with a received_at_ms inside and outside the rule's times.
 . "$(dirname "$0")/lib.sh"
 
 RULES=$(mktemp "${TMPDIR:-/tmp}/ob-rules.XXXXXX.yaml")
@@ -34,6 +35,14 @@ rules:
     priority: 400
     when: {keywords: [信访复核]}
     then: {manual: 信访复核需人工判断}
+  - id: night-works
+    priority: 300
+    when: {keywords: [夜间施工], hours: "22:00-06:00"}
+    then: {lead: health}
+  - id: weekend-duty
+    priority: 300
+    when: {keywords: [值班电话], weekdays: [sat, sun]}
+    then: {lead: supervision}
   - id: housing
     when: {category: 城乡建设}
     then: {lead: housing}
@@ -114,5 +123,40 @@ wait_until 10 "supervision inbox has the recused order" bash -c \
     "'$BIN/orderbus' --node '$SITE/nodes/supervision' --json inbox | grep -q '$c6'"
 out=$("$BIN/orderbus" --node "$SITE/nodes/housing" --json inbox --all)
 check_nomatch "housing never received the complaints about it" "$c6|$c7" "$out"
+
+# rules on the time of receipt: the broker routes on the order's
+# received_at_ms, read in the site's zone (+08:00, the file's default)
+ms_of() { python3 -c 'import datetime, sys; print(int(datetime.datetime.fromisoformat(sys.argv[1]).timestamp() * 1000))' "$1"; }
+received() {  # TITLE ISO-TIME: submits an order in 城乡建设 received then; ROUTE "DEPT RULE"
+    local f j
+    f=$(mktemp "${TMPDIR:-/tmp}/ob-order.XXXXXX.json")
+    printf '{"title": "%s", "content": "反映", "category": ["城乡建设"], "received_at_ms": %s}\n' \
+        "$1" "$(ms_of "$2")" >"$f"
+    ROUTE=""
+    j=$(ob --json submit "$f")
+    rm -f "$f"
+    j=$(ob --json show "$(json_get case_no <<<"$j")") || return 1
+    ROUTE="$(json_get dept "" <<<"$j") $(json_get rule_id "" <<<"$j") $(ms_of "$(json_get order.received_at "" <<<"$j")")"
+}
+received 工地夜间施工扰民 2026-03-03T23:30:00+08:00
+check_eq "hours: received at 23:30, inside 22:00-06:00: the hours rule decides (the time kept)" \
+    "health night-works $(ms_of 2026-03-03T23:30:00+08:00)" "$ROUTE"
+received 工地夜间施工扰民 2026-03-04T05:59:00+08:00
+check_eq "hours: 05:59, after midnight, still inside the range" "health night-works" "${ROUTE% *}"
+received 工地夜间施工扰民 2026-03-04T06:00:00+08:00
+check_eq "hours: 06:00, the end is excluded: the next rule decides" "housing housing" "${ROUTE% *}"
+received 工地夜间施工扰民 2026-03-03T14:00:00+08:00
+check_eq "hours: received at 14:00: outside, the category rule decides" "housing housing" "${ROUTE% *}"
+received 工地夜间施工扰民 2026-03-03T15:30:00Z
+check_eq "hours: 15:30 UTC is 23:30 in the site's zone: inside" "health night-works" "${ROUTE% *}"
+received 值班电话打不通 2026-03-07T10:00:00+08:00
+check_eq "weekdays: received on a Saturday: the weekdays rule decides" \
+    "supervision weekend-duty" "${ROUTE% *}"
+received 值班电话打不通 2026-03-09T10:00:00+08:00
+check_eq "weekdays: received on a Monday: outside, the category rule decides" "housing housing" \
+    "${ROUTE% *}"
+received 值班电话打不通 2026-03-08T17:00:00Z
+check_eq "weekdays: Sunday 17:00 UTC is Monday 01:00 in the site's zone: outside" \
+    "housing housing" "${ROUTE% *}"
 
 finish
