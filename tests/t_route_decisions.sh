@@ -127,7 +127,7 @@ check_nomatch "housing never received the complaints about it" "$c6|$c7" "$out"
 # rules on the time of receipt: the broker routes on the order's
 # received_at_ms, read in the site's zone (+08:00, the file's default)
 ms_of() { python3 -c 'import datetime, sys; print(int(datetime.datetime.fromisoformat(sys.argv[1]).timestamp() * 1000))' "$1"; }
-received() {  # TITLE ISO-TIME: submits an order in 城乡建设 received then; ROUTE "DEPT RULE"
+received() {  # TITLE ISO-TIME: submits an order in 城乡建设 received then; ROUTE "DEPT RULE MS"
     local f j
     f=$(mktemp "${TMPDIR:-/tmp}/ob-order.XXXXXX.json")
     printf '{"title": "%s", "content": "反映", "category": ["城乡建设"], "received_at_ms": %s}\n' \
