@@ -3,7 +3,9 @@
 # seven departments of router-rules/default.yaml, no demo auto mode), checking
 # what a user sees: the happy path from submit to CLOSED, manual routing,
 # return and re-route, a denied return, a rejected review, an unsatisfied
-# callback, refused transitions, status, stats and a batch of real orders.
+# callback, refused transitions, status, stats, a batch of real orders; the
+# complainant's contact kept at the centre (in no node store, clerk output,
+# log or event); the broker refusing a department's act on a stale attempt.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DEPTS_ALL="commerce education environment health housing hrss transport"
@@ -313,5 +315,166 @@ check "batch --json: one JSON object per line" json_lines_valid <<<"$j"
 check_eq "batch --json: 20 lines ok" 20 \
     "$(python3 -c 'import json,sys; print(sum(1 for l in sys.stdin if l.strip() and json.loads(l).get("ok")))' <<<"$j")"
 check_eq "status: 47 orders" 47 "$(ob --json status | json_get orders)"
+
+
+# --- personal data stays at the centre -------------------------------------------------
+
+# An order with the complainant's contact, worked to CLOSED. The dispatcher's
+# `show` prints the contact; the department never gets it (the broker strips
+# it from the Dispatch): it is in no node store, no clerk output at the node,
+# no log, and not on the event stream. Each search is shown to work on what
+# must be there (the order's title, case number, or the broker's own copy).
+P_NAME=张三丰
+P_PHONE=13800138000
+P_ADDR=湖北省十堰市武当山特区紫霄宫南岩路8号
+P_ID=420302194504120017
+P_EMAIL=zhangsanfeng@wudang.example
+PII=("$P_NAME" "$P_PHONE" "$P_ADDR" "$P_ID" "$P_EMAIL")
+P_TITLE=小区垃圾站臭气熏天无人清运
+RAW=$BIN/ob_rawsend
+
+# found_in FILE STRING...: the strings whose UTF-8 bytes are in FILE
+found_in() {
+    python3 -c '
+import sys
+blob = open(sys.argv[1], "rb").read()
+for s in sys.argv[2:]:
+    if s.encode() in blob: print(s)' "$@"
+}
+# store_bytes DIR > FILE: every key and value of every database of the LMDB
+# store in DIR, as raw bytes (mdb_dump prints them in hex)
+store_bytes() {
+    mdb_dump -a "$1" | python3 -c '
+import sys
+out = sys.stdout.buffer
+for line in sys.stdin:
+    if line.startswith(" "):
+        try: out.write(bytes.fromhex(line.strip()) + b"\0")
+        except ValueError: pass'
+}
+# pii_absent DESC FILE: one check: no contact string in FILE
+pii_absent() {
+    local found
+    found=$(found_in "$2" "${PII[@]}" | tr '\n' ' ')
+    check_eq "$1" "" "$found"
+}
+
+# the event stream, read from before the submission to the CLOSED event
+"$RAW" --subscribe ev. --dump "$SITE/events.bin" --until ev.housing.CLOSED.CALLBACK_OK \
+    --wait $((60000 * SCALE)) "$EVENT_ENDPOINT" >"$SITE/events.txt" 2>&1 &
+ev_pid=$!
+sleep "$SCALE"   # PUB drops what comes before the subscription reaches it
+
+cat >"$SITE/pii.json" <<EOF
+{"channel":"PHONE","appeal_type":"COMPLAINT","category":["城乡建设"],
+ "title":"$P_TITLE","content":"C1区某小区垃圾站多日无人清运，夏天臭气熏天。",
+ "location":{"district_code":"C1","address":"桂花路3号小区垃圾站"},
+ "contact":{"name":"$P_NAME","phone":"$P_PHONE","address":"$P_ADDR","id_number":"$P_ID","email":"$P_EMAIL"}}
+EOF
+check "submit an order with a contact (name, phone, address, id number, email)" \
+    ob --json submit "$SITE/pii.json"
+PCASE=$(json_get case_no "" <<<"$OUT")
+PID=$(json_get id "" <<<"$OUT")
+check_eq "  routed to housing" housing "$(json_get dept "" <<<"$OUT")"
+
+check "centre show" ob show "$PCASE"
+show_txt=$OUT
+check_match "centre show: the contact name" "^contact name +$P_NAME\$" "$show_txt"
+check_match "centre show: the contact phone" "^contact phone +$P_PHONE\$" "$show_txt"
+check_match "centre show: the contact address" "^contact address +$P_ADDR\$" "$show_txt"
+check_match "centre show: the contact id number" "^contact id number +$P_ID\$" "$show_txt"
+check_match "centre show: the contact email" "^contact email +$P_EMAIL\$" "$show_txt"
+check_eq "centre show --json: contact.id_number" "$P_ID" "$(ob --json show "$PCASE" | json_get order.contact.id_number "")"
+
+# the clerk at housing works it; everything the node prints is kept
+: >"$SITE/clerk.out"
+clerk() { run ob_node housing "$@"; printf '%s\n%s\n' "$OUT" "$ERR" >>"$SITE/clerk.out"; (( RC == 0 )); }
+wait_until "$WAIT" "housing inbox lists the order" inbox_has housing "$PCASE" DISPATCHED
+check "clerk: inbox" clerk inbox
+check "clerk: inbox --json" clerk --json inbox
+check "clerk: inbox --json --state DISPATCHED" clerk --json inbox --state DISPATCHED
+check "clerk: sign" clerk sign "$PCASE"
+check "clerk: progress --json" clerk --json progress "$PCASE" --note 已安排环卫车清运
+check "clerk: reply" clerk reply "$PID" --result resolved --note 垃圾已清运，已排定每日清运
+wait_state "$PCASE" REPLIED housing
+check "review --accept" ob review "$PCASE" --accept
+check "callback satisfied" ob callback "$PCASE" --satisfaction satisfied
+wait_until "$WAIT" "housing learns it is CLOSED" inbox_has housing "$PCASE" CLOSED --all
+check "clerk: inbox --all --json" clerk --json inbox --all
+
+check_eq "clerk output shows the order (its title)" "$P_TITLE" "$(found_in "$SITE/clerk.out" "$P_TITLE")"
+pii_absent "clerk output at the node (inbox, inbox --json, sign, progress, reply): no contact" "$SITE/clerk.out"
+
+for d in $DEPTS_ALL; do
+    store_bytes "$SITE/nodes/$d" >"$SITE/store.$d.bin"
+    pii_absent "node store of $d (mdb_dump -a): no contact" "$SITE/store.$d.bin"
+done
+check_eq "housing's store holds the order (its title): the search works" "$P_TITLE" \
+    "$(found_in "$SITE/store.housing.bin" "$P_TITLE")"
+store_bytes "$SITE/broker" >"$SITE/store.broker.bin"
+check_eq "the broker's store holds the contact (the search finds it)" "$P_NAME $P_ID" \
+    "$(found_in "$SITE/store.broker.bin" "$P_NAME" "$P_ID" | tr '\n' ' ' | sed 's/ $//')"
+
+for f in "$SITE"/log/*.log; do
+    pii_absent "log $(basename "$f"): no contact" "$f"
+done
+check_match "the housing log names the order (by id): the search has something to look at" \
+    "$PID" "$(cat "$SITE/log/housing.log")"
+
+wait "$ev_pid"
+ev_rc=$?
+check_eq "event stream: read up to the order's CALLBACK_OK (exit 0)" 0 "$ev_rc"
+check_match "event stream: the order's events, REGISTER to CALLBACK_OK" \
+    'ev\.-\.REGISTERED\.REGISTER.*ev\.housing\.CLOSED\.CALLBACK_OK' "$(tr '\n' ' ' <"$SITE/events.txt")"
+check_eq "event stream: the entries carry the case number" "$PCASE" "$(found_in "$SITE/events.bin" "$PCASE")"
+pii_absent "event stream: no contact" "$SITE/events.bin"
+
+# --- the broker refuses a stale attempt -------------------------------------------------
+
+# RCASE was returned by housing (attempt 1) and re-routed to transport
+# (attempt 2); above, housing's node refuses its clerk's sign itself. Here
+# acts go to the broker on housing's link as housing's node would send them:
+# ob_rawsend with housing's keypair says Hello, takes the link's next seq
+# from the Welcome and sends a reliable Sign (the node is stopped meanwhile:
+# the broker follows the newest connection of a key).
+RID=$(field "$RCASE" id)
+DID=$(field "$DCASE" id)
+snapshot() {   # REF -> "state dept attempt events"
+    echo "$(field "$1" state) $(field "$1" dept) $(field "$1" attempt) $(ob --json trace "$1" | json_len events)"
+}
+r_before=$(snapshot "$RCASE")
+d_before=$(snapshot "$DCASE")
+check_match "RCASE is IN_PROGRESS at transport, attempt 2" '^IN_PROGRESS transport 2 [0-9]+$' "$r_before"
+check "stop housing's node" site_sh stop-node housing
+link=(--server-key "$SITE/keys/broker.key" --key "$SITE/keys/housing.key" --wait $((5000 * SCALE)))
+
+check "housing: Sign of RCASE attempt 1 (returned, re-routed) sent on the node link" \
+    "$RAW" "${link[@]}" --body sign --order "$RID" --attempt 1 "$NODE_ENDPOINT"
+stale1=$OUT
+seq=$(sed -nE 's/^sent: sign seq ([0-9]+) .*/\1/p' <<<"$stale1")
+check_match "  the broker consumes it (Received for its seq ${seq:-?})" "^reply: received seq ${seq:-none}\$" "$stale1"
+check_match "  and answers Error STALE_ATTEMPT" '^reply: error STALE_ATTEMPT: .*attempt 1 is not held by department .housing.' "$stale1"
+
+check "housing: Sign of RCASE attempt 2 (transport's attempt) sent on the node link" \
+    "$RAW" "${link[@]}" --body sign --order "$RID" --attempt 2 "$NODE_ENDPOINT"
+check_match "  the broker answers Error STALE_ATTEMPT (not housing's order)" '^reply: error STALE_ATTEMPT: ' "$OUT"
+
+check "housing: Sign of DCASE (housing's, attempt 1, signed already) sent on the node link" \
+    "$RAW" "${link[@]}" --body sign --order "$DID" --attempt 1 "$NODE_ENDPOINT"
+check_match "  the broker answers ILLEGAL_TRANSITION, not STALE_ATTEMPT (the attempt is current)" \
+    '^reply: error ILLEGAL_TRANSITION: ' "$OUT"
+
+check_eq "RCASE unchanged at the broker (state, dept, attempt, journal)" "$r_before" "$(snapshot "$RCASE")"
+check_eq "DCASE unchanged at the broker (state, dept, attempt, journal)" "$d_before" "$(snapshot "$DCASE")"
+check_match "broker log: the stale sign refused" "refused sign from 'housing' .*STALE_ATTEMPT" \
+    "$(cat "$SITE/log/broker.log")"
+
+# housing's node takes the link back; its own acts still reach the broker
+# (the broker applied seqs the node never sent: the node numbers after them)
+check "start housing's node again" site_sh start-node housing
+wait_until "$WAIT" "housing up again at the broker" site_sh wait-up housing
+check "housing reports progress on DCASE" ob_node housing progress "$DCASE" --note 电梯维修已完成一半
+dcase_progress() { ob --json trace "$DCASE" | grep -q 电梯维修已完成一半; }
+wait_until "$WAIT" "  the progress reaches the broker (DCASE's journal)" dcase_progress
 
 finish
