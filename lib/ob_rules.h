@@ -55,7 +55,8 @@ typedef struct {
     char version[OB_RULES_VERSION_MAX];  /* version of the rule set that decided */
     size_t n_assist;             /* assisting departments (协办), lead excluded */
     char assist[OB_ROUTE_ASSIST_MAX][OB_DEPT_MAX];
-    ob_limit_t assist_within;    /* assisting opinion within */
+    ob_limit_t assist_within;    /* assisting departments' opinion deadline (协办时限),
+                                    from dispatch; zero when n_assist is 0 */
     uint32_t priority;           /* handling priority 0..9 (0 normal) */
     bool confidential;           /* 保密 */
     char reason[OB_ROUTE_TEXT_MAX];        /* reject reason, or manual / transfer reason */
