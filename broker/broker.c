@@ -349,8 +349,18 @@ static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg
                           size_t nc)
 {
     int rc = 0;
-    if (ob_store_needs_growth(self->store) && (rc = ob_store_grow(self->store)))
-        ob_error("cannot grow the store map: %s", ob_store_strerror(rc));
+    if (ob_store_needs_growth(self->store)) {
+        uint64_t used, before, after;
+        ob_store_usage(self->store, &used, &before);
+        if ((rc = ob_store_grow(self->store)))
+            ob_error("cannot grow the store map: %s", ob_store_strerror(rc));
+        else {
+            ob_store_usage(self->store, &used, &after);
+            ob_info("store map grown from %llu to %llu MiB (%llu MiB used)",
+                    (unsigned long long) (before >> 20), (unsigned long long) (after >> 20),
+                    (unsigned long long) (used >> 20));
+        }
+    }
     for (int round = 0; round < 3; round++) {
         rc = ob_store_begin(self->store, true, &self->txn);
         if (rc) {

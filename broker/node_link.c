@@ -50,6 +50,22 @@ static int s_node_read(broker_t *self, MDB_txn *txn, broker_node_t *node)
     return 0;
 }
 
+/* Reads whether node is in the registry as a department (and its name). */
+static void s_node_registration(broker_t *self, MDB_txn *txn, broker_node_t *node)
+{
+    ProtobufCMessage *msg;
+    if (ob_store_get_pb(txn, ob_store_dbi(self->store, OB_DB_PRINCIPALS), node->id,
+                        strlen(node->id), &orderbus__v1__principal__descriptor, &msg)
+        != 0)
+        return;
+    Orderbus__V1__Principal *p = (Orderbus__V1__Principal *) msg;
+    if (p->role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT) {
+        node->registered = true;
+        snprintf(node->name, sizeof node->name, "%s", p->name);
+    }
+    protobuf_c_message_free_unpacked(msg, NULL);
+}
+
 broker_node_t *broker_node_get(broker_t *self, const char *dept)
 {
     broker_node_t *node = broker_node_find(self, dept);
@@ -77,18 +93,8 @@ broker_node_t *broker_node_get(broker_t *self, const char *dept)
         own = true;
     }
     int rc = s_node_read(self, txn, node);
-    /* registered? */
-    ProtobufCMessage *msg;
-    if (rc == 0 && ob_store_get_pb(txn, ob_store_dbi(self->store, OB_DB_PRINCIPALS), dept,
-                                   strlen(dept), &orderbus__v1__principal__descriptor, &msg)
-                       == 0) {
-        Orderbus__V1__Principal *p = (Orderbus__V1__Principal *) msg;
-        if (p->role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT) {
-            node->registered = true;
-            snprintf(node->name, sizeof node->name, "%s", p->name);
-        }
-        protobuf_c_message_free_unpacked(msg, NULL);
-    }
+    if (rc == 0)
+        s_node_registration(self, txn, node);
     if (own)
         mdb_txn_abort(txn);
     if (rc)
@@ -461,6 +467,8 @@ int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
         return 0;
     }
     broker_node_t *node = *in->user_id ? broker_node_get(self, in->user_id) : NULL;
+    if (node && !node->registered)   /* registered since we first heard of it (ZAP let it in) */
+        s_node_registration(self, self->txn, node);
     if (!node || !node->registered) {
         ob_wire_send_error(self->node_sock, in->rid, in->rid_len, env->msg_id.data,
                            env->msg_id.len, 0, ORDERBUS__V1__ERROR_CODE__ERR_FORBIDDEN,

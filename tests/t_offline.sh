@@ -15,6 +15,9 @@
 #      SIGN, PROGRESS, REPLY each, in that order).
 #   c) a department is killed and 20 orders follow at once, before the broker
 #      can notice: they reach the restarted node once each all the same.
+#   d) a department the rules name but that is not registered yet: its
+#      orders wait at the broker; registered while the broker runs, its node
+#      connects and receives them (no restart of the broker).
 #
 # Prints TAP-like lines (see tests/lib.sh); exits 1 if any check failed.
 # KEEP_SITE=1 keeps the site (logs in SITE/log) for a look afterwards.
@@ -345,5 +348,37 @@ bad = [l for l in open(sys.argv[1]) if json.loads(l).get("events", []).count("DE
 print("".join(bad[:5])); sys.exit(1 if bad else 0)' "$T/traces_c"
 if (( RC == 0 )); then ok "c: every trace has exactly one DELIVERED"
 else not_ok "c: every trace has exactly one DELIVERED" "$OUT"; fi
+
+
+# --- d: registered while the broker runs --------------------------------------
+
+# environment is in the rules (环境保护) but not in this site
+run ob --json submit --batch - <<<"$(for i in 1 2 3 4 5; do
+    printf '{"title":"工地夜间施工噪音%d","content":"晚上十一点还在施工","category":["环境保护"]}\n' "$i"; done)"
+"$PY" -c '
+import json, sys
+for l in sys.stdin:
+    try: d = json.loads(l)
+    except ValueError: continue
+    if d.get("ok") and d.get("dept") == "environment": print(d["id"])' <<<"$OUT" >"$T/ids_d"
+check_eq "d: 5 orders for environment, not registered yet, are dispatched (queued)" 5 \
+    "$(sort -u "$T/ids_d" | wc -l | tr -d ' ')"
+"$BIN/orderbus" keys new "$SITE/keys/environment.key" --name environment >/dev/null
+check "d: register environment with the running broker's store" "$BIN/orderbus" admin \
+    add-department environment --name 市生态环境局 --key "$SITE/keys/environment.key" --store "$SITE/broker"
+# the site's script knows only its own departments: this node runs by hand
+node_endpoint=$(. "$SITE/site.env" && echo "$NODE_ENDPOINT")
+mkdir -p "$SITE/nodes/environment" && chmod 700 "$SITE/nodes/environment"
+"$BIN/orderbus-node" --data "$SITE/nodes/environment" --broker "$node_endpoint" \
+    --broker-key "$SITE/keys/broker.key" --key "$SITE/keys/environment.key" \
+    >"$T/environment.log" 2>&1 &
+env_pid=$!
+wait_until 20 "d: the broker sees environment up" dept_is environment up true
+if poll_until 30 orders_in "$T/ids_d" DISPATCHED RECEIVED; then ok "d: all 5 delivered, no broker restart"
+else not_ok "d: all 5 delivered, no broker restart" "$(VERBOSE=1 orders_in "$T/ids_d" DISPATCHED RECEIVED)"; fi
+check_match "d: the node was welcomed as environment" "department 'environment'" "$(cat "$T/environment.log")"
+check_nomatch "d: and not refused" 'FORBIDDEN|not registered' "$(cat "$T/environment.log")"
+kill "$env_pid" 2>/dev/null
+wait "$env_pid" 2>/dev/null
 
 finish
