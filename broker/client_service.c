@@ -534,28 +534,77 @@ static int s_list(broker_t *self, const s_req_t *req)
     MDB_val k, v;
     bool after = l->after_id.len == OB_ID_BYTES;
     if (l->state != S(UNSPECIFIED)) {
-        rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &cur);
-        uint8_t prefix[2 + OB_DEPT_MAX];
-        size_t plen = 1;
-        prefix[0] = (uint8_t) l->state;
+        /* the index runs state, department, id: each department's ids are
+           in order, and the departments' lists are merged so that the
+           answer (and paging by after_id) is in id order across them */
+        uint8_t (*ids)[OB_ID_BYTES] = calloc(limit, sizeof *ids);
+        size_t nids = 0;
+        rc = ids ? mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &cur)
+                 : ENOMEM;
+        uint8_t key[2 + OB_DEPT_MAX + OB_ID_BYTES];
+        key[0] = (uint8_t) l->state;
+        size_t klen = 1;
         if (*dept) {
             size_t dl = strnlen(dept, OB_DEPT_MAX - 1);
-            memcpy(prefix + 1, dept, dl);
-            prefix[1 + dl] = 0;
-            plen = 2 + dl;
+            memcpy(key + 1, dept, dl);
+            key[1 + dl] = 0;
+            klen = 2 + dl;
         }
-        k.mv_size = plen;
-        k.mv_data = prefix;
-        for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && n < limit;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            if (k.mv_size < plen + OB_ID_BYTES || memcmp(k.mv_data, prefix, plen) != 0)
+        uint8_t want[2 + OB_DEPT_MAX];   /* the requested prefix */
+        memcpy(want, key, klen);
+        k.mv_size = klen;
+        k.mv_data = key;
+        int grc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        while (grc == 0 && k.mv_size > 1 + OB_ID_BYTES && ((uint8_t *) k.mv_data)[0] == l->state) {
+            /* a department's run: its prefix is state, dept, NUL */
+            size_t plen = k.mv_size - OB_ID_BYTES;
+            uint8_t prefix[2 + OB_DEPT_MAX];
+            if (plen > sizeof prefix || (*dept && (plen != klen || memcmp(k.mv_data, want, klen))))
+                break;   /* no order of that department in that state */
+            memcpy(prefix, k.mv_data, plen);
+            if (after) {   /* to the first id after after_id in this run */
+                memcpy(key, prefix, plen);
+                memcpy(key + plen, l->after_id.data, OB_ID_BYTES);
+                k.mv_size = plen + OB_ID_BYTES;
+                k.mv_data = key;
+                grc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+                if (grc == 0 && k.mv_size == plen + OB_ID_BYTES && !memcmp(k.mv_data, prefix, plen)
+                    && !memcmp((uint8_t *) k.mv_data + plen, l->after_id.data, OB_ID_BYTES))
+                    grc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+            }
+            /* merge this run's ids (ascending) into ids[0..nids), keeping the lowest `limit` */
+            size_t pos = 0;
+            for (size_t taken = 0; grc == 0 && taken < limit && k.mv_size == plen + OB_ID_BYTES
+                                   && !memcmp(k.mv_data, prefix, plen);
+                 taken++, grc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+                const uint8_t *id = (const uint8_t *) k.mv_data + plen;
+                while (pos < nids && memcmp(ids[pos], id, OB_ID_BYTES) < 0)
+                    pos++;
+                if (pos == limit)
+                    break;   /* every id from here on is above the lowest `limit` */
+                size_t move = (nids < limit ? nids : limit - 1) - pos;
+                memmove(ids[pos + 1], ids[pos], move * OB_ID_BYTES);
+                memcpy(ids[pos], id, OB_ID_BYTES);
+                if (nids < limit)
+                    nids++;
+                pos++;
+            }
+            if (*dept)
                 break;
-            const uint8_t *id = (const uint8_t *) k.mv_data + k.mv_size - OB_ID_BYTES;
-            if (after && memcmp(id, l->after_id.data, OB_ID_BYTES) <= 0)
-                continue;
-            if (broker_order_load(self, id, &recs[n]) == 0)
-                n++;
+            /* on to the next department: past every key with this prefix */
+            memcpy(key, prefix, plen);
+            memset(key + plen, 0xff, OB_ID_BYTES);
+            k.mv_size = plen + OB_ID_BYTES;
+            k.mv_data = key;
+            grc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            if (grc == 0 && k.mv_size == plen + OB_ID_BYTES && !memcmp(k.mv_data, key, k.mv_size))
+                grc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         }
+        for (size_t i = 0; i < nids && n < limit; i++)
+            if (broker_order_load(self, ids[i], &recs[n]) == 0)
+                n++;
+        free(ids);
+        rc = 0;
     } else {
         rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), &cur);
         MDB_cursor_op op = MDB_FIRST;

@@ -126,6 +126,10 @@ check "list --json --state DISPATCHED" ob --json list --state DISPATCHED
 j=$OUT
 check "list --json parses" json_valid <<<"$j"
 check_eq "list --json: 2 dispatched orders" 2 "$(json_len . <<<"$j")"
+check_eq "list --state: in id order across departments (housing's came first)" "$CASE $FCASE" \
+    "$(json_get 0.case_no <<<"$j") $(json_get 1.case_no <<<"$j")"
+check "list --state DISPATCHED --limit 1" ob --json list --state DISPATCHED --limit 1
+check_eq "  the oldest, not the first department's" "$CASE" "$(json_get 0.case_no <<<"$OUT")"
 check "list --limit 1" ob --json list --limit 1
 check_eq "list --limit 1: one order" 1 "$(json_len . <<<"$OUT")"
 check "list --state CLOSED (none yet)" ob --json list --state CLOSED
