@@ -18,6 +18,7 @@
 #define TITLE_MAX   512
 #define CONTENT_MAX (64 * 1024)
 #define FIELD_MAX   1024
+#define ATTACHMENTS_MAX 32   /* as the JSON reader (lib/ob_json.c) */
 
 /* The request being handled. */
 typedef struct {
@@ -118,10 +119,23 @@ static bool s_order_valid(const ob_workorder_t *o, char *err, size_t errlen)
             || !s_text_ok(c->id_number, FIELD_MAX, "contact.id_number", err, errlen))
             return false;
     }
-    for (size_t i = 0; i < o->n_attachments; i++)
-        if (!s_text_ok(o->attachments[i]->name, FIELD_MAX, "attachments.name", err, errlen)
-            || !s_text_ok(o->attachments[i]->uri, FIELD_MAX, "attachments.uri", err, errlen))
+    if (o->n_attachments > ATTACHMENTS_MAX) {
+        snprintf(err, errlen, "field 'attachments' has %zu entries; at most %d", o->n_attachments,
+                 ATTACHMENTS_MAX);
+        return false;
+    }
+    for (size_t i = 0; i < o->n_attachments; i++) {
+        const Orderbus__V1__Attachment *a = o->attachments[i];
+        if (!s_text_ok(a->name, FIELD_MAX, "attachments.name", err, errlen)
+            || !s_text_ok(a->mime_type, FIELD_MAX, "attachments.mime_type", err, errlen)
+            || !s_text_ok(a->uri, FIELD_MAX, "attachments.uri", err, errlen))
             return false;
+        if (a->sha256.len != 0 && a->sha256.len != 32) {
+            snprintf(err, errlen, "field 'attachments.sha256' is %zu bytes; a SHA-256 is 32",
+                     a->sha256.len);
+            return false;
+        }
+    }
     return true;
 }
 

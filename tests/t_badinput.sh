@@ -212,6 +212,7 @@ check_fails 64 "list --state NOSUCH: 64" ob list --state NOSUCH
 check_fails 64 "route without --dept: 64" ob route 20200101-000001
 check_fails 64 "review without --accept/--reject: 64" ob review 20200101-000001
 check_fails 64 "review with both --accept and --reject: 64" ob review 20200101-000001 --accept --reject
+check_fails 64 "review --reject without a note: 64" --match 'needs --note' ob review 20200101-000001 --reject
 check_fails 64 "callback with a bad --satisfaction: 64" ob callback 20200101-000001 --satisfaction maybe
 check_fails 64 "callback without --satisfaction: 64" ob callback 20200101-000001
 check_fails 64 "--timeout -5: 64" ob --timeout -5 status
@@ -288,6 +289,43 @@ printf '{"title":"标题","content":"内容","category":["城乡建设"],"nosuch
 check_fails 65 "submit with an unknown field: 65, the field named" --match 'nosuchfield' ob submit "$SITE/unknown.json"
 printf '\xff\xfe{"title":"\xc3"}\n' >"$SITE/badutf8.json"
 check_fails 65 "submit of invalid UTF-8: 65" ob submit "$SITE/badutf8.json"
+# orders the CLI would not build (it checks these too): the broker checks
+# them itself. Envelopes encoded here by hand (protobuf wire format).
+mkorder() {  # KIND FILE: an Envelope{Submit{order}} with a bad attachments part
+    "$PYTHON" - "$1" "$2" <<'PYEOF'
+import os, sys
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7f; n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n: return out
+def field(num, data):  # length-delimited
+    return varint(num << 3 | 2) + varint(len(data)) + data
+kind, path = sys.argv[1], sys.argv[2]
+if kind == "many":
+    atts = [field(1, ("照片%d.jpg" % i).encode()) + field(5, b"file:///x") for i in range(65)]
+elif kind == "mime":
+    atts = [field(1, b"a") + field(2, b"x" * 2000)]
+else:  # sha: a 3-byte digest
+    atts = [field(1, b"a") + field(4, b"abc")]
+order = field(6, "附件".encode()) + field(7, b"c") + field(5, "城乡建设".encode())
+order += b"".join(field(14, a) for a in atts)
+env = varint(1 << 3) + varint(1) + field(2, os.urandom(16)) + field(40, field(1, order))
+open(path, "wb").write(env)
+PYEOF
+}
+for kind in many mime sha; do
+    mkorder "$kind" "$SITE/attach_$kind.bin"
+done
+raw_client() { "$RAW" --server-key "$SITE/keys/broker.key" --key "$SITE/keys/dispatcher.key" \
+    --wait 3000 --file "$1" "$CLIENT_ENDPOINT"; }
+check_fails 0 "broker: 65 attachments refused, naming the field" \
+    --match "BAD_REQUEST.*attachments.*at most 32" raw_client "$SITE/attach_many.bin"
+check_fails 0 "broker: a 2000-byte attachment mime_type refused" \
+    --match "BAD_REQUEST.*attachments.mime_type" raw_client "$SITE/attach_mime.bin"
+check_fails 0 "broker: a 3-byte attachment sha256 refused" \
+    --match "BAD_REQUEST.*sha256.*32" raw_client "$SITE/attach_sha.bin"
 : >"$SITE/empty.json"
 check_fails 65 "submit of an empty file: 65" ob submit "$SITE/empty.json"
 check_fails 66 "submit of a missing file: 66" ob submit "$SITE/nonexistent.json"
