@@ -117,8 +117,8 @@ static void s_drop_unknown(ProtobufCMessage *msg)
     }
 }
 
-ob_envelope_t *ob_wire_decode(const void *data, size_t size, ob_errcode_t *code, char *err,
-                              size_t errlen)
+static ob_envelope_t *s_decode(bool link, const void *data, size_t size, ob_errcode_t *code,
+                               char *err, size_t errlen)
 {
     *code = ORDERBUS__V1__ERROR_CODE__OK;
     if (size > OB_MAX_FRAME) {
@@ -144,7 +144,7 @@ ob_envelope_t *ob_wire_decode(const void *data, size_t size, ob_errcode_t *code,
         snprintf(err, errlen, "msg_id must be %d bytes, not %zu", OB_ID_BYTES, env->msg_id.len);
         goto fail;
     }
-    if (env->body_case == ORDERBUS__V1__ENVELOPE__BODY__NOT_SET) {
+    if (env->body_case == ORDERBUS__V1__ENVELOPE__BODY__NOT_SET && !(link && env->seq > 0)) {
         *code = ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
         snprintf(err, errlen, "envelope has no body (or a body this peer does not know)");
         goto fail;
@@ -153,6 +153,18 @@ ob_envelope_t *ob_wire_decode(const void *data, size_t size, ob_errcode_t *code,
 fail:
     orderbus__v1__envelope__free_unpacked(env, NULL);
     return NULL;
+}
+
+ob_envelope_t *ob_wire_decode(const void *data, size_t size, ob_errcode_t *code, char *err,
+                              size_t errlen)
+{
+    return s_decode(false, data, size, code, err, errlen);
+}
+
+ob_envelope_t *ob_wire_decode_link(const void *data, size_t size, ob_errcode_t *code, char *err,
+                                   size_t errlen)
+{
+    return s_decode(true, data, size, code, err, errlen);
 }
 
 void ob_wire_free(ob_envelope_t *env)

@@ -53,6 +53,13 @@ ob_envelope_t *ob_wire_decode(const void *data, size_t size, ob_errcode_t *code,
                               char *err, size_t errlen);
 void ob_wire_free(ob_envelope_t *env);
 
+/* As ob_wire_decode, for the node link: a reliable message (seq > 0)
+   whose body this peer does not know (a newer peer's) is returned with
+   body_case NOT_SET instead of refused, so that the receiver consumes it
+   in sequence and answers Error, and it never blocks the ones behind it. */
+ob_envelope_t *ob_wire_decode_link(const void *data, size_t size, ob_errcode_t *code,
+                                   char *err, size_t errlen);
+
 /* Packs `env` into a malloc'd buffer. Returns 0, -1 on out of memory. */
 int ob_wire_pack(const ob_envelope_t *env, uint8_t **out, size_t *len);
 

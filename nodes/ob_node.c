@@ -725,7 +725,7 @@ static void s_drain_broker(ob_node_t *self)
         char err[160] = "frame is not one envelope";
         ob_envelope_t *env = NULL;
         if (!in.truncated)
-            env = ob_wire_decode(in.data, in.size, &code, err, sizeof err);
+            env = ob_wire_decode_link(in.data, in.size, &code, err, sizeof err);
         else if (in.size > OB_MAX_FRAME) {
             code = ORDERBUS__V1__ERROR_CODE__ERR_TOO_LARGE;
             ob_fmt(err, sizeof err, "frame over 1 MiB");

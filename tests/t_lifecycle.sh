@@ -468,6 +468,17 @@ check "housing: Sign of DCASE (housing's, attempt 1, signed already) sent on the
 check_match "  the broker answers ILLEGAL_TRANSITION, not STALE_ATTEMPT (the attempt is current)" \
     '^reply: error ILLEGAL_TRANSITION: ' "$OUT"
 
+# a numbered message whose body only a later release knows: consumed in
+# sequence and refused, so the acts behind it still go through
+check "housing: a numbered message of a later release sent on the node link" \
+    "$RAW" "${link[@]}" --body future "$NODE_ENDPOINT"
+fseq=$(sed -nE 's/^sent: future seq ([0-9]+) .*/\1/p' <<<"$OUT")
+check_match "  the broker consumes it (Received for its seq ${fseq:-?})" "^reply: received seq ${fseq:-none}\$" "$OUT"
+check_match "  and refuses it with BAD_REQUEST" '^reply: error BAD_REQUEST: ' "$OUT"
+check "  the next act still goes through (its seq follows)" \
+    "$RAW" "${link[@]}" --body sign --order "$DID" --attempt 1 "$NODE_ENDPOINT"
+check_match "  ... answered for seq $((fseq + 1))" "^reply: received seq $((fseq + 1))\$" "$OUT"
+
 check_eq "RCASE unchanged at the broker (state, dept, attempt, journal)" "$r_before" "$(snapshot "$RCASE")"
 check_eq "DCASE unchanged at the broker (state, dept, attempt, journal)" "$d_before" "$(snapshot "$DCASE")"
 check_match "broker log: the stale sign refused" "refused sign from 'housing' .*STALE_ATTEMPT" \

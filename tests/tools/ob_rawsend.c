@@ -22,7 +22,8 @@
     "reply: received seq S", or "reply: BODY".
 
     A department act on the node link (--body sign|progress|return|reply,
-    with --order ID and --attempt N, and the node link endpoint with a
+    with --order ID and --attempt N; or --body future, a numbered message
+    whose body only a later release knows; and the node link endpoint with a
     department's keypair as --key) is a reliable message: it is sent with
     link sequence --seq N, or with --seq next (the default) after a Hello
     whose Welcome says the last sequence the broker applied from that
@@ -88,7 +89,7 @@ static void s_usage(FILE *out)
             "                  --file FILE | [--version V] [--msgid-len L]\n"
             "                  [--body status|hello|heartbeat|inbox|none] [--size N]]\n"
             "                  [--frames K] [--wait MS] [--quiet] ENDPOINT\n"
-            "       ob_rawsend --server-key FILE --key DEPT.key --body sign|progress|return|reply\n"
+            "       ob_rawsend --server-key FILE --key DEPT.key --body sign|progress|return|reply|future\n"
             "                  --order ID [--attempt N] [--seq N|next] [--wait MS] NODE-ENDPOINT\n"
             "       ob_rawsend --subscribe PREFIX [--dump FILE] [--until PREFIX] [--wait MS]\n"
             "                  EVENT-ENDPOINT\n"
@@ -136,7 +137,8 @@ static size_t s_varint_put(uint8_t *out, uint64_t v)
 static bool s_is_act(const char *body)
 {
     return strcmp(body, "sign") == 0 || strcmp(body, "progress") == 0
-           || strcmp(body, "return") == 0 || strcmp(body, "reply") == 0;
+           || strcmp(body, "return") == 0 || strcmp(body, "reply") == 0
+           || strcmp(body, "future") == 0;
 }
 
 /* Builds the envelope frame per the options, with link sequence `seq`.
@@ -166,7 +168,8 @@ static uint8_t *s_envelope_frame(const s_opts_t *o, uint64_t seq, uint8_t msg_id
     Orderbus__V1__Reply reply = ORDERBUS__V1__REPLY__INIT;
     uint8_t oid[OB_ID_BYTES];
     ProtobufCBinaryData order_id = {OB_ID_BYTES, oid};
-    if (s_is_act(o->body) && (!o->order || ob_id_parse(oid, o->order) != 0)) {
+    bool future = strcmp(o->body, "future") == 0;   /* a body of a later release */
+    if (s_is_act(o->body) && !future && (!o->order || ob_id_parse(oid, o->order) != 0)) {
         fprintf(stderr, "ob_rawsend: --body %s needs --order with a 32-hex order id\n", o->body);
         return NULL;
     }
@@ -215,7 +218,7 @@ static uint8_t *s_envelope_frame(const s_opts_t *o, uint64_t seq, uint8_t msg_id
     } else if (strcmp(o->body, "inbox") == 0) {
         m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_INBOX;
         m.env.inbox = &inbox;
-    } else if (strcmp(o->body, "none") != 0) {
+    } else if (strcmp(o->body, "none") != 0 && !future) {
         fprintf(stderr, "ob_rawsend: unknown body '%s'\n", o->body);
         return NULL;
     }
@@ -224,6 +227,20 @@ static uint8_t *s_envelope_frame(const s_opts_t *o, uint64_t seq, uint8_t msg_id
     if (ob_wire_pack(&m.env, &packed, &plen) != 0) {
         fprintf(stderr, "ob_rawsend: out of memory\n");
         return NULL;
+    }
+    if (future) {
+        /* the body a newer .proto would have: oneof field 99, which this
+           release's decoder keeps as an unknown field (no body) */
+        static const uint8_t body[] = {0x9a, 0x06, 3, 0x0a, 0x01, 'x'};   /* tag 99, len 3 */
+        uint8_t *grown = realloc(packed, plen + sizeof body);
+        if (!grown) {
+            free(packed);
+            fprintf(stderr, "ob_rawsend: out of memory\n");
+            return NULL;
+        }
+        packed = grown;
+        memcpy(packed + plen, body, sizeof body);
+        plen += sizeof body;
     }
     if (o->size < 0 || (size_t) o->size == plen) {
         *len = plen;
