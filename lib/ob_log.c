@@ -1,6 +1,8 @@
 /*  ob_log.c — one-line log events to stderr.                               */
 #include "ob_log.h"
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,12 +12,17 @@ static char s_prog[32] = "orderbus";
 static int s_level = OB_LOG_INFO;
 
 static const char *s_level_names[] = {"error", "warn", "info", "debug"};
+static bool s_journal;   /* stderr is journald's stream: lines carry a <priority> */
 
 void ob_log_init(const char *prog, int level)
 {
     if (prog)
         snprintf(s_prog, sizeof s_prog, "%s", prog);
     ob_log_set_level(level);
+    /* systemd sets JOURNAL_STREAM to the device:inode of the stream it gave
+       us; a "<N>" prefix then sets each line's syslog priority, so that
+       `journalctl -p warning` works (sd-daemon(3)) */
+    s_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
 void ob_log_set_level(int level)
@@ -37,8 +44,10 @@ void ob_log(int level, const char *fmt, ...)
     if (level > s_level)
         return;
     char line[1024];
-    int n = snprintf(line, sizeof line, "%s[%d]: %s: ", s_prog, (int) getpid(),
-                     s_level_names[level < 0 ? 0 : level > 3 ? 3 : level]);
+    static const char *const prio[] = {"<3>", "<4>", "<6>", "<7>"};
+    int lv = level < 0 ? 0 : level > 3 ? 3 : level;
+    int n = snprintf(line, sizeof line, "%s%s[%d]: %s: ", s_journal ? prio[lv] : "", s_prog,
+                     (int) getpid(), s_level_names[lv]);
     if (n < 0)
         return;
     va_list ap;
