@@ -311,6 +311,8 @@ static int s_submit(broker_t *self, const s_req_t *req)
         if (assist) {
             rec->assist_depts = assist;
             rec->n_assist_depts = route.n_assist;
+            rec->assist_deadline_ms =
+                ob_calendar_add_limit(self->calendar, now, route.assist_within);
         }
     }
     if (!rc && route.matched) {

@@ -136,6 +136,8 @@ static void s_print_record(const ob_record_t *rec)
                                      rec->assist_depts[i]);
         s_field("assisting depts", assist);
     }
+    if (rec->assist_deadline_ms)
+        s_field("assist due", cli_time(buf, sizeof buf, rec->assist_deadline_ms));
     s_field("transport", ob_transport_name(rec->transport));
     s_field("transport error", rec->transport_error);
     s_field("title", wo->title);

@@ -909,6 +909,7 @@ json_t *ob_json_from_record(const ob_record_t *rec, bool with_contact)
     for (size_t i = 0; assist && i < rec->n_assist_depts; i++)
         json_array_append_new(assist, json_string(rec->assist_depts[i]));
     json_object_set_new(o, "assist_depts", assist);
+    s_put_time(o, "assist_deadline", rec->assist_deadline_ms);
     s_put_time(o, "created_at", rec->created_at_ms);
     s_put_time(o, "dispatched_at", rec->dispatched_at_ms);
     s_put_time(o, "last_dispatch_at", rec->last_dispatch_at_ms);

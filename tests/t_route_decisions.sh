@@ -71,11 +71,12 @@ ch=$(json_get case_no <<<"$OUT")
 j=$(ob --json show "$ch")
 check_eq "  assisting department, priority, confidential from the rule" 'housing 7 true' \
     "$(json_get assist_depts.0 <<<"$j") $(json_get priority <<<"$j") $(json_get confidential <<<"$j")"
-check "  warning times lie between dispatch and each deadline" "$PYTHON" -c '
+check "  warning times lie between dispatch and each deadline; the assisting opinion is due before the reply" "$PYTHON" -c '
 import json, sys
 r = json.loads(sys.argv[1])
 ok = r["dispatched_at_ms"] < r["sign_warning_ms"] < r["sign_deadline_ms"] \
-     and r["dispatched_at_ms"] < r["reply_warning_ms"] < r["reply_deadline_ms"]
+     and r["dispatched_at_ms"] < r["reply_warning_ms"] < r["reply_deadline_ms"] \
+     and r["dispatched_at_ms"] < r["assist_deadline_ms"] < r["reply_deadline_ms"]
 sys.exit(0 if ok else 1)' "$j"
 
 # 不予受理: REJECTED, the reason and the referral in the journal
