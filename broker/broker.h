@@ -19,6 +19,7 @@
 #include "ob_rules.h"
 #include "ob_calendar.h"
 #include "ob_keys.h"
+#include "ob_fsm.h"
 
 #define BROKER_BATCH_MAX    512      /* messages per socket per turn */
 #define BROKER_WINDOW       1024     /* unconfirmed messages in flight per node */
@@ -168,11 +169,18 @@ int broker_order_save(broker_t *self, ob_record_t *rec, ob_state_t old_state,
 int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event,
                           ob_state_t from, const broker_actor_t *actor, const char *note,
                           const char *prev_dept, ob_journal_t *extra);
-int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob_event_t event,
-                          const broker_actor_t *actor, const char *note, const char *rule_id,
-                          ob_limit_t sign, ob_limit_t reply);
-int broker_order_transition(broker_t *self, ob_record_t *rec, ob_event_t event, ob_state_t to,
-                            const broker_actor_t *actor, const char *note, ob_journal_t *extra);
+/* Moves `rec` by `event` through the lifecycle table (ob_fsm_apply) and
+   carries out what follows, all in the batch's transaction: the outbox
+   message to the department (a Dispatch, with a Recall of the attempt it
+   replaces; or a Decision), the journal entry, the record and its
+   indexes. Returns 0 with *code OK, or 0 with the refusal's *code and
+   message (nothing changed), or a store error (abort the batch). */
+int broker_order_apply(broker_t *self, ob_record_t *rec, ob_event_t event,
+                       const ob_fsm_ctx_t *ctx, ob_errcode_t *code, char *err, size_t errlen);
+/* Sets ctx's sign and reply deadlines (and their warnings) for a dispatch
+   at ctx->now_ms with these limits, on the working-day calendar. */
+void broker_order_deadlines(broker_t *self, ob_fsm_ctx_t *ctx, ob_limit_t sign,
+                            ob_limit_t reply);
 int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, const char *note);
 int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t attempt,
                            const char *dept);

@@ -8,6 +8,7 @@
 #include "broker.h"
 #include "ob_fsm.h"
 #include "ob_log.h"
+#include "ob_order.h"
 #include "ob_util.h"
 #include <zmq.h>
 
@@ -212,6 +213,79 @@ static int s_next_serial(broker_t *self, uint32_t day)
     return 0;
 }
 
+/* The first row of every order: REGISTERED, journaled (the record is
+   saved by the outcome that follows in the same transaction). */
+static int s_register(broker_t *self, const s_req_t *req, ob_record_t *rec, int64_t now)
+{
+    ob_fsm_ctx_t ctx = {.role = req->role, .who = req->who, .now_ms = now};
+    ob_errcode_t code;
+    char err[200];
+    int rc = ob_fsm_apply(rec, E(REGISTER), &ctx, &code, err, sizeof err);
+    if (rc < 0) {
+        ob_error("cannot register an order: %s", err);   /* the table and s_submit disagree */
+        return EINVAL;
+    }
+    broker_actor_t who = {req->role, req->who, NULL};
+    return rc ? rc : broker_journal_append(self, rec, E(REGISTER), S(UNSPECIFIED), &who, NULL,
+                                           NULL, NULL);
+}
+
+/* What the rules decided for a registered order, as the event of its
+   lifecycle row: dispatch (ROUTE), not accepted (REJECT), transfer out
+   (TRANSFER_OUT) or manual routing (ROUTE_NONE). */
+static int s_outcome(broker_t *self, ob_record_t *rec, const ob_route_t *route, int64_t now)
+{
+    /* the journal and the record name the rule and the version of the rule
+       set that decided */
+    ob_fsm_ctx_t ctx = {.role = ORDERBUS__V1__ROLE__ROLE_SYSTEM, .who = "rules", .now_ms = now,
+                        .rule_id = route->decided ? route->rule_id : ""};
+    if (route->decided) {
+        int rc = ob_order_set_str(&rec->rules_version, route->version);
+        if (rc)
+            return rc;
+        rec->priority = route->priority;
+        rec->confidential = route->confidential || rec->order->confidential;
+        char **assist = route->n_assist ? calloc(route->n_assist, sizeof *assist) : NULL;
+        for (size_t i = 0; assist && i < route->n_assist; i++)
+            broker_set_str(&assist[i], route->assist[i]);
+        if (assist) {
+            rec->assist_depts = assist;
+            rec->n_assist_depts = route->n_assist;
+            rec->assist_deadline_ms =
+                ob_calendar_add_limit(self->calendar, now, route->assist_within);
+        }
+    }
+    char note[OB_ROUTE_TEXT_MAX + OB_ROUTE_REFERRAL_MAX + OB_ROUTE_TEXT_MAX + 64];
+    ob_event_t event;
+    if (route->matched) {
+        event = E(ROUTE);
+        ctx.dept = route->dept;
+        broker_order_deadlines(self, &ctx, route->sign_within, route->reply_within);
+    } else if (route->decided && route->decision == OB_DECISION_REJECT) {
+        event = E(REJECT);
+        snprintf(note, sizeof note, "不予受理: %s%s%s", route->reason,
+                 *route->referral ? "; referral: " : "", route->referral);
+        ctx.note = note;
+    } else if (route->decided && route->decision == OB_DECISION_TRANSFER) {
+        event = E(TRANSFER_OUT);
+        snprintf(note, sizeof note, "transferred to site '%s' (%s)%s%s", route->site,
+                 route->site_name, *route->reason ? ": " : "", route->reason);
+        ctx.note = note;
+    } else {
+        event = E(ROUTE_NONE);
+        const char *why = route->decided ? route->reason : "no routing rule matched";
+        ctx.note = *why ? why : "sent to manual routing by a rule";
+    }
+    ob_errcode_t code;
+    char err[300];
+    int rc = broker_order_apply(self, rec, event, &ctx, &code, err, sizeof err);
+    if (!rc && code != C(OK)) {
+        ob_error("%s: %s", rec->order->case_no, err);   /* the table and the rules disagree */
+        return EINVAL;
+    }
+    return rc;
+}
+
 static int s_submit(broker_t *self, const s_req_t *req)
 {
     char err[300];
@@ -280,63 +354,16 @@ static int s_submit(broker_t *self, const s_req_t *req)
         free(order->case_no);
     order->case_no = case_copy;
     rec->order = order;
-    rec->state = S(REGISTERED);
-    rec->created_at_ms = now;
 
     MDB_val ck = {strlen(case_no), case_no}, cv = {OB_ID_BYTES, id};
     rc = ob_store_put_append(self->txn, ob_store_dbi(self->store, OB_DB_IDX_CASE), &ck, &cv, 0);
-    broker_actor_t who = {req->role, req->who, NULL};
-    broker_actor_t sys = {ORDERBUS__V1__ROLE__ROLE_SYSTEM, "rules", NULL};
     if (!rc)
-        rc = broker_journal_append(self, rec, E(REGISTER), S(UNSPECIFIED), &who, NULL, NULL,
-                                   NULL);
-    /* the journal and the record name the rule and the version of the rule
-       set that decided */
-    const char *rule_ref = route.decided ? route.rule_id : "";
-    if (route.decided)
-        broker_set_str(&rec->rules_version, route.version);
+        rc = s_register(self, req, rec, now);
     if (!rc && *route.recused)
         ob_info("%s: recusal: not routed to '%s', the organisation complained about", case_no,
                 route.recused);
-    ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
-    extra.rule_id = (char *) rule_ref;
-    extra.rules_version = route.decided ? route.version : (char *) "";
-    char note[OB_ROUTE_TEXT_MAX + OB_ROUTE_REFERRAL_MAX + OB_ROUTE_TEXT_MAX + 64];
-    if (!rc && route.decided) {
-        rec->priority = route.priority;
-        rec->confidential = route.confidential || rec->order->confidential;
-        char **assist = route.n_assist ? calloc(route.n_assist, sizeof *assist) : NULL;
-        for (size_t i = 0; assist && i < route.n_assist; i++)
-            broker_set_str(&assist[i], route.assist[i]);
-        if (assist) {
-            rec->assist_depts = assist;
-            rec->n_assist_depts = route.n_assist;
-            rec->assist_deadline_ms =
-                ob_calendar_add_limit(self->calendar, now, route.assist_within);
-        }
-    }
-    if (!rc && route.matched) {
-        rc = broker_order_dispatch(self, rec, route.dept, E(ROUTE), &sys, NULL, rule_ref,
-                                   route.sign_within, route.reply_within);
-    } else if (!rc && route.decided && route.decision == OB_DECISION_REJECT) {
-        snprintf(note, sizeof note, "不予受理: %s%s%s", route.reason,
-                 *route.referral ? "; referral: " : "", route.referral);
-        broker_set_str(&rec->rule_id, rule_ref);
-        rec->closed_at_ms = now;
-        rc = broker_order_transition(self, rec, E(REJECT), S(REJECTED), &sys, note, &extra);
-    } else if (!rc && route.decided && route.decision == OB_DECISION_TRANSFER) {
-        snprintf(note, sizeof note, "transferred to site '%s' (%s)%s%s", route.site,
-                 route.site_name, *route.reason ? ": " : "", route.reason);
-        broker_set_str(&rec->rule_id, rule_ref);
-        rec->closed_at_ms = now;
-        rc = broker_order_transition(self, rec, E(TRANSFER_OUT), S(TRANSFERRED_OUT), &sys, note,
-                                     &extra);
-    } else if (!rc) {
-        const char *why = route.decided ? route.reason : "no routing rule matched";
-        broker_set_str(&rec->rule_id, rule_ref);
-        rc = broker_order_transition(self, rec, E(ROUTE_NONE), S(PENDING_MANUAL), &sys,
-                                     *why ? why : "sent to manual routing by a rule", &extra);
-    }
+    if (!rc)
+        rc = s_outcome(self, rec, &route, now);
     if (!rc)
         rc = s_seen_put(self, req, id);
     if (!rc) {
@@ -408,6 +435,8 @@ static int s_route(broker_t *self, const s_req_t *req)
     const char *dept = r->dept ? r->dept : "";
     if (!*dept || strlen(dept) >= OB_DEPT_MAX)
         return s_refuse(self, req, rec, C(ERR_BAD_REQUEST), "route needs a department");
+    if (ob_field_check(OB_FIELD_NOTE, NULL, r->note, false, err, sizeof err))
+        return s_refuse(self, req, rec, C(ERR_BAD_REQUEST), err);
     if (!broker_dept_known(self, dept)) {
         snprintf(err, sizeof err, "unknown department '%.63s'", dept);
         return s_refuse(self, req, rec, C(ERR_NOT_FOUND), err);
@@ -431,16 +460,6 @@ static int s_route(broker_t *self, const s_req_t *req)
         event = E(MANUAL_ROUTE);
         break;
     }
-    ob_state_t to;
-    ob_errcode_t code;
-    if (ob_fsm_next(rec->state, event, req->role, &to, &code, err, sizeof err) < 0)
-        return s_refuse(self, req, rec, code, err);
-    if ((event == E(RETURN_APPROVE) || rec->state == S(DISPATCHED)) && strcmp(dept, rec->dept) == 0) {
-        snprintf(err, sizeof err,
-                 "order is already at department '%s': route it to another one%s", dept,
-                 event == E(RETURN_APPROVE) ? ", or refuse the return with deny-return" : "");
-        return s_refuse(self, req, rec, C(ERR_ILLEGAL_TRANSITION), err);
-    }
     broker_node_t *node = broker_node_get(self, dept);
     if (node && self->cfg.queue_cap > 0
         && broker_node_depth(node) >= (uint64_t) self->cfg.queue_cap) {
@@ -450,9 +469,14 @@ static int s_route(broker_t *self, const s_req_t *req)
     }
     ob_limit_t sign, reply;
     s_default_limits(self, &sign, &reply);
-    broker_actor_t who = {req->role, req->who, NULL};
+    ob_fsm_ctx_t ctx = {.role = req->role, .who = req->who, .now_ms = broker_now_ms(self),
+                        .note = r->note, .dept = dept, .rule_id = "manual"};
+    broker_order_deadlines(self, &ctx, sign, reply);
     broker_set_str(&rec->rules_version, "");   /* a person decided, not a rule set */
-    rc = broker_order_dispatch(self, rec, dept, event, &who, r->note, "manual", sign, reply);
+    ob_errcode_t code;
+    rc = broker_order_apply(self, rec, event, &ctx, &code, err, sizeof err);
+    if (!rc && code != C(OK))
+        return s_refuse(self, req, rec, code, err);
     return s_finish(self, req, rec, rc);
 }
 
@@ -469,46 +493,29 @@ static int s_decide(broker_t *self, const s_req_t *req, const Orderbus__V1__Orde
     if (found <= 0)
         return -found;
     char err[300];
-    ob_state_t to;
     ob_errcode_t code;
-    if (note && !ob_utf8_valid(note, strlen(note)))
-        return s_refuse(self, req, rec, C(ERR_BAD_REQUEST), "note is not valid UTF-8");
-    if (ob_fsm_next(rec->state, event, req->role, &to, &code, err, sizeof err) < 0)
+    if (ob_field_check(OB_FIELD_NOTE, NULL, note, false, err, sizeof err))
+        return s_refuse(self, req, rec, C(ERR_BAD_REQUEST), err);
+    ob_fsm_ctx_t ctx = {.role = req->role, .who = req->who, .now_ms = broker_now_ms(self),
+                        .note = note, .satisfaction = sat};
+    rc = broker_order_apply(self, rec, event, &ctx, &code, err, sizeof err);
+    if (!rc && code != C(OK))
         return s_refuse(self, req, rec, code, err);
-    if (event == E(REVIEW_REJECT) && (!note || !*note))
-        return s_refuse(self, req, rec, C(ERR_BAD_REQUEST),
-                        "a reply sent back for rework needs a note saying what to redo");
-    ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
-    extra.satisfaction = sat;
-    switch (event) {
-    case E(REVIEW_REJECT):
-        rec->rework_count++;
-        break;
-    case E(CALLBACK_OK):
-        rec->closed_at_ms = broker_now_ms(self);
-        rec->satisfaction = sat;
-        break;
-    case E(CALLBACK_REOPEN):
-        rec->reopen_count++;
-        rec->satisfaction = sat;
-        break;
-    default:
-        break;
-    }
-    broker_actor_t who = {req->role, req->who, NULL};
-    rc = broker_order_transition(self, rec, event, to, &who, note, &extra);
-    if (!rc && event != E(CALLBACK_REOPEN))
-        rc = broker_order_decision(self, rec, event, note);
     if (!rc && event == E(CALLBACK_REOPEN)) {
-        /* reopened: straight back to the same department, a new attempt */
+        /* reopened: straight back to the same department, a new attempt,
+           with the dispatcher's own words */
         ob_limit_t sign, reply;
         s_default_limits(self, &sign, &reply);
-        broker_actor_t sys = {ORDERBUS__V1__ROLE__ROLE_SYSTEM, "reopen", NULL};
         char dept[OB_DEPT_MAX];
         snprintf(dept, sizeof dept, "%s", rec->dept);
-        rc = broker_order_dispatch(self, rec, dept, E(REDISPATCH), &sys,
-                                   "citizen unsatisfied at callback: reopened", NULL, sign,
-                                   reply);
+        ob_fsm_ctx_t again = {.role = ORDERBUS__V1__ROLE__ROLE_SYSTEM, .who = "reopen",
+                              .now_ms = ctx.now_ms, .dept = dept,
+                              .note = note && *note ? note
+                                                    : "citizen unsatisfied at callback: reopened"};
+        broker_order_deadlines(self, &again, sign, reply);
+        rc = broker_order_apply(self, rec, E(REDISPATCH), &again, &code, err, sizeof err);
+        if (!rc && code != C(OK))
+            ob_error("%s: cannot redispatch a reopened order: %s", rec->order->case_no, err);
     }
     return s_finish(self, req, rec, rc);
 }

@@ -11,6 +11,7 @@
     ZAP User-Id), never what a message claims.                             */
 #include "broker.h"
 #include "ob_fsm.h"
+#include "ob_order.h"
 #include "ob_log.h"
 #include "ob_util.h"
 #include <zmq.h>
@@ -303,58 +304,26 @@ static int s_node_error(broker_t *self, broker_node_t *node, const uint8_t *rid,
 }
 
 /* Applies a department's act (sign, progress, return request, reply) to
-   the order. Returns 0 with *code OK or a refusal, or a store error. */
+   the order, through the lifecycle table. Returns 0 with *code OK or a
+   refusal, or a store error. */
 static int s_apply_act(broker_t *self, broker_node_t *node, const ob_envelope_t *env,
                        ob_errcode_t *code, char *err, size_t errlen)
 {
-    ProtobufCBinaryData oid = {0, NULL};
-    uint32_t attempt = 0;
-    ob_event_t event;
-    const char *note = "";
-    switch (env->body_case) {
-    case ORDERBUS__V1__ENVELOPE__BODY_SIGN:
-        oid = env->sign->order_id;
-        attempt = env->sign->attempt;
-        event = E(SIGN);
-        break;
-    case ORDERBUS__V1__ENVELOPE__BODY_PROGRESS:
-        oid = env->progress->order_id;
-        attempt = env->progress->attempt;
-        note = env->progress->note;
-        event = E(PROGRESS);
-        break;
-    case ORDERBUS__V1__ENVELOPE__BODY_RETURN_REQUEST:
-        oid = env->return_request->order_id;
-        attempt = env->return_request->attempt;
-        note = env->return_request->reason;
-        event = E(RETURN_REQUEST);
-        break;
-    case ORDERBUS__V1__ENVELOPE__BODY_REPLY:
-        oid = env->reply->order_id;
-        attempt = env->reply->attempt;
-        note = env->reply->note;
-        event = E(REPLY);
-        break;
-    default:
+    ob_act_t act;
+    if (ob_act_decode(env, &act, err, errlen) != 0) {
         *code = ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
-        snprintf(err, errlen, "message '%s' is not a department act",
+        return 0;
+    }
+    if (act.event == E(EXTENSION_REQUEST) || act.event == E(ASSIST_OPINION)) {
+        *code = ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
+        snprintf(err, errlen, "message '%s' is not implemented by this broker",
                  ob_wire_body_name(env->body_case));
         return 0;
     }
     char hex[OB_ID_HEX];
-    if (oid.len != OB_ID_BYTES) {
-        *code = ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
-        snprintf(err, errlen, "order_id must be %d bytes", OB_ID_BYTES);
-        return 0;
-    }
-    if (!ob_utf8_valid(note, strlen(note))) {
-        *code = ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
-        snprintf(err, errlen, "note is not valid UTF-8");
-        return 0;
-    }
-    ob_hex(hex, oid.data, OB_ID_BYTES);
+    ob_hex(hex, act.order_id, OB_ID_BYTES);
     ob_record_t *rec = NULL;
-    int rc = broker_order_load(self, oid.data, &rec);
+    int rc = broker_order_load(self, act.order_id, &rec);
     if (rc == MDB_NOTFOUND) {
         *code = ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND;
         snprintf(err, errlen, "no order with id '%s'", hex);
@@ -362,51 +331,10 @@ static int s_apply_act(broker_t *self, broker_node_t *node, const ob_envelope_t 
     }
     if (rc)
         return rc;
-    if (strcmp(rec->dept, node->id) != 0 || rec->attempt != attempt) {
-        *code = ORDERBUS__V1__ERROR_CODE__ERR_STALE_ATTEMPT;
-        snprintf(err, errlen,
-                 "order '%s' attempt %u is not held by department '%s' (the order is at "
-                 "attempt %u)",
-                 hex, attempt, node->id, rec->attempt);
-        goto out;
-    }
-    ob_state_t to;
-    if (ob_fsm_next(rec->state, event, ORDERBUS__V1__ROLE__ROLE_DEPARTMENT, &to, code, err,
-                    errlen) < 0)
-        goto out;
-    ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
-    int64_t now = broker_now_ms(self);
-    switch (event) {
-    case E(SIGN):
-        rec->signed_at_ms = now;
-        break;
-    case E(RETURN_REQUEST): {
-        rec->return_count++;
-        broker_set_str(&rec->return_reason, note);
-        char **tried = realloc(rec->tried_depts, (rec->n_tried_depts + 1) * sizeof *tried);
-        if (!tried) {
-            rc = ENOMEM;
-            goto out;
-        }
-        rec->tried_depts = tried;
-        tried[rec->n_tried_depts] = NULL;
-        broker_set_str(&tried[rec->n_tried_depts], node->id);
-        rec->n_tried_depts++;
-        break;
-    }
-    case E(REPLY):
-        rec->replied_at_ms = now;
-        rec->reply_result = env->reply->result;
-        extra.result = env->reply->result;
-        broker_set_str(&rec->reply_note, note);
-        break;
-    default:
-        break;
-    }
-    broker_actor_t actor = {ORDERBUS__V1__ROLE__ROLE_DEPARTMENT, node->id, NULL};
-    rc = broker_order_transition(self, rec, event, to, &actor, note, &extra);
-    *code = ORDERBUS__V1__ERROR_CODE__OK;
-out:
+    ob_fsm_ctx_t ctx = {.role = ORDERBUS__V1__ROLE__ROLE_DEPARTMENT, .who = node->id,
+                        .now_ms = broker_now_ms(self), .note = act.note, .dept = node->id,
+                        .attempt = act.attempt, .result = act.result};
+    rc = broker_order_apply(self, rec, act.event, &ctx, code, err, errlen);
     protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
     return rc;
 }

@@ -310,42 +310,55 @@ static void s_deadlines(broker_t *self, int64_t now, ob_limit_t sign, ob_limit_t
         ob_calendar_warning_at(self->calendar, now, self->deadlines.reply);
 }
 
-int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob_event_t event,
-                          const broker_actor_t *actor, const char *note, const char *rule_id,
-                          ob_limit_t sign, ob_limit_t reply)
+void broker_order_deadlines(broker_t *self, ob_fsm_ctx_t *ctx, ob_limit_t sign,
+                            ob_limit_t reply)
 {
-    s_snapshot_t before;
-    s_snapshot(rec, &before);
-    ob_state_t from = rec->state;
-    uint32_t prev_attempt = rec->attempt;
-    int64_t now = broker_now_ms(self);
+    s_deadlines(self, ctx->now_ms, sign, reply);
+    ctx->sign_deadline_ms = self->deadlines.sign;
+    ctx->sign_warning_ms = self->deadlines.sign_warning;
+    ctx->reply_deadline_ms = self->deadlines.reply;
+    ctx->reply_warning_ms = self->deadlines.reply_warning;
+}
 
-    rec->state = ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED;
-    rec->attempt++;
-    broker_set_str(&rec->dept, dept);
-    if (rule_id)
-        broker_set_str(&rec->rule_id, rule_id);
-    rec->last_dispatch_at_ms = now;
-    rec->signed_at_ms = 0;
-    rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_QUEUED;
-    broker_set_str(&rec->transport_error, "");
-    s_deadlines(self, now, sign, reply);
-    rec->sign_deadline_ms = self->deadlines.sign;
-    rec->sign_warning_ms = self->deadlines.sign_warning;
-    if (!rec->dispatched_at_ms) {
-        /* the reply clock runs from the first dispatch: returns stop no clock */
-        rec->dispatched_at_ms = now;
-        rec->reply_deadline_ms = self->deadlines.reply;
-        rec->reply_warning_ms = self->deadlines.reply_warning;
+/* True for the events whose row starts a new attempt at a department. */
+static bool s_is_dispatch(ob_event_t event)
+{
+    switch (event) {
+    case ORDERBUS__V1__ORDER_EVENT__EVENT_ROUTE:
+    case ORDERBUS__V1__ORDER_EVENT__EVENT_MANUAL_ROUTE:
+    case ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_APPROVE:
+    case ORDERBUS__V1__ORDER_EVENT__EVENT_REDISPATCH:
+        return true;
+    default:
+        return false;
     }
+}
 
+/* The centre's decisions a department is told of (a Decision message). */
+static bool s_is_decision(ob_event_t event)
+{
+    switch (event) {
+    case ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_DENY:
+    case ORDERBUS__V1__ORDER_EVENT__EVENT_REVIEW_ACCEPT:
+    case ORDERBUS__V1__ORDER_EVENT__EVENT_REVIEW_REJECT:
+    case ORDERBUS__V1__ORDER_EVENT__EVENT_CALLBACK_OK:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Queues the Dispatch of the record's current attempt (and the Recall of
+   the attempt it replaces at another department). */
+static int s_send_dispatch(broker_t *self, ob_record_t *rec, const char *prev_dept,
+                           uint32_t prev_attempt, const char *note)
+{
     int rc;
-    if (*before.dept && strcmp(before.dept, dept) != 0 && prev_attempt > 0) {
-        rc = s_recall(self, rec, before.dept, prev_attempt, note);
+    if (*prev_dept && strcmp(prev_dept, rec->dept) != 0 && prev_attempt > 0) {
+        rc = s_recall(self, rec, prev_dept, prev_attempt, note);
         if (rc)
             return rc;
     }
-
     ob_workorder_t order;
     Orderbus__V1__Dispatch dispatch;
     broker_dispatch_fill(rec, &order, &dispatch, rec->attempt, rec->sign_deadline_ms, note,
@@ -354,20 +367,45 @@ int broker_order_dispatch(broker_t *self, ob_record_t *rec, const char *dept, ob
     ob_msg_init(&m, "broker");
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_DISPATCH;
     m.env.dispatch = &dispatch;
-    rc = broker_node_enqueue(self, dept, rec->order->id.data, rec->attempt,
+    rc = broker_node_enqueue(self, rec->dept, rec->order->id.data, rec->attempt,
                              ORDERBUS__V1__ORDER_EVENT__EVENT_ROUTE, &m);
-    if (rc)
-        return rc;
-    rec->dispatch_seq = m.env.seq;
+    if (!rc)
+        rec->dispatch_seq = m.env.seq;
+    return rc;
+}
 
-    ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
-    extra.rule_id = (char *) (rule_id ? rule_id : "");
-    extra.rules_version = (char *) (rule_id && rec->rules_version ? rec->rules_version : "");
-    rc = broker_journal_append(self, rec, event, from, actor, note,
-                               strcmp(before.dept, dept) != 0 ? before.dept : "", &extra);
+int broker_order_apply(broker_t *self, ob_record_t *rec, ob_event_t event,
+                       const ob_fsm_ctx_t *ctx, ob_errcode_t *code, char *err, size_t errlen)
+{
+    s_snapshot_t before;
+    s_snapshot(rec, &before);
+    ob_state_t from = rec->state;
+    uint32_t prev_attempt = rec->attempt;
+    int rc = ob_fsm_apply(rec, event, ctx, code, err, errlen);
+    if (rc < 0)
+        return 0;   /* refused: *code and err say why, nothing changed */
     if (rc)
         return rc;
-    return s_save(self, rec, from == ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED ? NULL : &before);
+    bool dispatch = s_is_dispatch(event);
+    if (dispatch)
+        rc = s_send_dispatch(self, rec, before.dept, prev_attempt, ctx->note);
+    else if (s_is_decision(event))
+        rc = broker_order_decision(self, rec, event, ctx->note);
+    if (rc)
+        return rc;
+    ob_journal_t extra = ORDERBUS__V1__JOURNAL_ENTRY__INIT;
+    extra.rule_id = (char *) (ctx->rule_id ? ctx->rule_id : "");
+    extra.rules_version =
+        (char *) (ctx->rule_id && *ctx->rule_id && rec->rules_version ? rec->rules_version : "");
+    extra.result = event == ORDERBUS__V1__ORDER_EVENT__EVENT_REPLY ? ctx->result : 0;
+    extra.satisfaction = ctx->satisfaction;
+    broker_actor_t actor = {ctx->role, ctx->who, NULL};
+    const char *prev = dispatch && strcmp(before.dept, rec->dept) != 0 ? before.dept : "";
+    rc = broker_journal_append(self, rec, event, from, &actor, ctx->note, prev, &extra);
+    if (rc)
+        return rc;
+    return s_save(self, rec, from == ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED ? NULL
+                                                                                 : &before);
 }
 
 void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
@@ -440,17 +478,4 @@ void broker_order_fill_transport(broker_t *self, ob_record_t *rec)
         rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_SENT;
     else
         rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_QUEUED;
-}
-
-int broker_order_transition(broker_t *self, ob_record_t *rec, ob_event_t event, ob_state_t to,
-                            const broker_actor_t *actor, const char *note, ob_journal_t *extra)
-{
-    s_snapshot_t before;
-    s_snapshot(rec, &before);
-    ob_state_t from = rec->state;
-    rec->state = to;
-    int rc = broker_journal_append(self, rec, event, from, actor, note, NULL, extra);
-    if (rc)
-        return rc;
-    return s_save(self, rec, &before);
 }

@@ -221,25 +221,25 @@ size_t ob_demo_take_due(ob_demo_t *self, ob_action_t *out, size_t max)
         }
         ob_action_t *a = &out[taken++];
         memset(a, 0, sizeof *a);
-        memcpy(a->order_id, s->id, OB_ID_BYTES);
-        a->event = s->event;
-        a->attempt = s->attempt;
-        a->clerk = "demo";
+        memcpy(a->act.order_id, s->id, OB_ID_BYTES);
+        a->act.event = s->event;
+        a->act.attempt = s->attempt;
+        a->act.clerk = "demo";
         a->demo = true;
         switch (s->event) {
         case ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_REQUEST:
-            a->note = S_PICK(s_return_reasons);
+            a->act.note = S_PICK(s_return_reasons);
             break;
         case ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS:
-            a->note = s->rework ? S_PICK(s_rework_notes) : S_PICK(s_progress_notes);
+            a->act.note = s->rework ? S_PICK(s_rework_notes) : S_PICK(s_progress_notes);
             break;
         case ORDERBUS__V1__ORDER_EVENT__EVENT_REPLY:
             if (s_rand(self) % 100 < 85) {
-                a->result = ORDERBUS__V1__REPLY_RESULT__RESULT_RESOLVED;
-                a->note = S_PICK(s_resolved_notes);
+                a->act.result = ORDERBUS__V1__REPLY_RESULT__RESULT_RESOLVED;
+                a->act.note = S_PICK(s_resolved_notes);
             } else {
-                a->result = ORDERBUS__V1__REPLY_RESULT__RESULT_EXPLAINED;
-                a->note = S_PICK(s_explained_notes);
+                a->act.result = ORDERBUS__V1__REPLY_RESULT__RESULT_EXPLAINED;
+                a->act.note = S_PICK(s_explained_notes);
             }
             break;
         default:
@@ -252,8 +252,8 @@ size_t ob_demo_take_due(ob_demo_t *self, ob_action_t *out, size_t max)
 
 void ob_demo_defer(ob_demo_t *self, const ob_action_t *action)
 {
-    if (!s_find(self, action->order_id))
-        s_schedule(self, action->order_id, action->attempt, action->event, false);
+    if (!s_find(self, action->act.order_id))
+        s_schedule(self, action->act.order_id, action->act.attempt, action->act.event, false);
 }
 
 int ob_demo_next_timer_ms(ob_demo_t *self)

@@ -392,60 +392,13 @@ static int s_handle_inbox(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
 
 /* --- actions ------------------------------------------------------------- */
 
-/* Fills `a` from an action request body. Returns 0, or -1 with a message
-   naming the missing field. */
-static int s_action_from(const ob_envelope_t *env, ob_action_t *a, char *err, size_t errlen)
-{
-    ProtobufCBinaryData id = {0, NULL};
-    memset(a, 0, sizeof *a);
-    switch (env->body_case) {
-    case ORDERBUS__V1__ENVELOPE__BODY_SIGN:
-        a->event = ORDERBUS__V1__ORDER_EVENT__EVENT_SIGN;
-        id = env->sign->order_id;
-        a->attempt = env->sign->attempt;
-        a->clerk = env->sign->clerk;
-        break;
-    case ORDERBUS__V1__ENVELOPE__BODY_PROGRESS:
-        a->event = ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS;
-        id = env->progress->order_id;
-        a->attempt = env->progress->attempt;
-        a->note = env->progress->note;
-        a->clerk = env->progress->clerk;
-        break;
-    case ORDERBUS__V1__ENVELOPE__BODY_RETURN_REQUEST:
-        a->event = ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_REQUEST;
-        id = env->return_request->order_id;
-        a->attempt = env->return_request->attempt;
-        a->note = env->return_request->reason;
-        a->clerk = env->return_request->clerk;
-        break;
-    case ORDERBUS__V1__ENVELOPE__BODY_REPLY:
-        a->event = ORDERBUS__V1__ORDER_EVENT__EVENT_REPLY;
-        id = env->reply->order_id;
-        a->attempt = env->reply->attempt;
-        a->note = env->reply->note;
-        a->clerk = env->reply->clerk;
-        a->result = env->reply->result;
-        break;
-    default:
-        ob_fmt(err, errlen, "not an action");
-        return -1;
-    }
-    if (id.len != OB_ID_BYTES) {
-        ob_fmt(err, errlen, "field 'order_id' must be %d bytes", OB_ID_BYTES);
-        return -1;
-    }
-    memcpy(a->order_id, id.data, OB_ID_BYTES);
-    return 0;
-}
-
 /* Sign / Progress / ReturnRequest / Reply from the clerk. */
 static int s_handle_action(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
 {
     ob_store_t *store = ob_node_store(node);
     char err[256] = "";
-    ob_action_t a;
-    if (s_action_from(req->env, &a, err, sizeof err) != 0) {
+    ob_action_t a = {.demo = false};
+    if (ob_act_decode(req->env, &a.act, err, sizeof err) != 0) {
         ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, err);
         return 0;
     }
@@ -459,7 +412,7 @@ static int s_handle_action(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
     int rc = mdb_get(txn, ob_store_dbi(store, OB_NDB_SEEN), &sk, &sv);
     if (rc == 0) {
         ProtobufCMessage *m = NULL;
-        rc = ob_store_get_pb(txn, ob_store_dbi(store, OB_NDB_INBOX), a.order_id, OB_ID_BYTES,
+        rc = ob_store_get_pb(txn, ob_store_dbi(store, OB_NDB_INBOX), a.act.order_id, OB_ID_BYTES,
                              &orderbus__v1__node_order__descriptor, &m);
         if (rc && rc != MDB_NOTFOUND && rc != EBADMSG)
             return rc;

@@ -31,7 +31,6 @@
 #include <zmq.h>
 
 #define S_BATCH 256                 /* messages drained per socket per turn */
-#define S_NOTE_MAX 4000             /* bytes in a note / reason */
 #define S_SEEN_KEEP_MS (7LL * 24 * 3600 * 1000)
 #define S_PRUNE_EVERY_US (3600ull * 1000000u)
 #define S_GROW_TRIES 4
@@ -273,7 +272,15 @@ static int s_apply_dispatch(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
     ob_state_t state = d->state ? d->state : ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED;
     ob_nodeorder_t o = ORDERBUS__V1__NODE_ORDER__INIT;
     o.order = d->order;
-    o.state = state;
+    ob_fsm_ctx_t centre = {.role = ORDERBUS__V1__ROLE__ROLE_SYSTEM, .who = "centre", .to = state};
+    ob_errcode_t code;
+    char err[160];
+    if (ob_fsm_apply_node(&o, ORDERBUS__V1__ORDER_EVENT__EVENT_ROUTE, &centre, &code, err,
+                          sizeof err) != 0) {
+        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len, code, err);
+        orderbus__v1__node_order__free_unpacked(old, NULL);
+        return 0;
+    }
     o.attempt = d->attempt;
     o.received_at_ms = ob_now_ms();
     o.dispatched_at_ms = d->dispatched_at_ms;
@@ -326,9 +333,13 @@ static int s_apply_recall(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *en
                 r->attempt, o->attempt);
     } else {
         ob_state_t from = o->state;
-        o->state = ORDERBUS__V1__ORDER_STATE__STATE_RECALLED;
+        ob_fsm_ctx_t centre = {.role = ORDERBUS__V1__ROLE__ROLE_SYSTEM, .who = "centre"};
+        char err[160];
+        rc = ob_fsm_apply_node(o, ORDERBUS__V1__ORDER_EVENT__EVENT_RECALL, &centre, NULL, err,
+                               sizeof err);
         o->attempt = r->attempt;
-        rc = s_inbox_put(self, txn, r->order_id.data, o);
+        if (rc == 0)
+            rc = s_inbox_put(self, txn, r->order_id.data, o);
         if (rc == 0) {
             s_touch(self, r->order_id.data, o->state, o->attempt,
                     ORDERBUS__V1__ORDER_EVENT__EVENT_RECALL);
@@ -375,7 +386,15 @@ static int s_apply_decision(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
         return 0;
     }
     ob_state_t from = o->state;
-    o->state = dc->state;
+    ob_fsm_ctx_t centre = {.role = ORDERBUS__V1__ROLE__ROLE_SYSTEM, .who = "centre",
+                           .to = dc->state};
+    ob_errcode_t code;
+    if (ob_fsm_apply_node(o, ORDERBUS__V1__ORDER_EVENT__EVENT_SYNC, &centre, &code, msg,
+                          sizeof msg) != 0) {
+        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len, code, msg);
+        orderbus__v1__node_order__free_unpacked(o, NULL);
+        return 0;
+    }
     if (dc->attempt > o->attempt)
         o->attempt = dc->attempt;
     char *own_note = o->last_note;   /* unpacked, freed with o */
@@ -462,61 +481,30 @@ static int s_take_broker(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *env
     return rc;
 }
 
-/* Checks the free-text field of an action. */
-static bool s_note_ok(const char *note, bool required)
-{
-    size_t len = note ? strlen(note) : 0;
-    if (len == 0)
-        return !required;
-    return len <= S_NOTE_MAX && ob_utf8_valid(note, len);
-}
-
-int ob_node_apply_action(ob_node_t *self, MDB_txn *txn, const ob_action_t *a,
+int ob_node_apply_action(ob_node_t *self, MDB_txn *txn, const ob_action_t *action,
                          ob_errcode_t *code, char *err, size_t errlen,
                          ob_nodeorder_t **order_out)
 {
+    const ob_act_t *a = &action->act;
     char hex[OB_ID_HEX];
     ob_hex(hex, a->order_id, OB_ID_BYTES);
     *order_out = NULL;
     *code = ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
     err[0] = '\0';
 
-    /* the request itself */
-    switch (a->event) {
-    case ORDERBUS__V1__ORDER_EVENT__EVENT_SIGN:
-        if (!s_note_ok(a->note, false)) {
-            ob_fmt(err, errlen, "field 'note' is not valid UTF-8 of at most %d bytes", S_NOTE_MAX);
-            return 0;
-        }
-        break;
-    case ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS:
-    case ORDERBUS__V1__ORDER_EVENT__EVENT_REPLY:
-        if (!s_note_ok(a->note, true)) {
-            ob_fmt(err, errlen, "field 'note' is required (UTF-8, at most %d bytes)", S_NOTE_MAX);
-            return 0;
-        }
-        if (a->event == ORDERBUS__V1__ORDER_EVENT__EVENT_REPLY
-            && (a->result < ORDERBUS__V1__REPLY_RESULT__RESULT_RESOLVED
-                || a->result > ORDERBUS__V1__REPLY_RESULT__RESULT_EXPLAINED)) {
-            ob_fmt(err, errlen, "field 'result' must be resolved, partly, unresolved or explained");
-            return 0;
-        }
-        break;
-    case ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_REQUEST:
-        if (!s_note_ok(a->note, true)) {
-            ob_fmt(err, errlen, "field 'reason' is required (UTF-8, at most %d bytes)",
-                   S_NOTE_MAX);
-            return 0;
-        }
-        break;
-    default:
-        ob_fmt(err, errlen, "event '%s' is not a department action", ob_event_name(a->event));
+    /* the request itself: re-checked here for the demo agent's acts */
+    ob_act_t act = *a;
+    act.at_ms = ob_now_ms();   /* the act's own time, kept on the wire */
+    ob_act_body_t body;
+    ob_msg_t m;
+    ob_msg_init(&m, NULL);
+    if (ob_act_encode(&act, &body, &m.env) != 0) {
+        ob_fmt(err, errlen, "event '%s' is not a department act", ob_event_name(a->event));
         return 0;
     }
-    if (a->clerk && !s_note_ok(a->clerk, false)) {
-        ob_fmt(err, errlen, "field 'clerk' is not valid UTF-8");
+    ob_act_t checked;
+    if (ob_act_decode(&m.env, &checked, err, errlen) != 0)
         return 0;
-    }
 
     /* the order */
     ob_nodeorder_t *o = NULL;
@@ -534,86 +522,35 @@ int ob_node_apply_action(ob_node_t *self, MDB_txn *txn, const ob_action_t *a,
                             "holds it (attempt %u is stale)", hex, o->attempt);
         goto refused;
     }
-    if (a->attempt && a->attempt != o->attempt) {
-        *code = ORDERBUS__V1__ERROR_CODE__ERR_STALE_ATTEMPT;
-        ob_fmt(err, errlen, "attempt %u of order '%s' is stale: this department holds attempt %u",
-               a->attempt, hex, o->attempt);
+    ob_state_t from = o->state;
+    ob_fsm_ctx_t ctx = {.role = ORDERBUS__V1__ROLE__ROLE_DEPARTMENT, .who = act.clerk,
+                        .now_ms = act.at_ms, .note = act.note, .attempt = a->attempt,
+                        .result = act.result};
+    rc = ob_fsm_apply_node(o, a->event, &ctx, code, err, errlen);
+    if (rc < 0)
         goto refused;
-    }
-    ob_state_t to;
-    if (ob_fsm_next(o->state, a->event, ORDERBUS__V1__ROLE__ROLE_DEPARTMENT, &to, code, err,
-                    errlen) != 0)
-        goto refused;
+    if (rc)
+        goto fail;
 
     /* the message to the broker, in the same transaction */
-    int64_t now = ob_now_ms();
-    char *clerk = (char *) (a->clerk ? a->clerk : "");
-    char *note = (char *) (a->note ? a->note : "");
-    ProtobufCBinaryData oid = {OB_ID_BYTES, (uint8_t *) a->order_id};
-    Orderbus__V1__Sign sign = ORDERBUS__V1__SIGN__INIT;
-    Orderbus__V1__Progress progress = ORDERBUS__V1__PROGRESS__INIT;
-    Orderbus__V1__ReturnRequest ret = ORDERBUS__V1__RETURN_REQUEST__INIT;
-    Orderbus__V1__Reply reply = ORDERBUS__V1__REPLY__INIT;
-    ob_msg_t m;
-    ob_msg_init(&m, NULL);
-    switch (a->event) {
-    case ORDERBUS__V1__ORDER_EVENT__EVENT_SIGN:
-        sign.order_id = oid;
-        sign.attempt = o->attempt;
-        sign.clerk = clerk;
-        sign.at_ms = now;
-        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SIGN;
-        m.env.sign = &sign;
-        o->signed_at_ms = now;
-        break;
-    case ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS:
-        progress.order_id = oid;
-        progress.attempt = o->attempt;
-        progress.note = note;
-        progress.clerk = clerk;
-        progress.at_ms = now;
-        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_PROGRESS;
-        m.env.progress = &progress;
-        break;
-    case ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_REQUEST:
-        ret.order_id = oid;
-        ret.attempt = o->attempt;
-        ret.reason = note;
-        ret.clerk = clerk;
-        ret.at_ms = now;
-        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_RETURN_REQUEST;
-        m.env.return_request = &ret;
-        break;
-    default:
-        reply.order_id = oid;
-        reply.attempt = o->attempt;
-        reply.result = a->result;
-        reply.note = note;
-        reply.clerk = clerk;
-        reply.at_ms = now;
-        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_REPLY;
-        m.env.reply = &reply;
-        o->replied_at_ms = now;
-        o->reply_result = a->result;
-        break;
-    }
+    act.attempt = o->attempt;
+    ob_act_encode(&act, &body, &m.env);
     rc = ob_link_enqueue(self->link, txn, &m.env);
     if (rc)
         goto fail;
-    ob_state_t from = o->state;
-    o->state = to;
     rc = s_inbox_put(self, txn, a->order_id, o);
     if (rc)
         goto fail;
-    if (a->demo && a->event == ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_REQUEST && self->demo) {
+    if (action->demo && a->event == ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_REQUEST
+        && self->demo) {
         rc = ob_demo_mark_returned(self->demo, self->store, txn, a->order_id);
         if (rc)
             goto fail;
     }
-    s_touch(self, a->order_id, to, o->attempt, a->event);
+    s_touch(self, a->order_id, o->state, o->attempt, a->event);
     ob_info("order %s %s: %s, %s -> %s, node seq %llu%s", hex, s_case(o), ob_event_name(a->event),
-            ob_state_name(from), ob_state_name(to), (unsigned long long) m.env.seq,
-            a->demo ? " (demo auto-handling mode)" : "");
+            ob_state_name(from), ob_state_name(o->state), (unsigned long long) m.env.seq,
+            action->demo ? " (demo auto-handling mode)" : "");
     *code = ORDERBUS__V1__ERROR_CODE__OK;
     *order_out = o;
     return 0;
@@ -683,8 +620,8 @@ static int s_apply_batch(ob_node_t *self)
             if (rc == 0 && code != ORDERBUS__V1__ERROR_CODE__OK) {
                 char hex[OB_ID_HEX];
                 ob_info("demo auto-handling mode: order %s: %s not done: %s: %s",
-                        ob_hex(hex, self->in_demo[i].order_id, OB_ID_BYTES),
-                        ob_event_name(self->in_demo[i].event), ob_errcode_name(code), err);
+                        ob_hex(hex, self->in_demo[i].act.order_id, OB_ID_BYTES),
+                        ob_event_name(self->in_demo[i].act.event), ob_errcode_name(code), err);
             }
             if (o)
                 orderbus__v1__node_order__free_unpacked(o, NULL);

@@ -9,6 +9,7 @@
 
 #include "ob_common.h"
 #include "ob_store.h"
+#include "ob_order.h"
 #include <signal.h>
 
 /* Settings, from flags and the config file (strings borrowed). */
@@ -27,15 +28,11 @@ typedef struct {
 
 typedef struct ob_node ob_node_t;
 
-/* A department action (签收, 进展, 退回, 办结反馈), from the clerk CLI through
-   the local service or from the demo agent: both take this one path. */
+/* A department act (签收, 进展, 退回, 办结反馈: ob_act_t, the one codec's
+   form) from the clerk CLI through the local service, or from the demo
+   agent: both take this one path. */
 typedef struct {
-    ob_event_t event;                  /* SIGN, PROGRESS, RETURN_REQUEST, REPLY */
-    uint8_t order_id[OB_ID_BYTES];
-    uint32_t attempt;                  /* 0: the attempt the node holds */
-    const char *note;                  /* progress note, return reason, reply note */
-    const char *clerk;                 /* who acted (may be NULL) */
-    Orderbus__V1__ReplyResult result;  /* REPLY only */
+    ob_act_t act;
     bool demo;                         /* the demo agent acted (for logs) */
 } ob_action_t;
 
@@ -53,11 +50,12 @@ int ob_node_run(ob_node_t *self, volatile sig_atomic_t *stop);
 /* For the local service and the demo agent: */
 ob_store_t *ob_node_store(ob_node_t *self);
 
-/* Applies a department action inside `txn`: checks the order (ERR_NOT_FOUND,
-   ERR_STALE_ATTEMPT when recalled or when a given attempt differs), the
-   fields (ERR_BAD_REQUEST) and the transition (ob_fsm_next, role
-   DEPARTMENT: ERR_ILLEGAL_TRANSITION); on success updates the NodeOrder and
-   appends the reliable message to the outbox in the same txn.
+/* Applies a department action inside `txn`: checks the fields against the
+   field table (ERR_BAD_REQUEST), the order (ERR_NOT_FOUND, ERR_STALE_ATTEMPT
+   when recalled or when a given attempt differs) and moves it through the
+   lifecycle table (ob_fsm_apply_node, role DEPARTMENT:
+   ERR_ILLEGAL_TRANSITION); on success updates the NodeOrder and appends the
+   act (ob_act_encode) to the outbox in the same txn.
    Returns 0 with *code (OK or the refusal, message in err) and, for OK, the
    updated order in *order_out (free with protobuf_c_message_free_unpacked);
    or an LMDB code when the store failed (the batch must be aborted). */

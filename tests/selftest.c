@@ -6,6 +6,8 @@
 #include "ob_wire.h"
 #include "ob_store.h"
 #include "ob_fsm.h"
+#include "ob_names.h"
+#include "ob_order.h"
 #include "ob_keys.h"
 #include "ob_client.h"
 #include "ob_config.h"
@@ -23,6 +25,7 @@ static const struct {
 } s_tests[] = {
     {"log", ob_log_test},           {"util", ob_util_test},
     {"wire", ob_wire_test},         {"store", ob_store_test},
+    {"names", ob_names_test},       {"order", ob_order_test},
     {"fsm", ob_fsm_test},           {"keys", ob_keys_test},
     {"client", ob_client_test},     {"config", ob_config_test},
     {"json", ob_json_test},         {"rules", ob_rules_test},
