@@ -1,5 +1,5 @@
-/*  broker.c — the centre daemon: sockets, the poll loop with group commit,
-    ZAP authentication against the registry, cron.
+/*  broker.c — the centre daemon: construction, THE loop with group commit,
+    cron.
 
     A turn of the loop: poll; answer ZAP requests; drain up to
     BROKER_BATCH_MAX messages from each ROUTER; apply them all in ONE write
@@ -9,7 +9,6 @@
     again from scratch; if the store fails otherwise, clients are told
     ERR_STORE and nodes get no ack (they resend): nothing is lost.         */
 #include "broker.h"
-#include "ob_fsm.h"
 #include "ob_log.h"
 #include "ob_util.h"
 #include <zmq.h>
@@ -17,154 +16,6 @@
 
 #define CRON_US 100000
 
-int broker_effect_add_raw(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,
-                          const char *topic, uint8_t *data, size_t len)
-{
-    if (self->neffects == self->capeffects) {
-        size_t cap = self->capeffects ? self->capeffects * 2 : 256;
-        broker_effect_t *e = realloc(self->effects, cap * sizeof *e);
-        if (!e) {
-            free(data);
-            return ENOMEM;
-        }
-        self->effects = e;
-        self->capeffects = cap;
-    }
-    broker_effect_t *e = &self->effects[self->neffects++];
-    e->kind = kind;
-    e->rid_len = rid ? rid_len : 0;
-    if (rid)
-        memcpy(e->rid, rid, rid_len);
-    snprintf(e->topic, sizeof e->topic, "%s", topic ? topic : "");
-    e->data = data;
-    e->len = len;
-    return 0;
-}
-
-int broker_effect_add(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,
-                      const char *topic, const ob_envelope_t *env)
-{
-    uint8_t *buf;
-    size_t len;
-    if (ob_wire_pack(env, &buf, &len) < 0)
-        return ENOMEM;
-    return broker_effect_add_raw(self, kind, rid, rid_len, topic, buf, len);
-}
-
-static void s_effects_clear(broker_t *self)
-{
-    for (size_t i = 0; i < self->neffects; i++)
-        free(self->effects[i].data);
-    self->neffects = 0;
-}
-
-static void s_effects_send(broker_t *self)
-{
-    for (size_t i = 0; i < self->neffects; i++) {
-        broker_effect_t *e = &self->effects[i];
-        /* the buffers pass to ZeroMQ as they are (no copy) */
-        uint8_t *data = e->data;
-        e->data = NULL;
-        switch (e->kind) {
-        case EFFECT_CLIENT:
-            /* a client that went away meanwhile (EHOSTUNREACH) resends and is
-               answered from `seen` */
-            ob_wire_send_owned(self->client_sock, e->rid, e->rid_len, NULL, data, e->len);
-            break;
-        case EFFECT_NODE:
-            ob_wire_send_owned(self->node_sock, e->rid, e->rid_len, NULL, data, e->len);
-            break;
-        case EFFECT_EVENT:
-            ob_wire_send_owned(self->event_sock, NULL, 0, e->topic, data, e->len);
-            break;
-        }
-    }
-    s_effects_clear(self);
-}
-
-/* ---- ZAP (RFC 27): a key is a department or a client, or nothing -------- */
-
-static void s_zap_handle(broker_t *self)
-{
-    for (;;) {
-        zmq_msg_t frames[8];
-        int n = 0, more = 1;
-        while (more) {
-            zmq_msg_t tmp;
-            zmq_msg_init(&tmp);
-            if (zmq_msg_recv(&tmp, self->zap_sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
-                zmq_msg_close(&tmp);
-                if (n == 0)
-                    return;
-                break;
-            }
-            more = zmq_msg_more(&tmp);
-            if (n < 8)
-                frames[n++] = tmp;
-            else
-                zmq_msg_close(&tmp);
-        }
-#define FRAME_IS(i, s)                                                                     \
-    (n > (i) && zmq_msg_size(&frames[i]) == strlen(s)                                      \
-     && memcmp(zmq_msg_data(&frames[i]), s, strlen(s)) == 0)
-        const char *status = "400", *text = "key not registered for this endpoint";
-        char user[OB_DEPT_MAX] = "";
-        const char *domain = FRAME_IS(2, "node") ? "node" : FRAME_IS(2, "client") ? "client" : "?";
-        if (FRAME_IS(0, "1.0") && FRAME_IS(5, "CURVE") && n >= 7
-            && zmq_msg_size(&frames[6]) == OB_KEY_BYTES) {
-            MDB_txn *txn;
-            if (ob_store_begin(self->store, false, &txn) == 0) {
-                MDB_val k = {OB_KEY_BYTES, zmq_msg_data(&frames[6])}, v;
-                if (mdb_get(txn, ob_store_dbi(self->store, OB_DB_KEYS), &k, &v) == 0
-                    && v.mv_size < sizeof user) {
-                    memcpy(user, v.mv_data, v.mv_size);
-                    user[v.mv_size] = '\0';
-                    ProtobufCMessage *msg;
-                    if (ob_store_get_pb(txn, ob_store_dbi(self->store, OB_DB_PRINCIPALS), user,
-                                        strlen(user), &orderbus__v1__principal__descriptor, &msg)
-                        == 0) {
-                        ob_role_t role = ((Orderbus__V1__Principal *) msg)->role;
-                        bool ok = strcmp(domain, "node") == 0
-                                      ? role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT
-                                      : strcmp(domain, "client") == 0
-                                            && (role == ORDERBUS__V1__ROLE__ROLE_DISPATCHER
-                                                || role == ORDERBUS__V1__ROLE__ROLE_SUPERVISOR
-                                                || role == ORDERBUS__V1__ROLE__ROLE_OPS);
-                        if (ok) {
-                            status = "200";
-                            text = "OK";
-                        }
-                        protobuf_c_message_free_unpacked(msg, NULL);
-                    }
-                }
-                mdb_txn_abort(txn);
-            }
-            if (strcmp(status, "200") != 0) {
-                char z85[OB_Z85_LEN + 1];
-                zmq_z85_encode(z85, zmq_msg_data(&frames[6]), OB_KEY_BYTES);
-                ob_info("refused key %s on the %s endpoint: not registered for it", z85, domain);
-                user[0] = '\0';
-            }
-        }
-        const char *reply[6] = {"1.0", NULL, status, text, user, ""};
-        for (int i = 0; i < 6; i++) {
-            int flags = i < 5 ? ZMQ_SNDMORE : 0;
-            if (i == 1) {
-                if (n > 1)
-                    zmq_send(self->zap_sock, zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]),
-                             flags);
-                else
-                    zmq_send(self->zap_sock, "", 0, flags);
-            } else
-                zmq_send(self->zap_sock, reply[i], strlen(reply[i]), flags);
-        }
-        for (int i = 0; i < n; i++)
-            zmq_msg_close(&frames[i]);
-#undef FRAME_IS
-    }
-}
-
-/* ---- construction ------------------------------------------------------ */
 
 static void *s_router(broker_t *self, const char *endpoint, const char *domain, char *err,
                       size_t errlen)
@@ -292,7 +143,7 @@ void broker_destroy(broker_t **self_p)
         zmq_close(self->zap_sock);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
-    s_effects_clear(self);
+    broker_effects_clear(self);
     free(self->effects);
     broker_nodes_fresh_clear(self);
     for (size_t i = 0; i < self->nnodes; i++)
@@ -306,12 +157,6 @@ void broker_destroy(broker_t **self_p)
     *self_p = NULL;
 }
 
-/* ---- the batch ----------------------------------------------------------- */
-
-int64_t broker_now_ms(const broker_t *self)
-{
-    return self->txn && self->batch_now_ms ? self->batch_now_ms : ob_now_ms();
-}
 
 /* Re-reads the counters cached in memory after an aborted transaction. */
 static void s_reload_counters(broker_t *self)
@@ -385,12 +230,12 @@ static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg
                starts while the answers and events go out */
             broker_nodes_after_commit(self);
             broker_nodes_pump(self);
-            s_effects_send(self);
+            broker_effects_send(self);
             self->batches++;
             self->batch_msgs += nn + nc;
             return;
         }
-        s_effects_clear(self);
+        broker_effects_clear(self);
         broker_nodes_fresh_clear(self);
         s_reload_counters(self);
         if (rc != MDB_MAP_FULL)
@@ -416,58 +261,6 @@ static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg
         ob_wire_free(env);
     }
     /* node messages stay unacknowledged: the nodes send them again */
-}
-
-/* Collects the errors of a refused rule file, one line each. */
-typedef struct {
-    char *buf;
-    size_t len, used;
-    int count;
-} s_reload_errors_t;
-
-static void s_reload_error(void *arg, bool warning, const char *path, size_t line, size_t col,
-                           const char *message)
-{
-    s_reload_errors_t *e = arg;
-    if (warning)
-        return;
-    int n = line ? snprintf(e->buf + e->used, e->len - e->used, "%s%s:%zu:%zu: %s",
-                            e->count ? "\n" : "", path, line, col, message)
-                 : snprintf(e->buf + e->used, e->len - e->used, "%s%s: %s",
-                            e->count ? "\n" : "", path, message);
-    if (n > 0 && (size_t) n < e->len - e->used) {
-        e->used += (size_t) n;
-        e->count++;
-    }
-}
-
-int broker_reload_rules(broker_t *self, char *err, size_t errlen)
-{
-    if (!self->cfg.rules_path) {
-        snprintf(err, errlen, "the broker was started without a rule file");
-        return -1;
-    }
-    ob_rules_t *rules = ob_rules_load(self->cfg.rules_path, err, errlen);
-    if (!rules) {
-        /* the loader stops at the first problem: the checker lists them all */
-        s_reload_errors_t all = {err, errlen, 0, 0};
-        char first[1024];
-        snprintf(first, sizeof first, "%s", err);
-        err[0] = '\0';
-        ob_rules_check(self->cfg.rules_path, s_reload_error, &all);
-        if (!all.count)
-            snprintf(err, errlen, "%s", first);   /* e.g. the file went away */
-        ob_error("rule reload refused, the old rules keep running: %s%s", first,
-                 all.count > 1 ? " (and more: orderbus rules check FILE lists them)" : "");
-        return -1;
-    }
-    /* swapped whole between two batches: orders already routed keep the
-       decision (and rule id) they got */
-    ob_rules_destroy(&self->rules);
-    self->rules = rules;
-    ob_info("rules reloaded: version %s", ob_rules_version(rules));
-    snprintf(err, errlen, "rules reloaded: version %s", ob_rules_version(rules));
-    return 0;
 }
 
 static void s_reload_rules(broker_t *self)
@@ -535,7 +328,7 @@ int broker_run(broker_t *self, volatile int *stop_flag, volatile int *reload_fla
             break;
         }
         if (items[0].revents & ZMQ_POLLIN)
-            s_zap_handle(self);
+            broker_zap_serve(self);
         size_t nn = 0, nc = 0;
         if (items[1].revents & ZMQ_POLLIN)
             while (nn < BROKER_BATCH_MAX && ob_wire_recv(self->node_sock, true, &nodes[nn]) == 0)
@@ -568,3 +361,4 @@ int broker_run(broker_t *self, volatile int *stop_flag, volatile int *reload_fla
     free(clients);
     return 0;
 }
+

@@ -1,10 +1,24 @@
 /*  broker.h — the centre daemon's internals, shared by its files:
 
-    broker.c          construction, the poll loop, group commit, cron, ZAP
-    node_link.c       the node link: reliable sequences, outbox pump, acks
-    orders.c          order records, indexes, journal, dispatch/recall/decision
-    client_service.c  the client service's requests, status, statistics
-    main.c            flags and config, signals, run
+    main.c            parse, start, wait, destroy
+    broker_opts.c     flags and the config file
+    broker.c          construction, THE loop, group commit, cron
+    broker_rules.c    swapping the rule set
+    broker_effects.c  what a batch sends after its commit
+    broker_zap.c      ZAP: a key is a department, a client, or nothing
+    broker_outbox.c   the departments' queues (outbox, window, resends)
+    broker_link.c     the node link's protocol (Hello, acts, acks, liveness)
+    broker_order.c    records, indexes, journal; broker_order_apply()
+    broker_client.c   the client service's table of requests
+    broker_answer.c   answers and request dedup (`seen`)
+    broker_submit.c   registration and the rules' outcome
+    broker_decide.c   the centre's decisions (route, review, callback, ...)
+    broker_query.c    get, list, trace, status
+    broker_stats.c    statistics from the journal
+
+    Calls go one way: main -> broker -> {link, client} -> {submit, decide,
+    query, stats} -> answer -> order -> outbox -> effects; nothing calls
+    back up (tests/tools/structure.py checks it).
 
     One thread. Each turn of the loop drains what is readable into one write
     transaction, commits, and only then sends what the batch produced
@@ -20,6 +34,7 @@
 #include "ob_calendar.h"
 #include "ob_keys.h"
 #include "ob_fsm.h"
+#include "ob_util.h"
 
 #define BROKER_BATCH_MAX    512      /* messages per socket per turn */
 #define BROKER_WINDOW       1024     /* unconfirmed messages in flight per node */
@@ -121,40 +136,74 @@ typedef struct broker {
     uint64_t batches, batch_msgs;   /* statistics */
 } broker_t;
 
-/* broker.c */
 /* The time of the batch being applied (every change of one transaction
    carries the same time), or the wall clock outside a batch. */
-int64_t broker_now_ms(const broker_t *self);
+static inline int64_t broker_now_ms(const broker_t *self)
+{
+    return self->txn && self->batch_now_ms ? self->batch_now_ms : ob_now_ms();
+}
+
+/* ---- broker.c: construction, the loop -------------------------------------- */
 broker_t *broker_new(const broker_config_t *cfg, char *err, size_t errlen);
 void broker_destroy(broker_t **self_p);
+/* Runs the loop until *stop_flag; *reload_flag asks for a rule reload. */
 int broker_run(broker_t *self, volatile int *stop_flag, volatile int *reload_flag);
+
+/* ---- broker_rules.c -------------------------------------------------------- */
 /* Loads the rule file again and swaps it in whole; on errors the old set
    stays and err says why. Returns 0 or -1; err holds the outcome either way. */
 int broker_reload_rules(broker_t *self, char *err, size_t errlen);
+
+/* ---- broker_effects.c: output after the commit ----------------------------- */
+/* Queues `env` (packed now) for sending after the commit. 0 or ENOMEM. */
 int broker_effect_add(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,
                       const char *topic, const ob_envelope_t *env);
+/* The same for a packed buffer, which it takes over (freed on failure). */
 int broker_effect_add_raw(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,
                           const char *topic, uint8_t *data, size_t len);
+void broker_effects_send(broker_t *self);
+void broker_effects_clear(broker_t *self);
 
-/* node_link.c */
+/* ---- broker_zap.c ---------------------------------------------------------- */
+/* Answers every pending ZAP request on self->zap_sock. */
+void broker_zap_serve(broker_t *self);
+
+/* ---- broker_outbox.c: the departments and their queues --------------------- */
 broker_node_t *broker_node_find(broker_t *self, const char *dept);
+/* Finds or adds the department (registered or not), NULL on ENOMEM. */
 broker_node_t *broker_node_get(broker_t *self, const char *dept);
 int broker_nodes_load(broker_t *self, MDB_txn *txn);
-int broker_node_handle(broker_t *self, const ob_inmsg_t *in);
+/* Reads the department's registration (name) into node; sets registered. */
+void broker_node_registration(broker_t *self, MDB_txn *txn, broker_node_t *node);
+/* Appends msg to dept's outbox in the batch (assigns env.seq). */
 int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_id,
                         uint32_t attempt, ob_event_t event, ob_msg_t *msg);
+/* The node confirmed every message through seq: drops them, records
+   deliveries. 0 or a store error. */
+int broker_outbox_ack_through(broker_t *self, broker_node_t *node, uint64_t seq);
+/* Marks the department's link counters as changed in this batch. */
+int broker_outbox_counters_changed(broker_node_t *node);
 /* Sends what the window allows of every node's outbox: this batch's new
    messages from memory, older ones (resends) read back from the store. */
 void broker_nodes_pump(broker_t *self);
 /* Forgets the batch's packed messages (after the pump, or an abort). */
 void broker_nodes_fresh_clear(broker_t *self);
-void broker_nodes_cron(broker_t *self);
-void broker_nodes_after_commit(broker_t *self);
 /* Writes the link counters that changed in this batch into self->txn. */
 int broker_nodes_save_counters(broker_t *self);
 uint64_t broker_node_depth(const broker_node_t *node);
+/* Marks the department down (logged once), its connection forgotten. */
+void broker_node_lost(broker_node_t *node, const char *why);
+/* Sets rec->transport from dispatch_seq and the department's link state. */
+void broker_order_fill_transport(broker_t *self, ob_record_t *rec);
 
-/* orders.c */
+/* ---- broker_link.c: the node link's protocol ------------------------------- */
+int broker_node_handle(broker_t *self, const ob_inmsg_t *in);
+/* After the commit: Welcomes and acknowledgements the batch made due. */
+void broker_nodes_after_commit(broker_t *self);
+/* Heartbeats, liveness, resends. */
+void broker_nodes_cron(broker_t *self);
+
+/* ---- broker_order.c: records, journal, the lifecycle's effects ------------- */
 typedef struct {
     ob_role_t role;
     const char *id;
@@ -189,13 +238,51 @@ int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t att
 void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
                           Orderbus__V1__Dispatch *d, uint32_t attempt,
                           int64_t sign_deadline_ms, const char *note, ob_state_t state);
-/* Sets rec->transport from dispatch_seq and the department's link state. */
-void broker_order_fill_transport(broker_t *self, ob_record_t *rec);
 void broker_set_str(char **field, const char *value);
 bool broker_dept_known(broker_t *self, const char *dept);
 const char *broker_dept_name(broker_t *self, const char *dept);
 
-/* client_service.c */
+/* ---- broker_client.c, broker_answer.c: the client service ------------------ */
+/* The request being handled. */
+typedef struct {
+    const ob_inmsg_t *in;
+    const ob_envelope_t *env;
+    ob_role_t role;
+    const char *who;                /* the principal's id */
+} broker_req_t;
+
 int broker_client_handle(broker_t *self, const ob_inmsg_t *in);
+/* Queues the answer to req (answer may be NULL: code and message only). */
+int broker_answer(broker_t *self, const broker_req_t *req, ob_errcode_t code,
+                  const char *message, ob_answer_t *answer);
+int broker_answer_record(broker_t *self, const broker_req_t *req, ob_record_t *rec);
+/* If req's msg id was applied already, answers as then and returns true
+   (*rc: 0 or a store error). */
+bool broker_answer_seen(broker_t *self, const broker_req_t *req, int *rc);
+int broker_seen_put(broker_t *self, const broker_req_t *req, const uint8_t *order_id);
+/* Loads the order `ref` names, answering the error itself when it cannot.
+   Returns 1 with *rec set, 0 when answered, or a store error < 0. */
+int broker_answer_find(broker_t *self, const broker_req_t *req,
+                       const Orderbus__V1__OrderRef *ref, ob_record_t **rec);
+/* Frees rec and answers the refusal. */
+int broker_answer_refuse(broker_t *self, const broker_req_t *req, ob_record_t *rec,
+                         ob_errcode_t code, const char *err);
+/* Records req in `seen`, answers the record, frees it. */
+int broker_answer_finish(broker_t *self, const broker_req_t *req, ob_record_t *rec, int rc);
+/* Drops the contact (and the content too when `content`) from a record
+   about to be answered. */
+void broker_answer_strip(ob_record_t *rec, bool content);
+
+/* ---- the requests: broker_submit.c, broker_decide.c, broker_query.c,
+   broker_stats.c; each returns 0 (answered) or a store error ------------- */
+int broker_submit(broker_t *self, const broker_req_t *req);
+int broker_route(broker_t *self, const broker_req_t *req);
+int broker_decide(broker_t *self, const broker_req_t *req, const Orderbus__V1__OrderRef *ref,
+                  ob_event_t event, const char *note, Orderbus__V1__Satisfaction sat);
+int broker_query_get(broker_t *self, const broker_req_t *req);
+int broker_query_list(broker_t *self, const broker_req_t *req);
+int broker_query_trace(broker_t *self, const broker_req_t *req);
+int broker_query_status(broker_t *self, const broker_req_t *req);
+int broker_stats(broker_t *self, const broker_req_t *req);
 
 #endif

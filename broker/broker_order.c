@@ -1,4 +1,4 @@
-/*  orders.c — the broker's order records: load and save with their
+/*  broker_order.c — the broker's order records: load and save with their
     indexes, the append-only journal (one entry per transition, published on
     the event stream after commit), and the acts that send something to a
     department (dispatch, recall, decision).
@@ -463,19 +463,4 @@ int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t att
     }
     protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
     return rc;
-}
-
-void broker_order_fill_transport(broker_t *self, ob_record_t *rec)
-{
-    if (!rec->dispatch_seq || !rec->dept || !*rec->dept)
-        return;
-    broker_node_t *node = broker_node_find(self, rec->dept);
-    if (!node)
-        return;
-    if (rec->dispatch_seq <= node->acked_seq)
-        rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_RECEIVED;
-    else if (rec->dispatch_seq <= node->sent_seq)
-        rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_SENT;
-    else
-        rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_QUEUED;
 }

@@ -1,0 +1,199 @@
+/*  broker_submit.c — SubmitRequest: an order is registered (id, case
+    number), routed by the rules, and its outcome is the event of a
+    lifecycle row: dispatched, not accepted, transferred out, or left for a
+    dispatcher (PENDING_MANUAL).                                           */
+#include "broker.h"
+#include "ob_fsm.h"
+#include "ob_log.h"
+#include "ob_order.h"
+#include "ob_util.h"
+
+#define S(x) ORDERBUS__V1__ORDER_STATE__STATE_##x
+#define E(x) ORDERBUS__V1__ORDER_EVENT__EVENT_##x
+#define C(x) ORDERBUS__V1__ERROR_CODE__##x
+#define R(x) (1u << ORDERBUS__V1__ROLE__ROLE_##x)
+
+/* Moves self->case_serial to the next case number of `day` (meta
+   "case/YYYYMMDD", cached; written at the end of the batch). */
+static int s_next_serial(broker_t *self, uint32_t day)
+{
+    if (self->case_day != day) {
+        if (self->case_dirty) {   /* midnight inside a batch: keep the old day's count */
+            char old[32];
+            snprintf(old, sizeof old, "case/%08u", self->case_day);
+            int rc = ob_store_meta_put_u64(self->store, self->txn, old, self->case_serial);
+            if (rc)
+                return rc;
+        }
+        char key[32];
+        snprintf(key, sizeof key, "case/%08u", day);
+        int rc = ob_store_meta_get_u64(self->store, self->txn, key, &self->case_serial);
+        if (rc)
+            return rc;
+        self->case_day = day;
+    }
+    self->case_serial++;
+    self->case_dirty = true;
+    return 0;
+}
+
+/* The first row of every order: REGISTERED, journaled (the record is
+   saved by the outcome that follows in the same transaction). */
+static int s_register(broker_t *self, const broker_req_t *req, ob_record_t *rec, int64_t now)
+{
+    ob_fsm_ctx_t ctx = {.role = req->role, .who = req->who, .now_ms = now};
+    ob_errcode_t code;
+    char err[200];
+    int rc = ob_fsm_apply(rec, E(REGISTER), &ctx, &code, err, sizeof err);
+    if (rc < 0) {
+        ob_error("cannot register an order: %s", err);   /* the table and broker_submit disagree */
+        return EINVAL;
+    }
+    broker_actor_t who = {req->role, req->who, NULL};
+    return rc ? rc : broker_journal_append(self, rec, E(REGISTER), S(UNSPECIFIED), &who, NULL,
+                                           NULL, NULL);
+}
+
+/* What the rules decided for a registered order, as the event of its
+   lifecycle row: dispatch (ROUTE), not accepted (REJECT), transfer out
+   (TRANSFER_OUT) or manual routing (ROUTE_NONE). */
+static int s_outcome(broker_t *self, ob_record_t *rec, const ob_route_t *route, int64_t now)
+{
+    /* the journal and the record name the rule and the version of the rule
+       set that decided */
+    ob_fsm_ctx_t ctx = {.role = ORDERBUS__V1__ROLE__ROLE_SYSTEM, .who = "rules", .now_ms = now,
+                        .rule_id = route->decided ? route->rule_id : ""};
+    if (route->decided) {
+        int rc = ob_order_set_str(&rec->rules_version, route->version);
+        if (rc)
+            return rc;
+        rec->priority = route->priority;
+        rec->confidential = route->confidential || rec->order->confidential;
+        char **assist = route->n_assist ? calloc(route->n_assist, sizeof *assist) : NULL;
+        for (size_t i = 0; assist && i < route->n_assist; i++)
+            broker_set_str(&assist[i], route->assist[i]);
+        if (assist) {
+            rec->assist_depts = assist;
+            rec->n_assist_depts = route->n_assist;
+            rec->assist_deadline_ms =
+                ob_calendar_add_limit(self->calendar, now, route->assist_within);
+        }
+    }
+    char note[OB_ROUTE_TEXT_MAX + OB_ROUTE_REFERRAL_MAX + OB_ROUTE_TEXT_MAX + 64];
+    ob_event_t event;
+    if (route->matched) {
+        event = E(ROUTE);
+        ctx.dept = route->dept;
+        broker_order_deadlines(self, &ctx, route->sign_within, route->reply_within);
+    } else if (route->decided && route->decision == OB_DECISION_REJECT) {
+        event = E(REJECT);
+        snprintf(note, sizeof note, "不予受理: %s%s%s", route->reason,
+                 *route->referral ? "; referral: " : "", route->referral);
+        ctx.note = note;
+    } else if (route->decided && route->decision == OB_DECISION_TRANSFER) {
+        event = E(TRANSFER_OUT);
+        snprintf(note, sizeof note, "transferred to site '%s' (%s)%s%s", route->site,
+                 route->site_name, *route->reason ? ": " : "", route->reason);
+        ctx.note = note;
+    } else {
+        event = E(ROUTE_NONE);
+        const char *why = route->decided ? route->reason : "no routing rule matched";
+        ctx.note = *why ? why : "sent to manual routing by a rule";
+    }
+    ob_errcode_t code;
+    char err[300];
+    int rc = broker_order_apply(self, rec, event, &ctx, &code, err, sizeof err);
+    if (!rc && code != C(OK)) {
+        ob_error("%s: %s", rec->order->case_no, err);   /* the table and the rules disagree */
+        return EINVAL;
+    }
+    return rc;
+}
+
+int broker_submit(broker_t *self, const broker_req_t *req)
+{
+    char err[300];
+    int rc = 0;
+    const ob_workorder_t *in = req->env->submit->order;
+    if (!in)
+        return broker_answer(self, req, C(ERR_BAD_REQUEST), "submit carries no order", NULL);
+    if (ob_order_validate(in, err, sizeof err) != 0)
+        return broker_answer(self, req, C(ERR_BAD_REQUEST), err, NULL);
+
+    /* the time of receipt is set before routing: rules may match on it */
+    int64_t now = broker_now_ms(self);
+    ob_workorder_t routed = *in;
+    if (!routed.received_at_ms)
+        routed.received_at_ms = now;
+    ob_route_t route;
+    memset(&route, 0, sizeof route);
+    if (self->rules)
+        ob_rules_route(self->rules, &routed, &route);
+    if (route.matched) {
+        broker_node_t *node = broker_node_get(self, route.dept);
+        if (node && self->cfg.queue_cap > 0
+            && broker_node_depth(node) >= (uint64_t) self->cfg.queue_cap) {
+            snprintf(err, sizeof err,
+                     "department '%s' has %llu messages queued, at its cap of %ld: try later",
+                     route.dept, (unsigned long long) broker_node_depth(node),
+                     self->cfg.queue_cap);
+            return broker_answer(self, req, C(ERR_QUEUE_FULL), err, NULL);
+        }
+    }
+
+    /* id and case number */
+    uint8_t id[OB_ID_BYTES];
+    ob_id_new(id);
+    uint32_t day = ob_day_of(now, self->cfg.utc_offset_min);
+    char case_no[OB_CASE_NO_MAX];
+    if ((rc = s_next_serial(self, day)))
+        return rc;
+    ob_case_no_format(case_no, day, (uint32_t) self->case_serial);
+
+    /* the record takes over the order the request decoded into (every field
+       of it is heap memory of protobuf-c's default allocator, freed with the
+       record): no copy of the text */
+    ob_record_t *rec = malloc(sizeof *rec);
+    uint8_t *id_copy = malloc(OB_ID_BYTES);
+    char *case_copy = strdup(case_no);
+    if (!rec || !id_copy || !case_copy) {
+        free(rec);
+        free(id_copy);
+        free(case_copy);
+        return ENOMEM;
+    }
+    orderbus__v1__order_record__init(rec);
+    ob_workorder_t *order = req->env->submit->order;
+    req->env->submit->order = NULL;
+    order->received_at_ms = routed.received_at_ms;
+    free(order->id.data);   /* whatever the client put there */
+    memcpy(id_copy, id, OB_ID_BYTES);
+    order->id.data = id_copy;
+    order->id.len = OB_ID_BYTES;
+    if (order->case_no && order->case_no != protobuf_c_empty_string)
+        free(order->case_no);
+    order->case_no = case_copy;
+    rec->order = order;
+
+    MDB_val ck = {strlen(case_no), case_no}, cv = {OB_ID_BYTES, id};
+    rc = ob_store_put_append(self->txn, ob_store_dbi(self->store, OB_DB_IDX_CASE), &ck, &cv, 0);
+    if (!rc)
+        rc = s_register(self, req, rec, now);
+    if (!rc && *route.recused)
+        ob_info("%s: recusal: not routed to '%s', the organisation complained about", case_no,
+                route.recused);
+    if (!rc)
+        rc = s_outcome(self, rec, &route, now);
+    if (!rc)
+        rc = broker_seen_put(self, req, id);
+    if (!rc) {
+        /* the submitter has the content and the contact: the answer confirms
+           the registration (id, case number, state, department, deadlines) */
+        broker_answer_strip(rec, true);
+        rc = broker_answer_record(self, req, rec);
+    }
+    if (!rc)
+        ob_debug("registered %s as %s", case_no, route.matched ? route.dept : "PENDING_MANUAL");
+    orderbus__v1__order_record__free_unpacked(rec, NULL);
+    return rc;
+}

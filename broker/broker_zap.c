@@ -1,0 +1,87 @@
+/*  broker_zap.c — ZAP (ZeroMQ RFC 27) for the broker's two Curve servers: a
+    key is a department (domain "node") or a client (domain "client") as the
+    registry says, or it is refused. The ZAP User-Id handed to the sockets is
+    the principal's id: a peer is who its key says, never what it claims.  */
+#include "broker.h"
+#include "ob_log.h"
+#include <zmq.h>
+
+void broker_zap_serve(broker_t *self)
+{
+    for (;;) {
+        zmq_msg_t frames[8];
+        int n = 0, more = 1;
+        while (more) {
+            zmq_msg_t tmp;
+            zmq_msg_init(&tmp);
+            if (zmq_msg_recv(&tmp, self->zap_sock, n == 0 ? ZMQ_DONTWAIT : 0) < 0) {
+                zmq_msg_close(&tmp);
+                if (n == 0)
+                    return;
+                break;
+            }
+            more = zmq_msg_more(&tmp);
+            if (n < 8)
+                frames[n++] = tmp;
+            else
+                zmq_msg_close(&tmp);
+        }
+#define FRAME_IS(i, s)                                                                     \
+    (n > (i) && zmq_msg_size(&frames[i]) == strlen(s)                                      \
+     && memcmp(zmq_msg_data(&frames[i]), s, strlen(s)) == 0)
+        const char *status = "400", *text = "key not registered for this endpoint";
+        char user[OB_DEPT_MAX] = "";
+        const char *domain = FRAME_IS(2, "node") ? "node" : FRAME_IS(2, "client") ? "client" : "?";
+        if (FRAME_IS(0, "1.0") && FRAME_IS(5, "CURVE") && n >= 7
+            && zmq_msg_size(&frames[6]) == OB_KEY_BYTES) {
+            MDB_txn *txn;
+            if (ob_store_begin(self->store, false, &txn) == 0) {
+                MDB_val k = {OB_KEY_BYTES, zmq_msg_data(&frames[6])}, v;
+                if (mdb_get(txn, ob_store_dbi(self->store, OB_DB_KEYS), &k, &v) == 0
+                    && v.mv_size < sizeof user) {
+                    memcpy(user, v.mv_data, v.mv_size);
+                    user[v.mv_size] = '\0';
+                    ProtobufCMessage *msg;
+                    if (ob_store_get_pb(txn, ob_store_dbi(self->store, OB_DB_PRINCIPALS), user,
+                                        strlen(user), &orderbus__v1__principal__descriptor, &msg)
+                        == 0) {
+                        ob_role_t role = ((Orderbus__V1__Principal *) msg)->role;
+                        bool ok = strcmp(domain, "node") == 0
+                                      ? role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT
+                                      : strcmp(domain, "client") == 0
+                                            && (role == ORDERBUS__V1__ROLE__ROLE_DISPATCHER
+                                                || role == ORDERBUS__V1__ROLE__ROLE_SUPERVISOR
+                                                || role == ORDERBUS__V1__ROLE__ROLE_OPS);
+                        if (ok) {
+                            status = "200";
+                            text = "OK";
+                        }
+                        protobuf_c_message_free_unpacked(msg, NULL);
+                    }
+                }
+                mdb_txn_abort(txn);
+            }
+            if (strcmp(status, "200") != 0) {
+                char z85[OB_Z85_LEN + 1];
+                zmq_z85_encode(z85, zmq_msg_data(&frames[6]), OB_KEY_BYTES);
+                ob_info("refused key %s on the %s endpoint: not registered for it", z85, domain);
+                user[0] = '\0';
+            }
+        }
+        const char *reply[6] = {"1.0", NULL, status, text, user, ""};
+        for (int i = 0; i < 6; i++) {
+            int flags = i < 5 ? ZMQ_SNDMORE : 0;
+            if (i == 1) {
+                if (n > 1)
+                    zmq_send(self->zap_sock, zmq_msg_data(&frames[1]), zmq_msg_size(&frames[1]),
+                             flags);
+                else
+                    zmq_send(self->zap_sock, "", 0, flags);
+            } else
+                zmq_send(self->zap_sock, reply[i], strlen(reply[i]), flags);
+        }
+        for (int i = 0; i < n; i++)
+            zmq_msg_close(&frames[i]);
+#undef FRAME_IS
+    }
+}
