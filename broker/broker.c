@@ -278,22 +278,25 @@ static void s_prune_seen(broker_t *self)
     int64_t cutoff = ob_now_ms() - BROKER_SEEN_TTL_MS;
     size_t looked = 0, dropped = 0;
     if (mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_SEEN), &cur) == 0) {
-        MDB_val k = {OB_ID_BYTES, self->prune_cursor}, v;
+        MDB_val k = {self->prune_cursor_len, self->prune_cursor}, v;
         int rc;
-        for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && looked < 10000;
+        for (rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);
+             rc == 0 && looked < 10000;
              rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT), looked++) {
             Orderbus__V1__SeenItem *s = orderbus__v1__seen_item__unpack(NULL, v.mv_size,
                                                                         v.mv_data);
             bool old = !s || s->at_ms < cutoff;
             if (s)
                 orderbus__v1__seen_item__free_unpacked(s, NULL);
+            if (k.mv_size <= sizeof self->prune_cursor) {   /* before the delete moves it */
+                memcpy(self->prune_cursor, k.mv_data, k.mv_size);
+                self->prune_cursor_len = k.mv_size;
+            }
             if (old && mdb_cursor_del(cur, 0) == 0)
                 dropped++;
-            if (k.mv_size == OB_ID_BYTES)
-                memcpy(self->prune_cursor, k.mv_data, OB_ID_BYTES);
         }
         if (rc == MDB_NOTFOUND)
-            memset(self->prune_cursor, 0, OB_ID_BYTES);
+            self->prune_cursor_len = 0;
         mdb_cursor_close(cur);
     }
     if (ob_store_commit(self->txn) == 0 && dropped)

@@ -130,7 +130,8 @@ typedef struct broker {
     bool case_dirty;                /* case_serial moved in this batch */
     int64_t started_at_ms;
     uint64_t last_cron_us, last_heartbeat_us, last_prune_us;
-    uint8_t prune_cursor[OB_ID_BYTES];
+    uint8_t prune_cursor[OB_ID_BYTES + OB_USER_ID_MAX];   /* `seen` key to resume at */
+    size_t prune_cursor_len;
     volatile int *stop_flag;
     volatile int *reload_flag;
     uint64_t batches, batch_msgs;   /* statistics */
@@ -178,9 +179,8 @@ void broker_node_registration(broker_t *self, MDB_txn *txn, broker_node_t *node)
 /* Appends msg to dept's outbox in the batch (assigns env.seq). */
 int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_id,
                         uint32_t attempt, ob_event_t event, ob_msg_t *msg);
-/* The node confirmed every message through seq: drops them, records
-   deliveries. 0 or a store error. */
-int broker_outbox_ack_through(broker_t *self, broker_node_t *node, uint64_t seq);
+/* The outbox key of `seq` in dept's stream: dept '\0' be64 seq. */
+size_t broker_outbox_key(uint8_t *key, const char *dept, uint64_t seq);
 /* Marks the department's link counters as changed in this batch. */
 int broker_outbox_counters_changed(broker_node_t *node);
 /* Sends what the window allows of every node's outbox: this batch's new

@@ -38,20 +38,21 @@ int broker_answer_record(broker_t *self, const broker_req_t *req, ob_record_t *r
     return broker_answer(self, req, C(OK), "", &answer);
 }
 
-/* If this msg id was applied already, answers as then and returns true. */
-bool broker_answer_seen(broker_t *self, const broker_req_t *req, int *rc)
+/* `seen` key of a request: its msg id, then the sender's principal id. A
+   msg id is unique only per sender: two clients that happen to pick the
+   same id are two requests (a client's retry keeps its own id). */
+static size_t s_seen_key(uint8_t *key, const broker_req_t *req)
 {
-    ProtobufCMessage *msg;
-    *rc = ob_store_get_pb(self->txn, ob_store_dbi(self->store, OB_DB_SEEN),
-                          req->env->msg_id.data, OB_ID_BYTES,
-                          &orderbus__v1__seen_item__descriptor, &msg);
-    if (*rc == MDB_NOTFOUND || *rc == EBADMSG) {
-        *rc = 0;
-        return false;
-    }
-    if (*rc)
-        return true;
-    Orderbus__V1__SeenItem *seen = (Orderbus__V1__SeenItem *) msg;
+    size_t n = strnlen(req->who, OB_USER_ID_MAX - 1);
+    memcpy(key, req->env->msg_id.data, OB_ID_BYTES);
+    memcpy(key + OB_ID_BYTES, req->who, n);
+    return OB_ID_BYTES + n;
+}
+
+/* Answers a request applied before as it was answered then. */
+static int s_answer_again(broker_t *self, const broker_req_t *req,
+                          const Orderbus__V1__SeenItem *seen)
+{
     ob_record_t *rec = NULL;
     if (seen->order_id.len == OB_ID_BYTES)
         broker_order_load(self, seen->order_id.data, &rec);
@@ -59,21 +60,40 @@ bool broker_answer_seen(broker_t *self, const broker_req_t *req, int *rc)
         broker_answer_strip(rec, true);   /* as the first answer was */
     ob_answer_t answer = ORDERBUS__V1__ANSWER__INIT;
     answer.order = rec;
-    *rc = broker_answer(self, req, seen->code, seen->message, &answer);
+    int rc = broker_answer(self, req, seen->code, seen->message, &answer);
     if (rec)
         protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
+    return rc;
+}
+
+bool broker_answer_seen(broker_t *self, const broker_req_t *req, int *rc)
+{
+    uint8_t key[OB_ID_BYTES + OB_USER_ID_MAX];
+    size_t klen = s_seen_key(key, req);
+    ProtobufCMessage *msg;
+    *rc = ob_store_get_pb(self->txn, ob_store_dbi(self->store, OB_DB_SEEN), key, klen,
+                          &orderbus__v1__seen_item__descriptor, &msg);
+    if (*rc == MDB_NOTFOUND || *rc == EBADMSG) {
+        *rc = 0;
+        return false;
+    }
+    if (*rc)
+        return true;
+    *rc = s_answer_again(self, req, (Orderbus__V1__SeenItem *) msg);
     protobuf_c_message_free_unpacked(msg, NULL);
     return true;
 }
 
 int broker_seen_put(broker_t *self, const broker_req_t *req, const uint8_t *order_id)
 {
+    uint8_t key[OB_ID_BYTES + OB_USER_ID_MAX];
+    size_t klen = s_seen_key(key, req);
     Orderbus__V1__SeenItem seen = ORDERBUS__V1__SEEN_ITEM__INIT;
     seen.at_ms = broker_now_ms(self);
     seen.order_id.data = (uint8_t *) order_id;
     seen.order_id.len = OB_ID_BYTES;
-    return ob_store_put_pb_append(self->txn, ob_store_dbi(self->store, OB_DB_SEEN),
-                           req->env->msg_id.data, OB_ID_BYTES, (const ProtobufCMessage *) &seen);
+    return ob_store_put_pb_append(self->txn, ob_store_dbi(self->store, OB_DB_SEEN), key, klen,
+                                  (const ProtobufCMessage *) &seen);
 }
 
 /* Loads the order named by `ref`, answering the error itself when it

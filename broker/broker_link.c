@@ -15,6 +15,52 @@
 
 #define E(x) ORDERBUS__V1__ORDER_EVENT__EVENT_##x
 
+/* The node confirmed every message through seq: they leave the outbox,
+   and the dispatches among them are journaled as DELIVERED. */
+/* The node has committed everything up to `seq`: drop it from the outbox
+   and record the deliveries of dispatches. */
+static int s_ack_through(broker_t *self, broker_node_t *node, uint64_t seq)
+{
+    if (seq > node->out_seq)
+        seq = node->out_seq;   /* a node cannot confirm what we never sent */
+    if (seq <= node->acked_seq)
+        return 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_OUTBOX), &cur);
+    if (rc)
+        return rc;
+    uint8_t key[OB_DEPT_MAX + 9];
+    size_t klen = broker_outbox_key(key, node->id, node->acked_seq + 1);
+    MDB_val k = {klen, key}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != klen || memcmp(k.mv_data, key, klen - 8) != 0)
+            break;
+        uint64_t s = ob_be64_get((const uint8_t *) k.mv_data + klen - 8);
+        if (s > seq)
+            break;
+        Orderbus__V1__OutboxItem *item =
+            orderbus__v1__outbox_item__unpack(NULL, v.mv_size, v.mv_data);
+        if (item && item->event == E(ROUTE) && item->order_id.len == OB_ID_BYTES)
+            rc = broker_order_delivered(self, item->order_id.data, item->attempt, node->id);
+        if (item)
+            orderbus__v1__outbox_item__free_unpacked(item, NULL);
+        if (rc)
+            break;
+        if ((rc = mdb_cursor_del(cur, 0)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (rc && rc != MDB_NOTFOUND)
+        return rc;
+    node->acked_seq = seq;
+    if (node->sent_seq < seq)
+        node->sent_seq = seq;
+    node->last_progress_us = ob_mono_us();
+    node->rto_ms = BROKER_RTO_MIN_MS;
+    return broker_outbox_counters_changed(node);
+}
+
 static int s_node_error(broker_t *self, broker_node_t *node, const uint8_t *rid, size_t rid_len,
                         const ob_envelope_t *env, uint64_t ref_seq, ob_errcode_t code,
                         const char *message)
@@ -185,20 +231,20 @@ int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
     int rc = 0;
     switch (env->body_case) {
     case ORDERBUS__V1__ENVELOPE__BODY_HELLO:
-        rc = broker_outbox_ack_through(self, node, env->hello->last_applied_seq);
+        rc = s_ack_through(self, node, env->hello->last_applied_seq);
         node->sent_seq = node->acked_seq;
         node->welcome_due = true;
         node->ack_due = true;
         break;
     case ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT:
-        rc = broker_outbox_ack_through(self, node, env->heartbeat->last_applied_seq);
+        rc = s_ack_through(self, node, env->heartbeat->last_applied_seq);
         break;
     case ORDERBUS__V1__ENVELOPE__BODY_RECEIVED:
-        rc = broker_outbox_ack_through(self, node, env->received->seq);
+        rc = s_ack_through(self, node, env->received->seq);
         break;
     case ORDERBUS__V1__ENVELOPE__BODY_ERROR:
         if (env->error->code == ORDERBUS__V1__ERROR_CODE__ERR_OUT_OF_ORDER) {
-            rc = broker_outbox_ack_through(self, node, env->error->ref_seq);
+            rc = s_ack_through(self, node, env->error->ref_seq);
             node->sent_seq = node->acked_seq;
         } else
             ob_warn("department '%s' reports error %s", node->id,

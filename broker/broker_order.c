@@ -408,25 +408,6 @@ int broker_order_apply(broker_t *self, ob_record_t *rec, ob_event_t event,
                                                                                  : &before);
 }
 
-void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
-                          Orderbus__V1__Dispatch *d, uint32_t attempt,
-                          int64_t sign_deadline_ms, const char *note, ob_state_t state)
-{
-    /* the department gets the order without the complainant's contact */
-    *order = *rec->order;
-    order->contact = NULL;
-    order->sealed_contact.len = 0;
-    order->sealed_contact.data = NULL;
-    orderbus__v1__dispatch__init(d);
-    d->order = order;
-    d->attempt = attempt;
-    d->dispatched_at_ms = rec->dispatched_at_ms;
-    d->sign_deadline_ms = sign_deadline_ms;
-    d->reply_deadline_ms = rec->reply_deadline_ms;
-    d->lead = true;
-    d->note = (char *) (note ? note : "");
-    d->state = state;
-}
 
 int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, const char *note)
 {
@@ -464,3 +445,4 @@ int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t att
     protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
     return rc;
 }
+

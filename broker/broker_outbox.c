@@ -140,7 +140,7 @@ uint64_t broker_node_depth(const broker_node_t *node)
     return node->out_seq - node->acked_seq;
 }
 
-static size_t s_outbox_key(uint8_t *key, const char *dept, uint64_t seq)
+size_t broker_outbox_key(uint8_t *key, const char *dept, uint64_t seq)
 {
     size_t dl = strlen(dept);
     memcpy(key, dept, dl);
@@ -214,7 +214,7 @@ int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_i
         item.envelope.len = len;
     }
     uint8_t key[OB_DEPT_MAX + 9];
-    size_t klen = s_outbox_key(key, dept, msg->env.seq);
+    size_t klen = broker_outbox_key(key, dept, msg->env.seq);
     int rc = ob_store_put_pb_append(self->txn, ob_store_dbi(self->store, OB_DB_OUTBOX), key, klen,
                              (const ProtobufCMessage *) &item);
     if (rc) {
@@ -243,49 +243,6 @@ int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_i
     return broker_outbox_counters_changed(node);
 }
 
-/* The node has committed everything up to `seq`: drop it from the outbox
-   and record the deliveries of dispatches. */
-int broker_outbox_ack_through(broker_t *self, broker_node_t *node, uint64_t seq)
-{
-    if (seq > node->out_seq)
-        seq = node->out_seq;   /* a node cannot confirm what we never sent */
-    if (seq <= node->acked_seq)
-        return 0;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_OUTBOX), &cur);
-    if (rc)
-        return rc;
-    uint8_t key[OB_DEPT_MAX + 9];
-    size_t klen = s_outbox_key(key, node->id, node->acked_seq + 1);
-    MDB_val k = {klen, key}, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != klen || memcmp(k.mv_data, key, klen - 8) != 0)
-            break;
-        uint64_t s = ob_be64_get((const uint8_t *) k.mv_data + klen - 8);
-        if (s > seq)
-            break;
-        Orderbus__V1__OutboxItem *item =
-            orderbus__v1__outbox_item__unpack(NULL, v.mv_size, v.mv_data);
-        if (item && item->event == E(ROUTE) && item->order_id.len == OB_ID_BYTES)
-            rc = broker_order_delivered(self, item->order_id.data, item->attempt, node->id);
-        if (item)
-            orderbus__v1__outbox_item__free_unpacked(item, NULL);
-        if (rc)
-            break;
-        if ((rc = mdb_cursor_del(cur, 0)))
-            break;
-    }
-    mdb_cursor_close(cur);
-    if (rc && rc != MDB_NOTFOUND)
-        return rc;
-    node->acked_seq = seq;
-    if (node->sent_seq < seq)
-        node->sent_seq = seq;
-    node->last_progress_us = ob_mono_us();
-    node->rto_ms = BROKER_RTO_MIN_MS;
-    return broker_outbox_counters_changed(node);
-}
 
 void broker_nodes_fresh_clear(broker_t *self)
 {
@@ -360,7 +317,7 @@ static bool s_pump_stored(broker_t *self, MDB_txn **txn, broker_node_t *node, ui
     if (mdb_cursor_open(*txn, ob_store_dbi(self->store, OB_DB_OUTBOX), &cur))
         return false;
     uint8_t key[OB_DEPT_MAX + 9];
-    size_t klen = s_outbox_key(key, node->id, node->sent_seq + 1);
+    size_t klen = broker_outbox_key(key, node->id, node->sent_seq + 1);
     MDB_val k = {klen, key}, v;
     bool more = true;
     int rc;
@@ -443,4 +400,24 @@ void broker_order_fill_transport(broker_t *self, ob_record_t *rec)
         rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_SENT;
     else
         rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_QUEUED;
+}
+
+void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
+                          Orderbus__V1__Dispatch *d, uint32_t attempt,
+                          int64_t sign_deadline_ms, const char *note, ob_state_t state)
+{
+    /* the department gets the order without the complainant's contact */
+    *order = *rec->order;
+    order->contact = NULL;
+    order->sealed_contact.len = 0;
+    order->sealed_contact.data = NULL;
+    orderbus__v1__dispatch__init(d);
+    d->order = order;
+    d->attempt = attempt;
+    d->dispatched_at_ms = rec->dispatched_at_ms;
+    d->sign_deadline_ms = sign_deadline_ms;
+    d->reply_deadline_ms = rec->reply_deadline_ms;
+    d->lead = true;
+    d->note = (char *) (note ? note : "");
+    d->state = state;
 }

@@ -110,72 +110,148 @@ static int s_outcome(broker_t *self, ob_record_t *rec, const ob_route_t *route, 
     return rc;
 }
 
-int broker_submit(broker_t *self, const broker_req_t *req)
+/* idx_extref key: the submitting principal's id '\0' the intake's own
+   reference. An intake's reference is an idempotency key per client. */
+static size_t s_extref_key(uint8_t *key, size_t cap, const broker_req_t *req, const char *ref)
 {
-    char err[300];
-    int rc = 0;
-    const ob_workorder_t *in = req->env->submit->order;
-    if (!in)
-        return broker_answer(self, req, C(ERR_BAD_REQUEST), "submit carries no order", NULL);
-    if (ob_order_validate(in, err, sizeof err) != 0)
-        return broker_answer(self, req, C(ERR_BAD_REQUEST), err, NULL);
+    size_t w = strnlen(req->who, OB_USER_ID_MAX - 1), r = strlen(ref);
+    if (w + 1 + r > cap)
+        r = cap - w - 1;   /* cannot happen: the field table caps the reference */
+    memcpy(key, req->who, w);
+    key[w] = 0;
+    memcpy(key + w + 1, ref, r);
+    return w + 1 + r;
+}
 
-    /* the time of receipt is set before routing: rules may match on it */
-    int64_t now = broker_now_ms(self);
-    ob_workorder_t routed = *in;
-    if (!routed.received_at_ms)
-        routed.received_at_ms = now;
-    ob_route_t route;
-    memset(&route, 0, sizeof route);
-    if (self->rules)
-        ob_rules_route(self->rules, &routed, &route);
-    if (route.matched) {
-        broker_node_t *node = broker_node_get(self, route.dept);
-        if (node && self->cfg.queue_cap > 0
-            && broker_node_depth(node) >= (uint64_t) self->cfg.queue_cap) {
-            snprintf(err, sizeof err,
-                     "department '%s' has %llu messages queued, at its cap of %ld: try later",
-                     route.dept, (unsigned long long) broker_node_depth(node),
-                     self->cfg.queue_cap);
-            return broker_answer(self, req, C(ERR_QUEUE_FULL), err, NULL);
-        }
+/* When this client registered an order with the same external reference
+   before, answers with it (and records this request as answered) and
+   returns true. *rc: 0 or a store error. */
+static bool s_extref_known(broker_t *self, const broker_req_t *req, const char *ref, int *rc)
+{
+    uint8_t key[OB_USER_ID_MAX + 1 + OB_SHORT_MAX];
+    MDB_val k = {s_extref_key(key, sizeof key, req, ref), key}, v;
+    *rc = mdb_get(self->txn, ob_store_dbi(self->store, OB_DB_IDX_EXTREF), &k, &v);
+    if (*rc == MDB_NOTFOUND || (*rc == 0 && v.mv_size != OB_ID_BYTES)) {
+        *rc = 0;
+        return false;
     }
-
-    /* id and case number */
+    if (*rc)
+        return true;
     uint8_t id[OB_ID_BYTES];
-    ob_id_new(id);
-    uint32_t day = ob_day_of(now, self->cfg.utc_offset_min);
-    char case_no[OB_CASE_NO_MAX];
-    if ((rc = s_next_serial(self, day)))
-        return rc;
-    ob_case_no_format(case_no, day, (uint32_t) self->case_serial);
-
-    /* the record takes over the order the request decoded into (every field
-       of it is heap memory of protobuf-c's default allocator, freed with the
-       record): no copy of the text */
-    ob_record_t *rec = malloc(sizeof *rec);
-    uint8_t *id_copy = malloc(OB_ID_BYTES);
-    char *case_copy = strdup(case_no);
-    if (!rec || !id_copy || !case_copy) {
-        free(rec);
-        free(id_copy);
-        free(case_copy);
-        return ENOMEM;
+    memcpy(id, v.mv_data, OB_ID_BYTES);
+    ob_record_t *rec = NULL;
+    *rc = broker_order_load(self, id, &rec);
+    if (*rc) {
+        *rc = *rc == MDB_NOTFOUND || *rc == EBADMSG ? 0 : *rc;
+        return *rc != 0;
     }
+    broker_answer_strip(rec, true);
+    ob_answer_t answer = ORDERBUS__V1__ANSWER__INIT;
+    answer.order = rec;
+    *rc = broker_seen_put(self, req, id);
+    if (!*rc)
+        *rc = broker_answer(self, req, C(OK),
+                            "already registered: an order with this external reference was "
+                            "submitted by this client before; this is that order",
+                            &answer);
+    ob_info("%s: submit with a known external reference answered with the existing order",
+            rec->order->case_no);
+    protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
+    return true;
+}
+
+static int s_extref_put(broker_t *self, const broker_req_t *req, const ob_record_t *rec)
+{
+    const char *ref = rec->order->external_ref;
+    if (!ref || !*ref)
+        return 0;
+    uint8_t key[OB_USER_ID_MAX + 1 + OB_SHORT_MAX];
+    MDB_val k = {s_extref_key(key, sizeof key, req, ref), key};
+    MDB_val v = {OB_ID_BYTES, rec->order->id.data};
+    return mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_EXTREF), &k, &v, 0);
+}
+
+/* A department's queue at its cap refuses new work for it (the submitter
+   retries later): true when answered so. */
+static bool s_queue_full(broker_t *self, const broker_req_t *req, const ob_route_t *route,
+                         int *rc)
+{
+    broker_node_t *node = route->matched ? broker_node_get(self, route->dept) : NULL;
+    if (!node || self->cfg.queue_cap <= 0
+        || broker_node_depth(node) < (uint64_t) self->cfg.queue_cap)
+        return false;
+    char err[300];
+    snprintf(err, sizeof err,
+             "department '%s' has %llu messages queued, at its cap of %ld: try later",
+             route->dept, (unsigned long long) broker_node_depth(node), self->cfg.queue_cap);
+    *rc = broker_answer(self, req, C(ERR_QUEUE_FULL), err, NULL);
+    return true;
+}
+
+/* A new record that takes over the order the request decoded into (every
+   field of it is heap memory of protobuf-c's default allocator, freed with
+   the record: no copy of the text), with a new id and the next case number
+   of the day. NULL with *rc set on failure. */
+static ob_record_t *s_record_new(broker_t *self, const broker_req_t *req, int64_t received,
+                                 int *rc)
+{
+    uint8_t *id = malloc(OB_ID_BYTES);
+    ob_record_t *rec = malloc(sizeof *rec);
+    char case_no[OB_CASE_NO_MAX];
+    uint32_t day = ob_day_of(broker_now_ms(self), self->cfg.utc_offset_min);
+    *rc = !rec || !id ? ENOMEM : s_next_serial(self, day);
+    char *case_copy = *rc ? NULL : strdup(ob_case_no_format(case_no, day,
+                                                            (uint32_t) self->case_serial));
+    if (!case_copy) {
+        *rc = *rc ? *rc : ENOMEM;
+        free(rec);
+        free(id);
+        return NULL;
+    }
+    ob_id_new(id);
     orderbus__v1__order_record__init(rec);
     ob_workorder_t *order = req->env->submit->order;
     req->env->submit->order = NULL;
-    order->received_at_ms = routed.received_at_ms;
+    order->received_at_ms = received;
     free(order->id.data);   /* whatever the client put there */
-    memcpy(id_copy, id, OB_ID_BYTES);
-    order->id.data = id_copy;
+    order->id.data = id;
     order->id.len = OB_ID_BYTES;
     if (order->case_no && order->case_no != protobuf_c_empty_string)
         free(order->case_no);
     order->case_no = case_copy;
     rec->order = order;
+    return rec;
+}
 
-    MDB_val ck = {strlen(case_no), case_no}, cv = {OB_ID_BYTES, id};
+/* SubmitRequest{order}: registered, routed, answered with the record
+   (without the content: the submitter has it). */
+int broker_submit(broker_t *self, const broker_req_t *req)
+{
+    char err[300];
+    int rc = 0;
+    ob_workorder_t *in = req->env->submit->order;
+    if (!in)
+        return broker_answer(self, req, C(ERR_BAD_REQUEST), "submit carries no order", NULL);
+    if (ob_order_validate(in, err, sizeof err) != 0)
+        return broker_answer(self, req, C(ERR_BAD_REQUEST), err, NULL);
+    if (in->external_ref && *in->external_ref && s_extref_known(self, req, in->external_ref, &rc))
+        return rc;
+
+    /* the time of receipt is set before routing: rules may match on it */
+    int64_t now = broker_now_ms(self);
+    if (!in->received_at_ms)
+        in->received_at_ms = now;
+    ob_route_t route;
+    memset(&route, 0, sizeof route);
+    if (self->rules)
+        ob_rules_route(self->rules, in, &route);
+    if (s_queue_full(self, req, &route, &rc))
+        return rc;
+    ob_record_t *rec = s_record_new(self, req, in->received_at_ms, &rc);
+    if (!rec)
+        return rc;
+    const char *case_no = rec->order->case_no;
+    MDB_val ck = {strlen(case_no), (void *) case_no}, cv = {OB_ID_BYTES, rec->order->id.data};
     rc = ob_store_put_append(self->txn, ob_store_dbi(self->store, OB_DB_IDX_CASE), &ck, &cv, 0);
     if (!rc)
         rc = s_register(self, req, rec, now);
@@ -185,15 +261,15 @@ int broker_submit(broker_t *self, const broker_req_t *req)
     if (!rc)
         rc = s_outcome(self, rec, &route, now);
     if (!rc)
-        rc = broker_seen_put(self, req, id);
+        rc = s_extref_put(self, req, rec);
+    if (!rc)
+        rc = broker_seen_put(self, req, rec->order->id.data);
     if (!rc) {
         /* the submitter has the content and the contact: the answer confirms
            the registration (id, case number, state, department, deadlines) */
         broker_answer_strip(rec, true);
         rc = broker_answer_record(self, req, rec);
     }
-    if (!rc)
-        ob_debug("registered %s as %s", case_no, route.matched ? route.dept : "PENDING_MANUAL");
     orderbus__v1__order_record__free_unpacked(rec, NULL);
     return rc;
 }

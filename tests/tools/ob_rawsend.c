@@ -10,7 +10,9 @@
       --file FILE      the file's bytes
       otherwise        a packed Envelope: --version V (default 1), a
                        --msgid-len L byte msg id (default 16), body --body
-                       status|hello|heartbeat|inbox|none (default status);
+                       status|hello|heartbeat|inbox|submit|none (default
+                       status; submit: an order with --title T and
+                       --external-ref R); --msg-id HEX sets its msg id;
                        with --size N padded to exactly N bytes with an unknown
                        field (receivers ignore unknown fields), or cut to N
                        bytes when N is smaller than the envelope.
@@ -80,6 +82,9 @@ typedef struct {
     const char *subscribe;            /* event stream: topic prefix */
     const char *dump;                 /* event stream: file for the entries */
     const char *until;                /* event stream: last topic prefix */
+    const char *msg_id;               /* the envelope's msg id (32 hex), NULL: fresh */
+    const char *title;                /* --body submit: the order's title */
+    const char *external_ref;         /* --body submit: the intake's reference */
 } s_opts_t;
 
 static void s_usage(FILE *out)
@@ -153,12 +158,19 @@ static uint8_t *s_envelope_frame(const s_opts_t *o, uint64_t seq, uint8_t msg_id
     memcpy(msg_id, m.msg_id, OB_ID_BYTES);
     m.env.version = (uint32_t) o->version;
     uint8_t long_id[256] = {0};
+    if (o->msg_id && ob_id_parse(m.msg_id, o->msg_id) != 0) {
+        fprintf(stderr, "ob_rawsend: --msg-id wants 32 hex digits\n");
+        return NULL;
+    }
+    memcpy(msg_id, m.msg_id, OB_ID_BYTES);
     if (o->msgid_len != OB_ID_BYTES) {
         randombytes_buf(long_id, sizeof long_id);
         m.env.msg_id.data = long_id;
         m.env.msg_id.len = (size_t) o->msgid_len;
     }
     Orderbus__V1__StatusRequest status = ORDERBUS__V1__STATUS_REQUEST__INIT;
+    Orderbus__V1__SubmitRequest submit = ORDERBUS__V1__SUBMIT_REQUEST__INIT;
+    ob_workorder_t wo = ORDERBUS__V1__WORK_ORDER__INIT;
     Orderbus__V1__Hello hello = ORDERBUS__V1__HELLO__INIT;
     Orderbus__V1__Heartbeat heartbeat = ORDERBUS__V1__HEARTBEAT__INIT;
     Orderbus__V1__InboxRequest inbox = ORDERBUS__V1__INBOX_REQUEST__INIT;
@@ -205,6 +217,12 @@ static uint8_t *s_envelope_frame(const s_opts_t *o, uint64_t seq, uint8_t msg_id
         reply.at_ms = ob_now_ms();
         m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_REPLY;
         m.env.reply = &reply;
+    } else if (strcmp(o->body, "submit") == 0) {
+        wo.title = (char *) (o->title ? o->title : "ob_rawsend");
+        wo.external_ref = (char *) (o->external_ref ? o->external_ref : "");
+        submit.order = &wo;
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SUBMIT;
+        m.env.submit = &submit;
     } else if (strcmp(o->body, "status") == 0) {
         m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATUS;
         m.env.status = &status;
@@ -362,6 +380,8 @@ static bool s_print_reply(const uint8_t *data, size_t size, bool quiet)
     case ORDERBUS__V1__ENVELOPE__BODY_ANSWER:
         printf("reply: answer %s: %s\n", ob_errcode_name(env->answer->code),
                env->answer->message && *env->answer->message ? env->answer->message : "-");
+        if (env->answer->order && env->answer->order->order)
+            printf("reply: order %s\n", env->answer->order->order->case_no);
         break;
     case ORDERBUS__V1__ENVELOPE__BODY_ERROR:
         printf("reply: error %s: %s (ref_seq %llu)\n", ob_errcode_name(env->error->code),
@@ -672,7 +692,8 @@ int main(int argc, char **argv)
         {"decode", no_argument, NULL, 'd'},           {"order", required_argument, NULL, 'o'},
         {"attempt", required_argument, NULL, 'a'},    {"seq", required_argument, NULL, 'Q'},
         {"subscribe", required_argument, NULL, 'U'},  {"dump", required_argument, NULL, 'D'},
-        {"until", required_argument, NULL, 'T'},
+        {"until", required_argument, NULL, 'T'},      {"msg-id", required_argument, NULL, 'M'},
+        {"title", required_argument, NULL, 't'},      {"external-ref", required_argument, NULL, 'X'},
         {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "hq", longopts, NULL)) != -1) {
@@ -703,6 +724,9 @@ int main(int argc, char **argv)
         case 'U': o.subscribe = optarg; break;
         case 'D': o.dump = optarg; break;
         case 'T': o.until = optarg; break;
+        case 'M': o.msg_id = optarg; break;
+        case 't': o.title = optarg; break;
+        case 'X': o.external_ref = optarg; break;
         case 'h': s_usage(stdout); return 0;
         default: s_usage(stderr); return EX_USAGE;
         }
