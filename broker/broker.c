@@ -13,6 +13,7 @@
 #include "ob_util.h"
 #include <zmq.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #define CRON_US 100000
 
@@ -52,7 +53,11 @@ broker_t *broker_new(const broker_config_t *cfg, char *err, size_t errlen)
         return NULL;
     }
     self->cfg = *cfg;
+    self->lock_fd = -1;
     self->started_at_ms = ob_now_ms();
+    self->lock_fd = ob_store_lock(cfg->data_dir, "broker", err, errlen);
+    if (self->lock_fd < 0)
+        goto fail;
     self->keys = ob_keys_load(cfg->key_path, true, err, errlen);
     if (!self->keys)
         goto fail;
@@ -152,6 +157,8 @@ void broker_destroy(broker_t **self_p)
     ob_calendar_destroy(&self->calendar);
     ob_rules_destroy(&self->rules);
     ob_store_destroy(&self->store);
+    if (self->lock_fd >= 0)
+        close(self->lock_fd);   /* the lock goes with it */
     ob_keys_destroy(&self->keys);
     free(self);
     *self_p = NULL;

@@ -102,6 +102,7 @@ typedef struct {
 typedef struct broker {
     broker_config_t cfg;
     ob_store_t *store;
+    int lock_fd;                    /* DATA/broker.lock, flock'ed while we run */
     ob_rules_t *rules;
     ob_calendar_t *calendar;
     ob_keypair_t *keys;

@@ -5,6 +5,8 @@
     checked at every open. Full sync on every commit (never MDB_NOSYNC): a
     daemon acknowledges only what a commit made durable.                    */
 #include "ob_store.h"
+#include <fcntl.h>
+#include <sys/file.h>
 #include "ob_util.h"
 #include <assert.h>
 #include <sys/stat.h>
@@ -24,6 +26,42 @@ static const char *s_broker_dbs[OB_DB_BROKER_COUNT] = {
     "idx_extref",
 };
 static const char *s_node_dbs[OB_NDB_COUNT] = {"inbox", "outbox", "seen", "meta"};
+
+int ob_store_lock(const char *dir, const char *name, char *err, size_t errlen)
+{
+    char path[4096];
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create directory '%s': %s", dir, strerror(errno));
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/%s.lock", dir, name);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open lock file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        if (e == EWOULDBLOCK)
+            snprintf(err, errlen, "another orderbus-%s%s%s%s is running on '%s': stop it first, "
+                     "or give this one its own --data directory", name, *pid ? " (pid " : "",
+                     pid, *pid ? ")" : "", dir);
+        else
+            snprintf(err, errlen, "cannot lock '%s': %s", path, strerror(e));
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long) getpid());
+    bool hinted = ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t) n, 0) == n;
+    (void) hinted;   /* the pid is only a hint for the message above */
+    return fd;
+}
 
 static const char *s_kind_name(ob_store_kind_t kind)
 {

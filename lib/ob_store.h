@@ -50,6 +50,14 @@ ob_store_t *ob_store_open(const char *dir, ob_store_kind_t kind, size_t map_mb,
                           char *err, size_t errlen);
 void ob_store_destroy(ob_store_t **self_p);
 
+/* Takes the daemon's lock on directory `dir` (created 0700 if absent):
+   DIR/NAME.lock, flock'ed exclusively for as long as the returned file
+   descriptor stays open, with the holder's pid written in it. Two daemons
+   on one store would give out the same numbers and overwrite each other.
+   Returns the fd, or -1 with err saying who holds it ("another
+   orderbus-broker (pid 123) is running on 'DIR'") or what failed. */
+int ob_store_lock(const char *dir, const char *name, char *err, size_t errlen);
+
 MDB_env *ob_store_env(ob_store_t *self);
 MDB_dbi  ob_store_dbi(ob_store_t *self, int db);
 const char *ob_store_dir(ob_store_t *self);

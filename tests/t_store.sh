@@ -13,6 +13,8 @@
 #     unknown schema version or with an unreadable stamp (the meta "schema"
 #     entry overwritten with mdb_load) with a clear message and exit 69, and
 #     changes nothing in it.
+#     A second broker started on the running broker's store exits 69 with a
+#     message naming the running one (its pid), and changes nothing.
 # (c) A department node refuses a broker's store and a node store of an
 #     unknown schema version likewise (exit 73).
 # The refused stores are copies (mdb_copy) of the site's.
@@ -205,6 +207,13 @@ copy_store "$SITE/broker" "$T/broker-stamp"
 check "a broker store with an unreadable schema stamp" set_schema "$T/broker-stamp" "orderbus"
 refused "broker on a store with an unreadable schema stamp" broker "$T/broker-stamp" 69 \
     "unreadable schema stamp"
+
+# a second broker on the store the running broker uses would give out the
+# same case numbers and overwrite its journal: it takes the store's lock
+# and refuses, naming the running one
+refused "a second broker on the running broker's store" broker "$SITE/broker" 69 \
+    "another orderbus-broker \(pid $(site_pid broker)\) is running on"
+check "  the running broker still answers" ob status
 
 # --- (c) a department node refuses a store that is not its own ---------------------
 
