@@ -79,6 +79,21 @@ static int s_node_error(broker_t *self, broker_node_t *node, const uint8_t *rid,
     return broker_effect_add(self, EFFECT_NODE, rid, rid_len, NULL, &m.env);
 }
 
+/* The time an act took effect: the clerk's own (the node keeps it, so a
+   department that was offline is not punished for the delay), checked
+   against our clock: never after its arrival (a node clock running ahead),
+   never before the dispatch of the attempt it acts on (one running
+   behind). */
+static int64_t s_act_time(broker_t *self, const ob_record_t *rec, const ob_act_t *act)
+{
+    int64_t arrival = broker_now_ms(self);
+    if (act->at_ms <= 0 || act->at_ms > arrival)
+        return arrival;
+    if (act->at_ms < rec->last_dispatch_at_ms)
+        return rec->last_dispatch_at_ms;
+    return act->at_ms;
+}
+
 /* Applies a department's act (sign, progress, return request, reply) to
    the order, through the lifecycle table. Returns 0 with *code OK or a
    refusal, or a store error. */
@@ -108,7 +123,7 @@ static int s_apply_act(broker_t *self, broker_node_t *node, const ob_envelope_t 
     if (rc)
         return rc;
     ob_fsm_ctx_t ctx = {.role = ORDERBUS__V1__ROLE__ROLE_DEPARTMENT, .who = node->id,
-                        .now_ms = broker_now_ms(self), .note = act.note, .dept = node->id,
+                        .now_ms = s_act_time(self, rec, &act), .note = act.note, .dept = node->id,
                         .attempt = act.attempt, .result = act.result};
     rc = broker_order_apply(self, rec, act.event, &ctx, code, err, errlen);
     protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);

@@ -399,6 +399,8 @@ int broker_order_apply(broker_t *self, ob_record_t *rec, ob_event_t event,
         (char *) (ctx->rule_id && *ctx->rule_id && rec->rules_version ? rec->rules_version : "");
     extra.result = event == ORDERBUS__V1__ORDER_EVENT__EVENT_REPLY ? ctx->result : 0;
     extra.satisfaction = ctx->satisfaction;
+    if (ctx->role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT)
+        extra.act_at_ms = ctx->now_ms;   /* the act's own time (at_ms: when applied) */
     broker_actor_t actor = {ctx->role, ctx->who, NULL};
     const char *prev = dispatch && strcmp(before.dept, rec->dept) != 0 ? before.dept : "";
     rc = broker_journal_append(self, rec, event, from, &actor, ctx->note, prev, &extra);

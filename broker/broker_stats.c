@@ -79,6 +79,13 @@ static s_deptacc_t *s_acc(s_deptacc_t **accs, size_t *n, const char *dept)
     return a->st.dept ? a : NULL;
 }
 
+/* When an event happened for the KPIs: a department's act at its own
+   time (an offline node's acts arrive late), everything else when applied. */
+static int64_t s_when(const ob_journal_t *e)
+{
+    return e->act_at_ms ? e->act_at_ms : e->at_ms;
+}
+
 int broker_stats(broker_t *self, const broker_req_t *req)
 {
     const Orderbus__V1__StatsRequest *q = req->env->stats;
@@ -131,11 +138,11 @@ int broker_stats(broker_t *self, const broker_req_t *req)
             switch (e->event) {
             case E(SIGN):
                 a->st.signed_for++;
-                s_push(&a->sign_ms, &a->nsign, &a->capsign, e->at_ms - t->last_dispatch);
+                s_push(&a->sign_ms, &a->nsign, &a->capsign, s_when(e) - t->last_dispatch);
                 break;
             case E(REPLY):
                 a->st.replied++;
-                s_push(&a->reply_ms, &a->nreply, &a->capreply, e->at_ms - t->first_dispatch);
+                s_push(&a->reply_ms, &a->nreply, &a->capreply, s_when(e) - t->first_dispatch);
                 break;
             case E(RETURN_REQUEST):
                 a->st.returned++;

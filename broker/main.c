@@ -206,8 +206,12 @@ int main(int argc, char **argv)
         ob_config_destroy(&conf);
         return EX_USAGE;
     }
-    if (cfg.heartbeat_ms < 50)
-        cfg.heartbeat_ms = 50;
+    if (cfg.heartbeat_ms < 50 || cfg.heartbeat_ms > 600000) {
+        fprintf(stderr, "orderbus-broker: --heartbeat-ms must be 50 to 600000 (a node is "
+                        "marked down after 3 silent intervals), not %ld\n", cfg.heartbeat_ms);
+        ob_config_destroy(&conf);
+        return EX_USAGE;
+    }
     /* the default calendar: the year files beside the rules */
     glob_t years = {0};
     bool weekdays = cfg.ncalendar == 1 && strcmp(cfg.calendar_paths[0], "weekdays") == 0;

@@ -954,6 +954,8 @@ json_t *ob_json_from_journal(const ob_journal_t *e)
     s_put_hex(o, "order_id", e->order_id);
     s_put_str(o, "case_no", e->case_no);
     s_put_time(o, "at", e->at_ms);
+    if (e->act_at_ms)
+        s_put_time(o, "act_at", e->act_at_ms);   /* a department's act: its own time */
     json_object_set_new(o, "event", json_string(ob_event_name(e->event)));
     json_object_set_new(o, "from_state", json_string(ob_state_name(e->from_state)));
     json_object_set_new(o, "to_state", json_string(ob_state_name(e->to_state)));

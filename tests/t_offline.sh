@@ -216,6 +216,7 @@ if poll_until 15 orders_in "$T/signed_before" IN_PROGRESS -; then ok "b: broker 
 else not_ok "b: broker shows the 3 signed orders IN_PROGRESS" "$(VERBOSE=1 orders_in "$T/signed_before" IN_PROGRESS -)"; fi
 
 check "b: kill -9 the broker" site_sh kill-broker
+down_ms=$(date +%s%3N)
 if site_alive broker; then not_ok "b: broker is gone"; else ok "b: broker is gone"; fi
 check_fails 69 "b: centre commands report the broker unreachable" ob --timeout 1000 status
 
@@ -254,6 +255,8 @@ import json, sys
 ids = set(l.strip() for l in open(sys.argv[1]))
 print(sum(1 for o in json.load(sys.stdin) if o.get("id") in ids))' "$T/ids_b" <<<"${OUT:-[]}" 2>/dev/null)"
 
+sleep $((2 * SCALE))   # the acts wait in the node's outbox a while
+up_ms=$(date +%s%3N)
 check "b: start the broker again" site_sh start-broker
 if poll_until 30 orders_in "$T/ids_b" REPLIED -; then ok "b: broker shows the 6 orders REPLIED"
 else not_ok "b: broker shows the 6 orders REPLIED" "$(VERBOSE=1 orders_in "$T/ids_b" REPLIED -)"; fi
@@ -282,6 +285,20 @@ print("\n".join(bad))
 sys.exit(1 if bad else 0)' "$T/traces_b"
 if (( RC == 0 )); then ok "b: each trace: one SIGN, one PROGRESS, one REPLY, in that order"
 else not_ok "b: each trace: one SIGN, one PROGRESS, one REPLY, in that order" "$OUT"; fi
+
+# an act keeps its own time: the clerk signed while the broker was down, and
+# on-time KPIs must not punish the department for the broker's absence
+late=0
+while IFS= read -r id; do
+    at=$(ob --json show "$id" 2>/dev/null | json_get signed_at_ms)
+    (( ${at:-0} >= down_ms && ${at:-0} < up_ms )) || { late=$((late + 1)); diag "$id signed_at_ms $at, down $down_ms, up $up_ms"; }
+done <"$T/signed_during"
+check_eq "b: the 3 orders signed while the broker was down keep the clerk's time (signed_at)" 0 "$late"
+run ob --json trace "$(head -n 1 "$T/signed_during")"
+check_eq "  and the journal keeps both: the act's own time before its arrival" ok "$("$PY" -c '
+import json, sys
+e = [x for x in json.load(sys.stdin)["events"] if x["event"] == "SIGN"][0]
+print("ok" if e.get("act_at_ms", 0) < e["at_ms"] else e)' <<<"$OUT" 2>&1)"
 
 run ob --json stats --dept housing
 check_eq "b: stats: housing signed 6" 6 "$(json_get 0.signed_for <<<"$OUT" 2>/dev/null)"
