@@ -5,6 +5,7 @@
     broker that a commit has not made durable.                             */
 #include "broker.h"
 #include "ob_util.h"
+#include "ob_log.h"
 
 int broker_effect_add_raw(broker_t *self, int kind, const uint8_t *rid, size_t rid_len,
                           const char *topic, uint8_t *data, size_t len)
@@ -37,6 +38,23 @@ int broker_effect_add(broker_t *self, int kind, const uint8_t *rid, size_t rid_l
     size_t len;
     if (ob_wire_pack(env, &buf, &len) < 0)
         return ENOMEM;
+    if (len > OB_MAX_FRAME && env->body_case == ORDERBUS__V1__ENVELOPE__BODY_ANSWER) {
+        /* never sent: the peer could not read it. The limit table and the
+           pages keep every answer under the cap; this says so if not. */
+        free(buf);
+        char msg[200];
+        snprintf(msg, sizeof msg, "the answer would be %zu bytes, over the %d byte frame cap: "
+                 "this is a bug, please report it", len, OB_MAX_FRAME);
+        ob_error("%s", msg);
+        ob_answer_t small = ORDERBUS__V1__ANSWER__INIT;
+        small.code = ORDERBUS__V1__ERROR_CODE__ERR_TOO_LARGE;
+        small.message = msg;
+        small.ref_msg_id = env->answer->ref_msg_id;
+        ob_envelope_t e = *env;
+        e.answer = &small;
+        if (ob_wire_pack(&e, &buf, &len) < 0)
+            return ENOMEM;
+    }
     return broker_effect_add_raw(self, kind, rid, rid_len, topic, buf, len);
 }
 

@@ -2,6 +2,7 @@
 #include "broker.h"
 #include "ob_fsm.h"
 #include "ob_log.h"
+#include "ob_order.h"
 #include "ob_util.h"
 
 #define S(x) ORDERBUS__V1__ORDER_STATE__STATE_##x
@@ -20,6 +21,21 @@ int broker_query_get(broker_t *self, const broker_req_t *req)
     return rc;
 }
 
+/* The bytes a record adds to a list answer, as listed (no contact, no
+   content): a page stops once it holds OB_ANSWER_BUDGET. */
+static size_t s_listed_size(const ob_record_t *rec)
+{
+    size_t n = orderbus__v1__order_record__get_packed_size(rec) + 8;
+    if (rec->order && rec->order->content)
+        n -= strlen(rec->order->content);
+    if (rec->order && rec->order->contact)
+        n -= orderbus__v1__contact__get_packed_size(rec->order->contact);
+    return n;
+}
+
+/* ListRequest{dept, state, limit, after_id}: a page of orders in id order,
+   at most `limit` (and BROKER_LIST_MAX) and about OB_ANSWER_BUDGET bytes;
+   Answer.more says another page follows. */
 int broker_query_list(broker_t *self, const broker_req_t *req)
 {
     const Orderbus__V1__ListRequest *l = req->env->list;
@@ -28,7 +44,8 @@ int broker_query_list(broker_t *self, const broker_req_t *req)
     ob_record_t **recs = calloc(limit, sizeof *recs);
     if (!recs)
         return ENOMEM;
-    size_t n = 0;
+    size_t n = 0, bytes = 0;
+    bool more = false;
     int rc = 0;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
@@ -100,9 +117,10 @@ int broker_query_list(broker_t *self, const broker_req_t *req)
             if (grc == 0 && k.mv_size == plen + OB_ID_BYTES && !memcmp(k.mv_data, key, k.mv_size))
                 grc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
         }
-        for (size_t i = 0; i < nids && n < limit; i++)
+        for (size_t i = 0; i < nids && n < limit && bytes <= OB_ANSWER_BUDGET; i++)
             if (broker_order_load(self, ids[i], &recs[n]) == 0)
-                n++;
+                bytes += s_listed_size(recs[n++]);
+        more = nids == limit || n < nids;
         free(ids);
         rc = 0;
     } else {
@@ -113,8 +131,12 @@ int broker_query_list(broker_t *self, const broker_req_t *req)
             k.mv_data = l->after_id.data;
             op = MDB_SET_RANGE;
         }
-        for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, op); rc == 0 && n < limit;
+        for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, op); rc == 0;
              rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            if (n == limit || bytes > OB_ANSWER_BUDGET) {
+                more = true;
+                break;
+            }
             if (after && k.mv_size == OB_ID_BYTES
                 && memcmp(k.mv_data, l->after_id.data, OB_ID_BYTES) == 0)
                 continue;
@@ -126,6 +148,7 @@ int broker_query_list(broker_t *self, const broker_req_t *req)
                 continue;
             }
             recs[n++] = rec;
+            bytes += s_listed_size(rec);
         }
     }
     if (cur)
@@ -135,6 +158,7 @@ int broker_query_list(broker_t *self, const broker_req_t *req)
     ob_answer_t answer = ORDERBUS__V1__ANSWER__INIT;
     answer.orders = recs;
     answer.n_orders = n;
+    answer.more = more;
     rc = broker_answer(self, req, C(OK), "", &answer);
     for (size_t i = 0; i < n; i++)
         orderbus__v1__order_record__free_unpacked(recs[i], NULL);
@@ -148,7 +172,9 @@ int broker_query_trace(broker_t *self, const broker_req_t *req)
     int found = broker_answer_find(self, req, req->env->trace->ref, &rec);
     if (found <= 0)
         return -found;
-    size_t cap = 16, n = 0;
+    uint64_t after_seq = req->env->trace->after_seq;
+    size_t cap = 16, n = 0, bytes = orderbus__v1__order_record__get_packed_size(rec);
+    bool more = false;
     ob_journal_t **events = malloc(cap * sizeof *events);
     MDB_cursor *cur = NULL;
     int rc = events ? mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_IDX_JOURNAL),
@@ -160,6 +186,12 @@ int broker_query_trace(broker_t *self, const broker_req_t *req)
         if (k.mv_size != OB_ID_BYTES + 8
             || memcmp(k.mv_data, rec->order->id.data, OB_ID_BYTES) != 0)
             break;
+        if (ob_be64_get((const uint8_t *) k.mv_data + OB_ID_BYTES) <= after_seq)
+            continue;
+        if (bytes > OB_ANSWER_BUDGET) {
+            more = true;
+            break;
+        }
         ProtobufCMessage *msg;
         if (ob_store_get_pb(self->txn, ob_store_dbi(self->store, OB_DB_JOURNAL),
                             (const uint8_t *) k.mv_data + OB_ID_BYTES, 8,
@@ -167,15 +199,16 @@ int broker_query_trace(broker_t *self, const broker_req_t *req)
             != 0)
             continue;
         if (n == cap) {
-            ob_journal_t **more = realloc(events, 2 * cap * sizeof *events);
-            if (!more) {
+            ob_journal_t **grown = realloc(events, 2 * cap * sizeof *events);
+            if (!grown) {
                 protobuf_c_message_free_unpacked(msg, NULL);
                 break;
             }
-            events = more;
+            events = grown;
             cap *= 2;
         }
         events[n++] = (ob_journal_t *) msg;
+        bytes += protobuf_c_message_get_packed_size(msg) + 8;
     }
     if (cur)
         mdb_cursor_close(cur);
@@ -183,6 +216,7 @@ int broker_query_trace(broker_t *self, const broker_req_t *req)
     answer.order = rec;
     answer.events = events;
     answer.n_events = n;
+    answer.more = more;
     rc = broker_answer(self, req, C(OK), "", &answer);
     for (size_t i = 0; i < n; i++)
         orderbus__v1__journal_entry__free_unpacked(events[i], NULL);
