@@ -42,6 +42,8 @@
 #define BROKER_RTO_MAX_MS   30000
 #define BROKER_SEEN_TTL_MS  (7LL * 24 * 3600 * 1000)
 #define BROKER_LIST_MAX     1000
+#define BROKER_DEAD_AFTER   3        /* permanent refusals of a department's head
+                                        message before it is dead-lettered */
 
 typedef struct {
     const char *data_dir;
@@ -79,6 +81,9 @@ typedef struct {
     uint64_t sent_seq;              /* highest broker->node seq sent (go-back-N) */
     uint64_t last_progress_us;      /* last time acked_seq moved, or a (re)send began */
     int rto_ms;
+    uint64_t last_goback_us;        /* last time sending went back to acked_seq + 1 */
+    uint32_t head_refusals;         /* permanent refusals since acked_seq last moved */
+    char head_reason[160];          /* the last of them, for the dead letter */
     bool ack_due;                   /* send Received{in_seq} after the commit */
     bool counters_dirty;            /* in/out/acked seq changed in this batch */
     bool welcome_due;               /* answer a Hello after the commit */
@@ -285,5 +290,14 @@ int broker_query_list(broker_t *self, const broker_req_t *req);
 int broker_query_trace(broker_t *self, const broker_req_t *req);
 int broker_query_status(broker_t *self, const broker_req_t *req);
 int broker_stats(broker_t *self, const broker_req_t *req);
+
+/* ---- broker_dead.c: messages a department refused for good ----------------- */
+/* Moves the department's first unconfirmed message (acked_seq + 1) to the
+   dead letters with `reason`, puts a Withdrawn in its place (the node
+   consumes the seq and the messages behind it flow again), marks the
+   order's transport FAILED. In the batch's transaction. 0 or a store error. */
+int broker_dead_letter(broker_t *self, broker_node_t *node, const char *reason);
+/* DeadRequest: list, requeue or drop (ops). */
+int broker_dead(broker_t *self, const broker_req_t *req);
 
 #endif

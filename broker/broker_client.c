@@ -84,6 +84,7 @@ static const struct {
     {B(DENY_RETURN), s_handle_deny_return, ANYONE, true, NULL},
     {B(REVIEW), s_handle_review, ANYONE, true, NULL},
     {B(CALLBACK), s_handle_callback, ANYONE, true, NULL},
+    {B(DEAD), broker_dead, R(OPS), true, "only ops handle dead letters"},
     {B(RULES_RELOAD), s_handle_rules_reload, R(OPS) | R(DISPATCHER), false,
      "only ops and dispatchers reload rules"},
 #undef ANYONE

@@ -54,6 +54,7 @@ static int s_ack_through(broker_t *self, broker_node_t *node, uint64_t seq)
     if (rc && rc != MDB_NOTFOUND)
         return rc;
     node->acked_seq = seq;
+    node->head_refusals = 0;   /* the head moved on */
     if (node->sent_seq < seq)
         node->sent_seq = seq;
     node->last_progress_us = ob_mono_us();
@@ -178,6 +179,56 @@ static bool s_is_node_body(int body_case)
     }
 }
 
+/* Sending goes back to the first unconfirmed message: at once when the
+   last go-back is older than the retry interval, else left to the cron's
+   back-off (a node that keeps reporting gaps must not make us resend the
+   window on every report). */
+static void s_go_back(broker_node_t *node)
+{
+    uint64_t now = ob_mono_us();
+    if (now - node->last_goback_us < (uint64_t) node->rto_ms * 1000)
+        return;
+    node->sent_seq = node->acked_seq;
+    node->last_goback_us = node->last_progress_us = now;
+}
+
+/* A refusal the same message will meet again however often it is sent. */
+static bool s_permanent(ob_errcode_t code)
+{
+    return code == ORDERBUS__V1__ERROR_CODE__ERR_TOO_LARGE
+           || code == ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST
+           || code == ORDERBUS__V1__ERROR_CODE__ERR_UNSUPPORTED_VERSION;
+}
+
+/* An Error from the department: a gap (resend from there), or a refusal.
+   Permanent refusals of a frame the node could not even read (no
+   ref_msg_id) while its first unconfirmed message stays unconfirmed are
+   counted; at BROKER_DEAD_AFTER that message is
+   dead-lettered so the ones behind it flow again. */
+static int s_take_error(broker_t *self, broker_node_t *node, const Orderbus__V1__Error *e)
+{
+    if (e->code == ORDERBUS__V1__ERROR_CODE__ERR_OUT_OF_ORDER) {
+        int rc = s_ack_through(self, node, e->ref_seq);
+        s_go_back(node);
+        return rc;
+    }
+    if (!s_permanent(e->code) || e->ref_msg_id.len || node->acked_seq >= node->out_seq) {
+        /* a message the node read and consumed, refusing it (it names it):
+           the stream goes on; or a passing error */
+        ob_warn("department '%s' reports error %s", node->id, ob_errcode_name(e->code));
+        return 0;
+    }
+    node->head_refusals++;
+    snprintf(node->head_reason, sizeof node->head_reason, "%s: %s", ob_errcode_name(e->code),
+             e->message && *e->message ? e->message : "refused");
+    ob_warn("department '%s' refused a message (%s), %u of %d before seq %llu is dead-lettered",
+            node->id, node->head_reason, node->head_refusals, BROKER_DEAD_AFTER,
+            (unsigned long long) node->acked_seq + 1);
+    if (node->head_refusals < BROKER_DEAD_AFTER)
+        return 0;
+    return broker_dead_letter(self, node, node->head_reason);
+}
+
 int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
 {
     if (in->truncated || !in->data) {
@@ -258,12 +309,7 @@ int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
         rc = s_ack_through(self, node, env->received->seq);
         break;
     case ORDERBUS__V1__ENVELOPE__BODY_ERROR:
-        if (env->error->code == ORDERBUS__V1__ERROR_CODE__ERR_OUT_OF_ORDER) {
-            rc = s_ack_through(self, node, env->error->ref_seq);
-            node->sent_seq = node->acked_seq;
-        } else
-            ob_warn("department '%s' reports error %s", node->id,
-                    ob_errcode_name(env->error->code));
+        rc = s_take_error(self, node, env->error);
         break;
     default:
         /* the department's acts, and numbered messages this release does

@@ -389,8 +389,9 @@ void broker_nodes_pump(broker_t *self)
 
 void broker_order_fill_transport(broker_t *self, ob_record_t *rec)
 {
-    if (!rec->dispatch_seq || !rec->dept || !*rec->dept)
-        return;
+    if (!rec->dispatch_seq || !rec->dept || !*rec->dept
+        || rec->transport == ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_FAILED)
+        return;   /* FAILED: dead-lettered, until a dispatcher or ops act */
     broker_node_t *node = broker_node_find(self, rec->dept);
     if (!node)
         return;

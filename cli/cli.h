@@ -71,6 +71,7 @@ int cmd_admin(const cli_opts_t *opts, int argc, char **argv);
 int cmd_demo(const cli_opts_t *opts, int argc, char **argv);
 int cmd_rules(const cli_opts_t *opts, int argc, char **argv);
 int cmd_watch(const cli_opts_t *opts, int argc, char **argv);
+int cmd_dead(const cli_opts_t *opts, int argc, char **argv);
 
 /* Prints a table of stats rows (one per department) in the demo/stats
    format: dept, name, dispatched, signed, replied, closed, returned,

@@ -20,7 +20,7 @@ static const s_command_t s_commands[] = {
     {"status", cmd_status},   {"inbox", cmd_inbox},       {"sign", cmd_sign},
     {"progress", cmd_progress}, {"return", cmd_return},   {"reply", cmd_reply},
     {"keys", cmd_keys},       {"admin", cmd_admin},       {"demo", cmd_demo},
-    {"rules", cmd_rules},     {"watch", cmd_watch},
+    {"rules", cmd_rules},     {"watch", cmd_watch},       {"dead", cmd_dead},
 };
 
 static void s_usage(FILE *out)
@@ -63,6 +63,8 @@ static void s_usage(FILE *out)
         "    status             the broker, and every department: up, queue depth, open orders\n"
         "    watch [--dept D] [--state S] [--event E] [--count N] [--for MS]\n"
         "                       the broker's events as they happen (supervisors, scripts)\n"
+        "    dead list|requeue DEPT SEQ|drop DEPT SEQ\n"
+        "                       messages a department refused for good (ops)\n"
         "\n"
         "DEPARTMENT COMMANDS (clerk, via the node: --node DIR)\n"
         "    inbox [--state S] [--all]\n"

@@ -23,7 +23,7 @@ struct ob_store {
 static const char *s_broker_dbs[OB_DB_BROKER_COUNT] = {
     "orders", "journal", "outbox", "idx_dept", "idx_deadline",
     "idx_case", "seen", "meta", "principals", "keys", "idx_journal",
-    "idx_extref",
+    "idx_extref", "dead",
 };
 static const char *s_node_dbs[OB_NDB_COUNT] = {"inbox", "outbox", "seen", "meta"};
 
