@@ -197,6 +197,38 @@ static int s_save_counters(broker_t *self)
     return rc;
 }
 
+/* The batch could not be committed: said once (then at most every 30 s,
+   with a count) in words an operator can act on, and every client told
+   ERR_STORE; node messages stay unacknowledged (the nodes resend them). */
+static void s_store_failed(broker_t *self, ob_inmsg_t *clients, size_t nc, size_t nmsgs, int rc)
+{
+    char why[300], answer[400];
+    ob_store_describe(self->store, rc, why, sizeof why);
+    bool full = strstr(why, "is full") != NULL;
+    unsigned suppressed;
+    if (ob_log_limit(&self->store_log, ob_now_ms(), 30000, &suppressed))
+        ob_error("store failure: %s: a batch of %zu messages not applied (%u more batches "
+                 "refused since the last report); %s", why, nmsgs, suppressed,
+                 full ? "free space there: the store is intact, nothing acknowledged was lost, "
+                        "and requests are taken again as soon as there is room"
+                      : "the store is intact and nothing acknowledged was lost");
+    snprintf(answer, sizeof answer, "the centre cannot write its store (%s): nothing was "
+             "applied; retry later", full ? "its disk is full" : why);
+    for (size_t i = 0; i < nc; i++) {
+        ob_errcode_t code;
+        char err[200];
+        ob_envelope_t *env = clients[i].data
+                                 ? ob_wire_decode(clients[i].data, clients[i].size, &code, err,
+                                                  sizeof err)
+                                 : NULL;
+        if (env)
+            ob_wire_send_error_answer(self->client_sock, clients[i].rid, clients[i].rid_len,
+                                      env->msg_id.data, env->msg_id.len,
+                                      ORDERBUS__V1__ERROR_CODE__ERR_STORE, answer);
+        ob_wire_free(env);
+    }
+}
+
 static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg_t *clients,
                           size_t nc)
 {
@@ -204,8 +236,12 @@ static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg
     if (ob_store_needs_growth(self->store)) {
         uint64_t used, before, after;
         ob_store_usage(self->store, &used, &before);
-        if ((rc = ob_store_grow(self->store)))
-            ob_error("cannot grow the store map: %s", ob_store_strerror(rc));
+        char why[300];
+        unsigned suppressed;
+        if ((rc = ob_store_grow(self->store))
+            && ob_log_limit(&self->store_log, ob_now_ms(), 30000, &suppressed))
+            ob_error("cannot grow the store map: %s", ob_store_describe(self->store, rc, why,
+                                                                         sizeof why));
         else {
             ob_store_usage(self->store, &used, &after);
             ob_info("store map grown from %llu to %llu MiB (%llu MiB used)",
@@ -251,22 +287,7 @@ static void s_apply_batch(broker_t *self, ob_inmsg_t *nodes, size_t nn, ob_inmsg
         ob_warn("store map full: grown (%s), applying the batch again",
                 grc ? ob_store_strerror(grc) : "ok");
     }
-    ob_error("store failure, batch of %zu messages not applied: %s", nn + nc,
-             ob_store_strerror(rc));
-    for (size_t i = 0; i < nc; i++) {
-        ob_errcode_t code;
-        char err[200];
-        ob_envelope_t *env = clients[i].data
-                                 ? ob_wire_decode(clients[i].data, clients[i].size, &code, err,
-                                                  sizeof err)
-                                 : NULL;
-        if (env)
-            ob_wire_send_error_answer(self->client_sock, clients[i].rid, clients[i].rid_len,
-                                      env->msg_id.data, env->msg_id.len,
-                                      ORDERBUS__V1__ERROR_CODE__ERR_STORE,
-                                      "the centre's store failed; nothing was applied: retry");
-        ob_wire_free(env);
-    }
+    s_store_failed(self, clients, nc, nn + nc, rc);
     /* node messages stay unacknowledged: the nodes send them again */
 }
 

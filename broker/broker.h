@@ -35,6 +35,7 @@
 #include "ob_keys.h"
 #include "ob_fsm.h"
 #include "ob_util.h"
+#include "ob_log.h"
 
 #define BROKER_BATCH_MAX    512      /* messages per socket per turn */
 #define BROKER_WINDOW       1024     /* unconfirmed messages in flight per node */
@@ -141,6 +142,7 @@ typedef struct broker {
     volatile int *stop_flag;
     volatile int *reload_flag;
     uint64_t batches, batch_msgs;   /* statistics */
+    ob_log_limit_t store_log;       /* store failures: said once, then rate-limited */
 } broker_t;
 
 /* The time of the batch being applied (every change of one transaction

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <assert.h>
+#include "ob_selftest.h"
 
 static char s_prog[32] = "orderbus";
 static int s_level = OB_LOG_INFO;
@@ -66,8 +66,30 @@ void ob_log(int level, const char *fmt, ...)
     (void) rc;
 }
 
+bool ob_log_limit(ob_log_limit_t *limit, int64_t now_ms, int interval_ms, unsigned *suppressed)
+{
+    if (limit->last_ms && now_ms - limit->last_ms < interval_ms) {
+        limit->suppressed++;
+        return false;
+    }
+    *suppressed = limit->suppressed;
+    limit->suppressed = 0;
+    limit->last_ms = now_ms;
+    return true;
+}
+
 void ob_log_test(bool verbose)
 {
+    ob_log_limit_t lim = {0, 0};
+    unsigned n = 99;
+    bool first = ob_log_limit(&lim, 1000, 30000, &n);
+    assert(first && n == 0);
+    bool again = ob_log_limit(&lim, 2000, 30000, &n);
+    assert(!again);
+    again = ob_log_limit(&lim, 3000, 30000, &n);
+    assert(!again);
+    bool later = ob_log_limit(&lim, 31001, 30000, &n);
+    assert(later && n == 2);
     int saved = ob_log_level();
     ob_log_set_level(99);
     assert(ob_log_level() == OB_LOG_DEBUG);

@@ -7,6 +7,7 @@
 #define OB_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum { OB_LOG_ERROR = 0, OB_LOG_WARN = 1, OB_LOG_INFO = 2, OB_LOG_DEBUG = 3 };
 
@@ -20,6 +21,19 @@ void ob_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 #define ob_warn(...)  ob_log(OB_LOG_WARN, __VA_ARGS__)
 #define ob_info(...)  ob_log(OB_LOG_INFO, __VA_ARGS__)
 #define ob_debug(...) ob_log(OB_LOG_DEBUG, __VA_ARGS__)
+
+/* A rate limit for a log line that may repeat (a failing disk, a peer that
+   keeps refusing): the first occurrence is logged, the next ones within
+   `interval_ms` are counted, and the first one after it is logged with the
+   count of those suppressed. Zero-initialise; one per kind of line. */
+typedef struct {
+    int64_t last_ms;           /* when a line was last logged (0: never) */
+    unsigned suppressed;       /* occurrences not logged since */
+} ob_log_limit_t;
+
+/* Returns true when this occurrence is to be logged, with *suppressed set
+   to how many were not since the last logged one; false otherwise. */
+bool ob_log_limit(ob_log_limit_t *limit, int64_t now_ms, int interval_ms, unsigned *suppressed);
 
 void ob_log_test(bool verbose);
 

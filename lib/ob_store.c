@@ -7,6 +7,7 @@
 #include "ob_store.h"
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include "ob_util.h"
 #include <assert.h>
 #include <sys/stat.h>
@@ -314,6 +315,20 @@ int ob_store_put_pb_append(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t ke
         return rc;
     protobuf_c_message_pack(msg, v.mv_data);
     return 0;
+}
+
+const char *ob_store_describe(ob_store_t *self, int rc, char *buf, size_t len)
+{
+    struct statvfs fs;
+    bool known = self && statvfs(self->dir, &fs) == 0;
+    unsigned long long free_kib = known ? (unsigned long long) fs.f_bavail * fs.f_frsize / 1024 : 0;
+    bool full = rc == ENOSPC
+                || ((rc == EIO || rc == MDB_MAP_FULL) && known && free_kib < 1024);
+    if (full)
+        snprintf(buf, len, "the disk holding '%s' is full (%llu KiB free)", self->dir, free_kib);
+    else
+        snprintf(buf, len, "%s", ob_store_strerror(rc));
+    return buf;
 }
 
 const char *ob_store_strerror(int rc)

@@ -109,6 +109,13 @@ int ob_store_put_pb_append(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t ke
 /* Message for an LMDB code or errno. */
 const char *ob_store_strerror(int rc);
 
+/* Says what a store error means for an operator, into buf: when the disk
+   holding the store is full (ENOSPC, or an I/O error or full map with
+   under 1 MiB free there: LMDB reports a partial write as EIO) "the disk
+   holding 'DIR' is full (N KiB free)"; otherwise ob_store_strerror(rc).
+   Returns buf. */
+const char *ob_store_describe(ob_store_t *self, int rc, char *buf, size_t len);
+
 void ob_store_test(bool verbose);
 
 #endif
