@@ -29,6 +29,7 @@
 #include "ob_fsm.h"
 #include "ob_geo.h"
 #include "ob_match.h"
+#include "ob_text.h"
 #include "ob_yamltree.h"
 #include <assert.h>
 #include <limits.h>
@@ -458,40 +459,6 @@ static int s_bool(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, boo
     return s_fail_at(ctx, node, "%s must be true or false", what);
 }
 
-/* Normalises text like the matcher does (ASCII lower case, white space
-   runs to one space, trimmed) into a fresh string; NULL when memory runs
-   out. */
-static char *s_norm_dup(const char *text)
-{
-    size_t len = strlen(text);
-    char *out = malloc(len + 1);
-    if (!out)
-        return NULL;
-    size_t n = 0;
-    bool space = false;
-    for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char) text[i];
-        bool ws = c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-        if (!ws && c == 0xE3 && i + 2 < len && (unsigned char) text[i + 1] == 0x80
-            && (unsigned char) text[i + 2] == 0x80) {
-            ws = true;
-            i += 3;
-        }
-        else
-            i++;
-        if (ws) {
-            space = true;
-            continue;
-        }
-        if (space && n > 0)
-            out[n++] = ' ';
-        space = false;
-        out[n++] = (char) (c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
-    out[n] = '\0';
-    return out;
-}
-
 /* "dir/of/rulefile/" + rel, or rel when absolute. */
 static char *s_relative(s_ctx_t *ctx, const char *rel)
 {
@@ -632,7 +599,7 @@ static int s_add_str(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
         return -1;
     if (s_grow((void **) &c->strs, c->nstrs, sizeof *c->strs))
         return s_fail_at(ctx, item, "out of memory");
-    char *copy = c->kind == C_TARGET_ORG ? s_norm_dup(text) : strdup(text);
+    char *copy = c->kind == C_TARGET_ORG ? ob_text_fold_dup(text) : strdup(text);
     if (!copy)
         return s_fail_at(ctx, item, "out of memory");
     c->strs[c->nstrs++] = copy;
@@ -1028,7 +995,7 @@ static int s_load_departments(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_
         s_dept_t *dept = &self->depts[self->ndepts];
         dept->id = strdup(id);
         dept->name = strdup(name);
-        dept->norm = s_norm_dup(name);
+        dept->norm = ob_text_fold_dup(name);
         self->ndepts++;
         if (!dept->id || !dept->name || !dept->norm)
             return s_fail_at(ctx, item, "out of memory");
@@ -1105,7 +1072,7 @@ static int s_add_recuse_name(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
         return -1;
     if (s_grow((void **) &r->names, r->nnames, sizeof *r->names))
         return s_fail_at(ctx, item, "out of memory");
-    r->names[r->nnames] = s_norm_dup(text);
+    r->names[r->nnames] = ob_text_fold_dup(text);
     if (!r->names[r->nnames])
         return s_fail_at(ctx, item, "out of memory");
     if (!*r->names[r->nnames++])
@@ -2258,7 +2225,7 @@ static void s_eval_init(const ob_rules_t *self, const ob_workorder_t *order, s_e
         ev->wday = (int) (((days % 7) + 7 + 4) % 7);  /* 1970-01-01 was a Thursday */
     }
     if (order->target_org && *order->target_org) {
-        ev->target = s_norm_dup(order->target_org);
+        ev->target = ob_text_fold_dup(order->target_org);
         if (ev->target && !*ev->target) {
             free(ev->target);
             ev->target = NULL;
@@ -2457,7 +2424,7 @@ bool ob_rules_recused(ob_rules_t *self, const ob_workorder_t *order, const char 
     assert(order);
     if (!order->target_org || !*order->target_org)
         return false;
-    char *target = s_norm_dup(order->target_org);
+    char *target = ob_text_fold_dup(order->target_org);
     bool named = target && *target && s_names(self, target, dept);
     free(target);
     return named;
