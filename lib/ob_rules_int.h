@@ -24,7 +24,6 @@
 #define S_MAX_DAYS     365   /* longest deadline in working days */
 #define S_MAX_TAXONOMY (4 * 1024 * 1024)  /* bytes in a taxonomy file */
 #define S_TAXONOMY_BESIDE "taxonomy.csv"  /* read when the file names no taxonomy */
-#define S_SHOW         64    /* bytes of a key or value quoted in an error */
 #define S_MAX_WORDS    ((S_MAX_RULES + 63) / 64)
 #define S_SEEN_WORDS   ((OB_MATCH_PATTERNS_MAX + 63) / 64)
 

@@ -35,174 +35,35 @@ const char *const ob_rules_cond_keys[C_KINDS] = {
 static const ob_yamltree_limits_t s_limits = {
     .max_nodes = S_MAX_NODES, .max_depth = S_MAX_DEPTH, .what = "rule file"};
 
-/* Loading context: where errors go and what has been counted. */
-typedef struct {
-    const char *path;
-    char *err;
-    size_t errlen;
-    size_t eline, ecol;       /* position of the last error (0: none) */
-    size_t emsg;              /* offset of its message in err */
-    ob_rules_diag_fn *diag;   /* check mode: report errors in rules and go on */
-    void *diag_arg;
-    int nerrors;
-    bool pending;             /* an error was written and not yet reported */
-} s_ctx_t;
-
-/* Writes "path:line:column: message" into the error buffer and keeps its
-   position for check mode; line 0 is a problem of the whole file (such as
-   a taxonomy.csv found beside it that cannot be read): "path: message".
-   Returns -1 so that callers can `return s_fail(...)`. */
-static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
-{
-    if (!ctx->err || ctx->errlen == 0)
-        return -1;
-    va_list ap;
-    va_start(ap, fmt);
-    if (line) {
-        ctx->emsg = ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
-    }
-    else {
-        int n = snprintf(ctx->err, ctx->errlen, "%s: ", ctx->path);
-        ctx->emsg = n > 0 && (size_t) n < ctx->errlen ? (size_t) n : 0;
-        vsnprintf(ctx->err + ctx->emsg, ctx->errlen - ctx->emsg, fmt, ap);
-        col = 0;
-    }
-    va_end(ap);
-    ctx->pending = true;
-    ctx->eline = line;
-    ctx->ecol = col;
-    return -1;
-}
-
-#define s_fail_at(ctx, node, ...) s_fail((ctx), (node)->line, (node)->col, __VA_ARGS__)
-
 /* --- validation helpers --------------------------------------------------- */
 
 /* Keys reserved for a later release: refused with a clear message. */
-static const char *s_reserved[] = {
+static const char *const s_reserved[] = {
     /* top level */ "calendar", "calendars", "include",
     /* when */ "keywords_any", "area", "complainant", "time", "weekday",
     /* then */ "recuse", "contact", "supervise", "escalate",
     NULL
 };
 
-typedef struct {
-    const char *key;   /* accepted key */
-    ob_yamlnode_t *val;     /* its value, NULL when absent */
-    ob_yamlnode_t *keynode; /* its key node, for positions */
-} s_field_t;
-
-/* Bytes of `text` to quote in an error (see ob_yamltree_show). */
-static int s_show(const char *text)
-{
-    return ob_yamltree_show(text, S_SHOW);
-}
-
-/* Checks that `map` (described by `what` in errors) is a mapping whose
-   keys are among fields[0..n), each at most once; fills each field's val.
-   Returns 0 or -1 with the error set. */
-static int s_fields(s_ctx_t *ctx, const ob_yamlnode_t *map, const char *what, s_field_t *fields,
-                    size_t n)
-{
-    if (map->kind != OB_YAML_MAP)
-        return s_fail_at(ctx, map, "%s must be a mapping", what);
-    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
-        ob_yamlnode_t *key = map->kids[i];
-        size_t f;
-        for (f = 0; f < n; f++)
-            if (strcmp(key->text, fields[f].key) == 0)
-                break;
-        if (f == n) {
-            for (size_t r = 0; s_reserved[r]; r++)
-                if (strcmp(key->text, s_reserved[r]) == 0)
-                    return s_fail_at(ctx, key,
-                                     "key '%s' in %s is reserved for a later release "
-                                     "of the rules engine", key->text, what);
-            return s_fail_at(ctx, key, "unknown key '%.*s' in %s", s_show(key->text), key->text, what);
-        }
-        if (fields[f].val)
-            return s_fail_at(ctx, key, "duplicate key '%s' in %s", fields[f].key, what);
-        fields[f].val = map->kids[i + 1];
-        fields[f].keynode = key;
-    }
-    return 0;
-}
-
-static int s_require(s_ctx_t *ctx, const ob_yamlnode_t *map, const s_field_t *field,
-                     const char *what)
-{
-    if (field->val)
-        return 0;
-    return s_fail_at(ctx, map, "missing required key '%s' in %s", field->key, what);
-}
-
-/* A non-empty string scalar of at most max bytes. */
-static int s_string(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, size_t max,
-                    const char **out)
-{
-    if (node->kind != OB_YAML_SCALAR)
-        return s_fail_at(ctx, node, "%s must be a string, not a %s", what,
-                         node->kind == OB_YAML_MAP ? "mapping" : "list");
-    if (ob_yamlnode_is_null(node) || node->len == 0)
-        return s_fail_at(ctx, node, "%s must not be empty", what);
-    if (node->len > max)
-        return s_fail_at(ctx, node, "%s is too long (at most %zu bytes)", what, max);
-    *out = node->text;
-    return 0;
-}
-
-/* An identifier [a-z0-9_-]{1,63}. */
-static int s_ident(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, const char **out)
-{
-    if (s_string(ctx, node, what, OB_DEPT_MAX - 1, out))
-        return -1;
-    for (const char *p = *out; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'
-              || *p == '-'))
-            return s_fail_at(ctx, node, "%s '%.*s' may hold only a-z, 0-9, '_' and '-'",
-                             what, s_show(*out), *out);
-    return 0;
-}
-
-/* A plain (unquoted) integer scalar in [min, max]. */
-static int s_integer(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, long min,
-                     long max, long *out)
-{
-    if (node->kind != OB_YAML_SCALAR || !node->plain || node->len == 0)
-        return s_fail_at(ctx, node, "%s must be an integer", what);
-    const char *p = node->text;
-    if (*p == '+' || *p == '-')
-        p++;
-    if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
-        return s_fail_at(ctx, node, "%s must be an integer", what);
-    errno = 0;
-    long v = strtol(node->text, NULL, 10);
-    if (errno || v < min || v > max)
-        return s_fail_at(ctx, node, "%s must be between %ld and %ld", what, min, max);
-    *out = v;
-    return 0;
-}
-
 /* A duration "Nh" (working hours) or "Nd" (working days), N >= 1. */
-static int s_duration(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, s_dur_t *out)
+static int s_duration(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what, s_dur_t *out)
 {
     if (node->kind != OB_YAML_SCALAR)
-        return s_fail_at(ctx, node, "%s must be a duration such as 24h or 15d", what);
+        return ob_yamlctx_fail_at(ctx, node, "%s must be a duration such as 24h or 15d", what);
     const char *t = node->text;
     size_t digits = strspn(t, "0123456789");
     char unit = t[digits];
     if (digits == 0 || digits > 6 || t[0] == '0' || (unit != 'h' && unit != 'd')
         || t[digits + 1] != '\0')
-        return s_fail_at(ctx, node,
-                         "bad duration '%.*s' for %s: expected Nh (working hours) "
-                         "or Nd (working days), N >= 1", s_show(t), t, what);
+        return ob_yamlctx_fail_at(ctx, node,
+                                  "bad duration '%.*s' for %s: expected Nh (working hours) "
+                                  "or Nd (working days), N >= 1",
+                                  ob_yamlctx_show(t), t, what);
     long n = strtol(t, NULL, 10);
     long max = unit == 'h' ? S_MAX_HOURS : S_MAX_DAYS;
     if (n > max)
-        return s_fail_at(ctx, node, "duration '%s' for %s is too long (at most %ld%c)", t,
-                         what, max, unit);
+        return ob_yamlctx_fail_at(ctx, node, "duration '%s' for %s is too long (at most %ld%c)", t,
+                                  what, max, unit);
     out->days = unit == 'd' ? (uint32_t) n : 0;
     out->hours = unit == 'h' ? (uint32_t) n : 0;
     return 0;
@@ -211,7 +72,7 @@ static int s_duration(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what,
 /* A deadline: one duration for every urgency, or a mapping
    {normal, urgent, very_urgent} where normal is required, urgent defaults
    to normal and very_urgent to urgent. */
-static int s_deadline(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+static int s_deadline(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
                       s_deadline_t *out)
 {
     out->set = true;
@@ -221,9 +82,9 @@ static int s_deadline(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what,
         out->by[S_URGENT] = out->by[S_VERY_URGENT] = out->by[S_NORMAL];
         return 0;
     }
-    s_field_t f[] = {{"normal", NULL, NULL}, {"urgent", NULL, NULL},
-                     {"very_urgent", NULL, NULL}};
-    if (s_fields(ctx, node, what, f, 3) || s_require(ctx, node, &f[0], what))
+    ob_yamlfield_t f[] = {
+        {"normal", NULL, NULL}, {"urgent", NULL, NULL}, {"very_urgent", NULL, NULL}};
+    if (ob_yamlctx_fields(ctx, node, what, f, 3) || ob_yamlctx_require(ctx, node, &f[0], what))
         return -1;
     for (int u = S_NORMAL; u < S_URGENCIES; u++) {
         if (f[u].val) {
@@ -238,45 +99,8 @@ static int s_deadline(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what,
     return 0;
 }
 
-/* A string or a non-empty list of strings, handed one by one to `each`. */
-typedef int (*s_each_fn)(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg);
-
-static int s_one_or_list(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what,
-                         s_each_fn each, void *arg)
-{
-    if (node->kind == OB_YAML_MAP)
-        return s_fail_at(ctx, node, "%s must be a string or a list of strings", what);
-    if (node->kind == OB_YAML_SCALAR)
-        return each(ctx, node, arg);
-    if (node->nkids == 0)
-        return s_fail_at(ctx, node, "%s must not be an empty list", what);
-    if (node->nkids > S_MAX_LIST)
-        return s_fail_at(ctx, node, "%s lists more than %d entries", what, S_MAX_LIST);
-    for (size_t i = 0; i < node->nkids; i++)
-        if (each(ctx, node->kids[i], arg))
-            return -1;
-    return 0;
-}
-
-
-/* A boolean scalar: true/false (any case). */
-static int s_bool(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, bool *out)
-{
-    if (node->kind == OB_YAML_SCALAR && node->plain) {
-        if (strcasecmp(node->text, "true") == 0) {
-            *out = true;
-            return 0;
-        }
-        if (strcasecmp(node->text, "false") == 0) {
-            *out = false;
-            return 0;
-        }
-    }
-    return s_fail_at(ctx, node, "%s must be true or false", what);
-}
-
 /* "dir/of/rulefile/" + rel, or rel when absolute. */
-static char *s_relative(s_ctx_t *ctx, const char *rel)
+static char *s_relative(ob_yamlctx_t *ctx, const char *rel)
 {
     const char *slash = strrchr(ctx->path, '/');
     size_t dirlen = rel[0] == '/' || !slash ? 0 : (size_t) (slash - ctx->path) + 1;
@@ -325,11 +149,11 @@ static int s_grow(void **arr, size_t n, size_t size)
     return 0;
 }
 
-static s_cond_t *s_cond_new(s_ctx_t *ctx, s_ckind_t kind, const ob_yamlnode_t *at)
+static s_cond_t *s_cond_new(ob_yamlctx_t *ctx, s_ckind_t kind, const ob_yamlnode_t *at)
 {
     s_cond_t *c = calloc(1, sizeof *c);
     if (!c) {
-        s_fail_at(ctx, at, "out of memory");
+        ob_yamlctx_fail_at(ctx, at, "out of memory");
         return NULL;
     }
     c->kind = kind;
@@ -338,11 +162,11 @@ static s_cond_t *s_cond_new(s_ctx_t *ctx, s_ckind_t kind, const ob_yamlnode_t *a
     return c;
 }
 
-static int s_add_kid(s_ctx_t *ctx, s_cond_t *parent, s_cond_t *kid, const ob_yamlnode_t *at)
+static int s_add_kid(ob_yamlctx_t *ctx, s_cond_t *parent, s_cond_t *kid, const ob_yamlnode_t *at)
 {
     if (s_grow((void **) &parent->kids, parent->nkids, sizeof *parent->kids)) {
         s_cond_free(kid);
-        return s_fail_at(ctx, at, "out of memory");
+        return ob_yamlctx_fail_at(ctx, at, "out of memory");
     }
     parent->kids[parent->nkids++] = kid;
     return 0;
@@ -359,36 +183,36 @@ static int s_taxonomy_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-static int s_add_category(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+static int s_add_category(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_arg_t *a = arg;
     s_cond_t *c = a->cond;
     const char *text;
     const char *what = ob_rules_cond_keys[c->kind];
-    if (s_string(ctx, item, what, S_MAX_LEVELS * (S_MAX_TEXT + 1), &text))
+    if (ob_yamlctx_string(ctx, item, what, S_MAX_LEVELS * (S_MAX_TEXT + 1), &text))
         return -1;
     if (s_grow((void **) &c->cats, c->ncats, sizeof *c->cats))
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     s_catpath_t *cat = &c->cats[c->ncats++];
     memset(cat, 0, sizeof *cat);
     cat->levels = calloc(S_MAX_LEVELS, sizeof *cat->levels);
     if (!cat->levels)
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     const char *p = text;
     for (;;) {
         const char *slash = strchr(p, '/');
         size_t n = slash ? (size_t) (slash - p) : strlen(p);
         if (n == 0)
-            return s_fail_at(ctx, item, "%s '%.*s' has an empty level", what, s_show(text),
-                             text);
+            return ob_yamlctx_fail_at(ctx, item, "%s '%.*s' has an empty level", what,
+                                      ob_yamlctx_show(text), text);
         if (n > S_MAX_TEXT)
-            return s_fail_at(ctx, item, "%s level too long (at most %d bytes)", what,
-                             S_MAX_TEXT);
+            return ob_yamlctx_fail_at(ctx, item, "%s level too long (at most %d bytes)", what,
+                                      S_MAX_TEXT);
         if (cat->nlevels == S_MAX_LEVELS)
-            return s_fail_at(ctx, item, "%s has more than %d levels", what, S_MAX_LEVELS);
+            return ob_yamlctx_fail_at(ctx, item, "%s has more than %d levels", what, S_MAX_LEVELS);
         char *level = malloc(n + 1);
         if (!level)
-            return s_fail_at(ctx, item, "out of memory");
+            return ob_yamlctx_fail_at(ctx, item, "out of memory");
         memcpy(level, p, n);
         level[n] = '\0';
         cat->levels[cat->nlevels++] = level;
@@ -401,43 +225,44 @@ static int s_add_category(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
     if (self->taxonomy
         && !bsearch(&text, self->taxonomy, self->ntaxonomy, sizeof *self->taxonomy,
                     s_taxonomy_cmp))
-        return s_fail_at(ctx, item, "category '%.*s' is not in the taxonomy '%s'",
-                         s_show(text), text, self->taxonomy_file);
+        return ob_yamlctx_fail_at(ctx, item, "category '%.*s' is not in the taxonomy '%s'",
+                                  ob_yamlctx_show(text), text, self->taxonomy_file);
     return 0;
 }
 
 /* District and street codes (exact), target_org names (normalised). */
-static int s_add_str(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+static int s_add_str(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_cond_t *c = ((s_arg_t *) arg)->cond;
     const char *text;
-    if (s_string(ctx, item, ob_rules_cond_keys[c->kind], S_MAX_TEXT, &text))
+    if (ob_yamlctx_string(ctx, item, ob_rules_cond_keys[c->kind], S_MAX_TEXT, &text))
         return -1;
     if (s_grow((void **) &c->strs, c->nstrs, sizeof *c->strs))
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     char *copy = c->kind == C_TARGET_ORG ? ob_text_fold_dup(text) : strdup(text);
     if (!copy)
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     c->strs[c->nstrs++] = copy;
     if (!*copy)
-        return s_fail_at(ctx, item, "%s must not be blank", ob_rules_cond_keys[c->kind]);
+        return ob_yamlctx_fail_at(ctx, item, "%s must not be blank", ob_rules_cond_keys[c->kind]);
     return 0;
 }
 
 /* One keyword, added to the matcher: its id in *id. */
-static int s_keyword(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *item, const char *what,
-                     uint32_t *id)
+static int s_keyword(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *item,
+                     const char *what, uint32_t *id)
 {
     const char *text;
-    if (s_string(ctx, item, what, 4 * OB_MATCH_PATTERN_MAX, &text))
+    if (ob_yamlctx_string(ctx, item, what, 4 * OB_MATCH_PATTERN_MAX, &text))
         return -1;
     int n = ob_match_add(self->match, text, item->len);
     if (n < 0) {
         if (ob_match_count(self->match) >= OB_MATCH_PATTERNS_MAX)
-            return s_fail_at(ctx, item, "more than %d distinct keywords in the rule file",
-                             OB_MATCH_PATTERNS_MAX);
-        return s_fail_at(ctx, item, "%s '%.*s' is blank, not UTF-8 or longer than %d bytes", what,
-                         s_show(text), text, OB_MATCH_PATTERN_MAX);
+            return ob_yamlctx_fail_at(ctx, item, "more than %d distinct keywords in the rule file",
+                                      OB_MATCH_PATTERNS_MAX);
+        return ob_yamlctx_fail_at(ctx, item,
+                                  "%s '%.*s' is blank, not UTF-8 or longer than %d bytes", what,
+                                  ob_yamlctx_show(text), text, OB_MATCH_PATTERN_MAX);
     }
     *id = (uint32_t) n;
     return 0;
@@ -445,26 +270,28 @@ static int s_keyword(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *item, 
 
 /* A keyword entry: a string, or (for `keywords` and `title_keywords`) a
    list of words that must all occur. */
-static int s_add_keyword(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+static int s_add_keyword(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_arg_t *a = arg;
     s_cond_t *c = a->cond;
     const char *what = ob_rules_cond_keys[c->kind];
     if (s_grow((void **) &c->kw, c->nkw, sizeof *c->kw))
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     s_kwent_t *ent = &c->kw[c->nkw++];
     memset(ent, 0, sizeof *ent);
     if (item->kind == OB_YAML_SEQ && (c->kind == C_KEYWORDS || c->kind == C_TITLE_KEYWORDS)) {
         if (item->nkids == 0)
-            return s_fail_at(ctx, item, "a keyword group must not be an empty list");
+            return ob_yamlctx_fail_at(ctx, item, "a keyword group must not be an empty list");
         if (item->nkids > S_MAX_GROUP)
-            return s_fail_at(ctx, item, "a keyword group has more than %d words", S_MAX_GROUP);
+            return ob_yamlctx_fail_at(ctx, item, "a keyword group has more than %d words",
+                                      S_MAX_GROUP);
         ent->ids = calloc(item->nkids, sizeof *ent->ids);
         if (!ent->ids)
-            return s_fail_at(ctx, item, "out of memory");
+            return ob_yamlctx_fail_at(ctx, item, "out of memory");
         for (size_t i = 0; i < item->nkids; i++) {
             if (item->kids[i]->kind != OB_YAML_SCALAR)
-                return s_fail_at(ctx, item->kids[i], "a word in a keyword group must be a string");
+                return ob_yamlctx_fail_at(ctx, item->kids[i],
+                                          "a word in a keyword group must be a string");
             if (s_keyword(ctx, a->self, item->kids[i], "keyword", &ent->ids[ent->n]))
                 return -1;
             ent->n++;
@@ -472,11 +299,13 @@ static int s_add_keyword(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
         return 0;
     }
     if (item->kind == OB_YAML_SEQ)
-        return s_fail_at(ctx, item, "%s entries must be strings (groups of words are for "
-                                    "'keywords' and 'title_keywords')", what);
+        return ob_yamlctx_fail_at(ctx, item,
+                                  "%s entries must be strings (groups of words are for "
+                                  "'keywords' and 'title_keywords')",
+                                  what);
     ent->ids = calloc(1, sizeof *ent->ids);
     if (!ent->ids)
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     if (s_keyword(ctx, a->self, item, "keyword", &ent->ids[0]))
         return -1;
     ent->n = 1;
@@ -484,11 +313,11 @@ static int s_add_keyword(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 }
 
 /* Enum names for channel, appeal_type and urgency. */
-static int s_add_enum(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+static int s_add_enum(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_cond_t *c = ((s_arg_t *) arg)->cond;
     const char *text;
-    if (s_string(ctx, item, ob_rules_cond_keys[c->kind], S_MAX_TEXT, &text))
+    if (ob_yamlctx_string(ctx, item, ob_rules_cond_keys[c->kind], S_MAX_TEXT, &text))
         return -1;
     int v = -1;
     const char *names = "";
@@ -512,8 +341,8 @@ static int s_add_enum(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
         names = "NORMAL, URGENT, VERY_URGENT";
     }
     if (v < 0 || v > 31)
-        return s_fail_at(ctx, item, "unknown %s '%.*s': expected one of %s", ob_rules_cond_keys[c->kind],
-                         s_show(text), text, names);
+        return ob_yamlctx_fail_at(ctx, item, "unknown %s '%.*s': expected one of %s",
+                                  ob_rules_cond_keys[c->kind], ob_yamlctx_show(text), text, names);
     c->bits |= 1u << v;
     return 0;
 }
@@ -529,18 +358,20 @@ static int s_day(const char *text, size_t len)
 }
 
 /* "mon", "mon-fri" (may wrap: "fri-mon"). */
-static int s_add_weekday(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+static int s_add_weekday(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_cond_t *c = ((s_arg_t *) arg)->cond;
     const char *text;
-    if (s_string(ctx, item, "weekdays", S_MAX_TEXT, &text))
+    if (ob_yamlctx_string(ctx, item, "weekdays", S_MAX_TEXT, &text))
         return -1;
     const char *dash = strchr(text, '-');
     int from = s_day(text, dash ? (size_t) (dash - text) : strlen(text));
     int to = dash ? s_day(dash + 1, strlen(dash + 1)) : from;
     if (from < 0 || to < 0)
-        return s_fail_at(ctx, item, "bad weekday '%.*s': expected mon, tue, wed, thu, fri, "
-                                    "sat, sun or a range such as mon-fri", s_show(text), text);
+        return ob_yamlctx_fail_at(ctx, item,
+                                  "bad weekday '%.*s': expected mon, tue, wed, thu, fri, "
+                                  "sat, sun or a range such as mon-fri",
+                                  ob_yamlctx_show(text), text);
     for (int d = from;; d = (d + 1) % 7) {
         c->bits |= 1u << d;
         if (d == to)
@@ -561,23 +392,24 @@ static int s_clock(const char *t, size_t len, bool end)
     return h * 60 + m;
 }
 
-static int s_add_hours(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+static int s_add_hours(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_cond_t *c = ((s_arg_t *) arg)->cond;
     const char *text;
-    if (s_string(ctx, item, "hours", S_MAX_TEXT, &text))
+    if (ob_yamlctx_string(ctx, item, "hours", S_MAX_TEXT, &text))
         return -1;
     const char *dash = strchr(text, '-');
     int from = dash ? s_clock(text, (size_t) (dash - text), false) : -1;
     int to = dash ? s_clock(dash + 1, strlen(dash + 1), true) : -1;
     if (from < 0 || to < 0)
-        return s_fail_at(ctx, item, "bad hours '%.*s': expected a range \"HH:MM-HH:MM\"",
-                         s_show(text), text);
+        return ob_yamlctx_fail_at(ctx, item, "bad hours '%.*s': expected a range \"HH:MM-HH:MM\"",
+                                  ob_yamlctx_show(text), text);
     if (from == to || (from == 0 && to == 1440))
-        return s_fail_at(ctx, item, "hours '%s' %s", text,
-                         from == to ? "is an empty range" : "is the whole day: leave it out");
+        return ob_yamlctx_fail_at(ctx, item, "hours '%s' %s", text,
+                                  from == to ? "is an empty range"
+                                             : "is the whole day: leave it out");
     if (s_grow((void **) &c->ranges, c->nranges, sizeof *c->ranges))
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     c->ranges[c->nranges][0] = (uint16_t) from;
     c->ranges[c->nranges][1] = (uint16_t) to;
     c->nranges++;
@@ -585,20 +417,21 @@ static int s_add_hours(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 }
 
 /* A polygon: "file.geojson" or {file, name}; loaded once per (file, name). */
-static int s_add_polygon(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+static int s_add_polygon(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_arg_t *a = arg;
     ob_rules_t *self = a->self;
     s_cond_t *c = a->cond;
     const char *file, *name = NULL;
     if (item->kind == OB_YAML_MAP) {
-        s_field_t f[] = {{"file", NULL, NULL}, {"name", NULL, NULL}};
-        if (s_fields(ctx, item, "polygon", f, 2) || s_require(ctx, item, &f[0], "polygon")
-            || s_string(ctx, f[0].val, "polygon file", 4096, &file)
-            || (f[1].val && s_string(ctx, f[1].val, "polygon name", S_MAX_TEXT, &name)))
+        ob_yamlfield_t f[] = {{"file", NULL, NULL}, {"name", NULL, NULL}};
+        if (ob_yamlctx_fields(ctx, item, "polygon", f, 2)
+            || ob_yamlctx_require(ctx, item, &f[0], "polygon")
+            || ob_yamlctx_string(ctx, f[0].val, "polygon file", 4096, &file)
+            || (f[1].val && ob_yamlctx_string(ctx, f[1].val, "polygon name", S_MAX_TEXT, &name)))
             return -1;
     }
-    else if (s_string(ctx, item, "polygon", 4096, &file))
+    else if (ob_yamlctx_string(ctx, item, "polygon", 4096, &file))
         return -1;
     size_t i;
     for (i = 0; i < self->nareas; i++)
@@ -609,54 +442,36 @@ static int s_add_polygon(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
     if (i == self->nareas) {
         char *full = s_relative(ctx, file);
         if (!full)
-            return s_fail_at(ctx, item, "out of memory");
+            return ob_yamlctx_fail_at(ctx, item, "out of memory");
         char gerr[256];
         ob_geo_t *geo = ob_geo_load(full, name, gerr, sizeof gerr);
         free(full);
         if (!geo)
-            return s_fail_at(ctx, item, "polygon '%.*s': %s", s_show(file), file, gerr);
+            return ob_yamlctx_fail_at(ctx, item, "polygon '%.*s': %s", ob_yamlctx_show(file), file,
+                                      gerr);
         if (s_grow((void **) &self->areas, self->nareas, sizeof *self->areas)) {
             ob_geo_destroy(&geo);
-            return s_fail_at(ctx, item, "out of memory");
+            return ob_yamlctx_fail_at(ctx, item, "out of memory");
         }
         s_area_t *area = &self->areas[self->nareas++];
         area->geo = geo;
         area->file = strdup(file);
         area->name = name ? strdup(name) : NULL;
         if (!area->file || (name && !area->name))
-            return s_fail_at(ctx, item, "out of memory");
+            return ob_yamlctx_fail_at(ctx, item, "out of memory");
     }
     if (s_grow((void **) &c->areas, c->nareas, sizeof *c->areas))
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     c->areas[c->nareas++] = i;
     return 0;
 }
 
-/* A value list where items may be mappings or lists (polygon, keywords). */
-static int s_items(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, bool map_is_item,
-                   s_each_fn each, void *arg)
-{
-    if (node->kind == OB_YAML_SEQ) {
-        if (node->nkids == 0)
-            return s_fail_at(ctx, node, "%s must not be an empty list", what);
-        if (node->nkids > S_MAX_LIST)
-            return s_fail_at(ctx, node, "%s lists more than %d entries", what, S_MAX_LIST);
-        for (size_t i = 0; i < node->nkids; i++)
-            if (each(ctx, node->kids[i], arg))
-                return -1;
-        return 0;
-    }
-    if (node->kind == OB_YAML_MAP && !map_is_item)
-        return s_fail_at(ctx, node, "%s must be a string or a list of strings", what);
-    return each(ctx, node, arg);
-}
-
-static int s_load_when(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node, const char *what,
-                       s_cond_t **out);
+static int s_load_when(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node,
+                       const char *what, s_cond_t **out);
 
 /* The value of one `when` key into a condition of that kind. */
-static int s_load_cond(s_ctx_t *ctx, ob_rules_t *self, s_ckind_t kind, const ob_yamlnode_t *key,
-                       const ob_yamlnode_t *val, s_cond_t **out)
+static int s_load_cond(ob_yamlctx_t *ctx, ob_rules_t *self, s_ckind_t kind,
+                       const ob_yamlnode_t *key, const ob_yamlnode_t *val, s_cond_t **out)
 {
     s_cond_t *c = s_cond_new(ctx, kind, key);
     if (!c)
@@ -667,9 +482,11 @@ static int s_load_cond(s_ctx_t *ctx, ob_rules_t *self, s_ckind_t kind, const ob_
     case C_ALL:
     case C_ANY:
         if (val->kind != OB_YAML_SEQ)
-            rc = s_fail_at(ctx, val, "%s must be a list of condition mappings", ob_rules_cond_keys[kind]);
+            rc = ob_yamlctx_fail_at(ctx, val, "%s must be a list of condition mappings",
+                                    ob_rules_cond_keys[kind]);
         else if (val->nkids == 0)
-            rc = s_fail_at(ctx, val, "%s must not be an empty list", ob_rules_cond_keys[kind]);
+            rc = ob_yamlctx_fail_at(ctx, val, "%s must not be an empty list",
+                                    ob_rules_cond_keys[kind]);
         for (size_t i = 0; !rc && i < val->nkids; i++) {
             s_cond_t *kid = NULL;
             rc = s_load_when(ctx, self, val->kids[i], ob_rules_cond_keys[kind], &kid);
@@ -686,45 +503,50 @@ static int s_load_cond(s_ctx_t *ctx, ob_rules_t *self, s_ckind_t kind, const ob_
     }
     case C_CATEGORY:
     case C_CATEGORY_EXACT:
-        rc = s_one_or_list(ctx, val, ob_rules_cond_keys[kind], s_add_category, &arg);
+        rc = ob_yamlctx_one_or_list(ctx, val, ob_rules_cond_keys[kind], S_MAX_LIST, false,
+                                    s_add_category, &arg);
         break;
     case C_KEYWORDS:
     case C_TITLE_KEYWORDS:
-        rc = s_items(ctx, val, ob_rules_cond_keys[kind], false, s_add_keyword, &arg);
+        rc = ob_yamlctx_one_or_list(ctx, val, ob_rules_cond_keys[kind], S_MAX_LIST, false,
+                                    s_add_keyword, &arg);
         self->has_title = self->has_title || kind == C_TITLE_KEYWORDS;
         break;
     case C_KEYWORDS_ALL:
     case C_KEYWORDS_NONE:
     case C_TITLE_KEYWORDS_NONE:
-        rc = s_one_or_list(ctx, val, ob_rules_cond_keys[kind], s_add_keyword, &arg);
+        rc = ob_yamlctx_one_or_list(ctx, val, ob_rules_cond_keys[kind], S_MAX_LIST, false,
+                                    s_add_keyword, &arg);
         self->has_title = self->has_title || kind == C_TITLE_KEYWORDS_NONE;
         break;
     case C_DISTRICT:
     case C_STREET:
     case C_TARGET_ORG:
-        rc = s_one_or_list(ctx, val, ob_rules_cond_keys[kind], s_add_str, &arg);
+        rc = ob_yamlctx_one_or_list(ctx, val, ob_rules_cond_keys[kind], S_MAX_LIST, false,
+                                    s_add_str, &arg);
         break;
     case C_POLYGON:
-        rc = s_items(ctx, val, "polygon", true, s_add_polygon, &arg);
+        rc = ob_yamlctx_one_or_list(ctx, val, "polygon", S_MAX_LIST, true, s_add_polygon, &arg);
         break;
     case C_CHANNEL:
     case C_APPEAL:
     case C_URGENCY:
-        rc = s_one_or_list(ctx, val, ob_rules_cond_keys[kind], s_add_enum, &arg);
+        rc = ob_yamlctx_one_or_list(ctx, val, ob_rules_cond_keys[kind], S_MAX_LIST, false,
+                                    s_add_enum, &arg);
         break;
     case C_ANONYMOUS: {
         bool b = false;
-        rc = s_bool(ctx, val, "anonymous", &b);
+        rc = ob_yamlctx_bool(ctx, val, "anonymous", &b);
         c->bits = b;
         break;
     }
     case C_HOURS:
-        rc = s_one_or_list(ctx, val, "hours", s_add_hours, &arg);
+        rc = ob_yamlctx_one_or_list(ctx, val, "hours", S_MAX_LIST, false, s_add_hours, &arg);
         break;
     case C_WEEKDAYS:
-        rc = s_one_or_list(ctx, val, "weekdays", s_add_weekday, &arg);
+        rc = ob_yamlctx_one_or_list(ctx, val, "weekdays", S_MAX_LIST, false, s_add_weekday, &arg);
         if (!rc && c->bits == 0x7f)
-            rc = s_fail_at(ctx, val, "weekdays names every day: leave it out");
+            rc = ob_yamlctx_fail_at(ctx, val, "weekdays names every day: leave it out");
         break;
     default:
         assert(false);
@@ -738,12 +560,14 @@ static int s_load_cond(s_ctx_t *ctx, ob_rules_t *self, s_ckind_t kind, const ob_
 }
 
 /* A mapping of conditions, all of which must hold, into an ALL node. */
-static int s_load_when(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node, const char *what,
-                       s_cond_t **out)
+static int s_load_when(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node,
+                       const char *what, s_cond_t **out)
 {
     if (node->kind != OB_YAML_MAP)
-        return s_fail_at(ctx, node, "%s must hold mappings of conditions such as "
-                                    "{category: ..., keywords: ...}", what);
+        return ob_yamlctx_fail_at(ctx, node,
+                                  "%s must hold mappings of conditions such as "
+                                  "{category: ..., keywords: ...}",
+                                  what);
     s_cond_t *all = s_cond_new(ctx, C_ALL, node);
     if (!all)
         return -1;
@@ -759,14 +583,16 @@ static int s_load_when(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node
         if (kind == C_KINDS) {
             for (size_t r = 0; s_reserved[r]; r++)
                 if (strcmp(key->text, s_reserved[r]) == 0)
-                    rc = s_fail_at(ctx, key, "key '%s' in when is reserved for a later "
-                                             "release of the rules engine", key->text);
+                    rc = ob_yamlctx_fail_at(ctx, key,
+                                            "key '%s' in when is reserved for a later "
+                                            "release of the rules engine",
+                                            key->text);
             if (!rc)
-                rc = s_fail_at(ctx, key, "unknown key '%.*s' in when", s_show(key->text),
-                               key->text);
+                rc = ob_yamlctx_fail_at(ctx, key, "unknown key '%.*s' in when",
+                                        ob_yamlctx_show(key->text), key->text);
         }
         else if (seen & (1u << kind))
-            rc = s_fail_at(ctx, key, "duplicate key '%s' in when", key->text);
+            rc = ob_yamlctx_fail_at(ctx, key, "duplicate key '%s' in when", key->text);
         s_cond_t *c = NULL;
         if (!rc)
             rc = s_load_cond(ctx, self, (s_ckind_t) kind, key, val, &c);
@@ -784,79 +610,81 @@ static int s_load_when(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node
 
 /* --- departments, sites, defaults, recusal, taxonomy ---------------------- */
 
-static int s_load_departments(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
+static int s_load_departments(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
     if (node->kind != OB_YAML_SEQ)
-        return s_fail_at(ctx, node, "departments must be a list");
+        return ob_yamlctx_fail_at(ctx, node, "departments must be a list");
     if (node->nkids == 0)
-        return s_fail_at(ctx, node, "departments must declare at least one department");
+        return ob_yamlctx_fail_at(ctx, node, "departments must declare at least one department");
     if (node->nkids > S_MAX_DEPTS)
-        return s_fail_at(ctx, node, "more than %d departments", S_MAX_DEPTS);
+        return ob_yamlctx_fail_at(ctx, node, "more than %d departments", S_MAX_DEPTS);
     self->depts = calloc(node->nkids, sizeof *self->depts);
     if (!self->depts)
-        return s_fail_at(ctx, node, "out of memory");
+        return ob_yamlctx_fail_at(ctx, node, "out of memory");
     for (size_t i = 0; i < node->nkids; i++) {
         const ob_yamlnode_t *item = node->kids[i];
-        s_field_t f[] = {{"id", NULL, NULL}, {"name", NULL, NULL}};
+        ob_yamlfield_t f[] = {{"id", NULL, NULL}, {"name", NULL, NULL}};
         const char *id, *name;
-        if (s_fields(ctx, item, "a department", f, 2)
-            || s_require(ctx, item, &f[0], "a department")
-            || s_require(ctx, item, &f[1], "a department")
-            || s_ident(ctx, f[0].val, "department id", &id)
-            || s_string(ctx, f[1].val, "department name", S_MAX_TEXT, &name))
+        if (ob_yamlctx_fields(ctx, item, "a department", f, 2)
+            || ob_yamlctx_require(ctx, item, &f[0], "a department")
+            || ob_yamlctx_require(ctx, item, &f[1], "a department")
+            || ob_yamlctx_ident(ctx, f[0].val, "department id", &id)
+            || ob_yamlctx_string(ctx, f[1].val, "department name", S_MAX_TEXT, &name))
             return -1;
         for (size_t j = 0; j < self->ndepts; j++)
             if (strcmp(self->depts[j].id, id) == 0)
-                return s_fail_at(ctx, f[0].val, "duplicate department id '%s'", id);
+                return ob_yamlctx_fail_at(ctx, f[0].val, "duplicate department id '%s'", id);
         s_dept_t *dept = &self->depts[self->ndepts];
         dept->id = strdup(id);
         dept->name = strdup(name);
         dept->norm = ob_text_fold_dup(name);
         self->ndepts++;
         if (!dept->id || !dept->name || !dept->norm)
-            return s_fail_at(ctx, item, "out of memory");
+            return ob_yamlctx_fail_at(ctx, item, "out of memory");
     }
     return 0;
 }
 
-static int s_load_sites(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
+static int s_load_sites(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
     if (node->kind != OB_YAML_SEQ)
-        return s_fail_at(ctx, node, "sites must be a list");
+        return ob_yamlctx_fail_at(ctx, node, "sites must be a list");
     if (node->nkids == 0)
-        return s_fail_at(ctx, node, "sites must not be an empty list");
+        return ob_yamlctx_fail_at(ctx, node, "sites must not be an empty list");
     if (node->nkids > S_MAX_DEPTS)
-        return s_fail_at(ctx, node, "more than %d sites", S_MAX_DEPTS);
+        return ob_yamlctx_fail_at(ctx, node, "more than %d sites", S_MAX_DEPTS);
     self->sites = calloc(node->nkids, sizeof *self->sites);
     if (!self->sites)
-        return s_fail_at(ctx, node, "out of memory");
+        return ob_yamlctx_fail_at(ctx, node, "out of memory");
     for (size_t i = 0; i < node->nkids; i++) {
         const ob_yamlnode_t *item = node->kids[i];
-        s_field_t f[] = {{"id", NULL, NULL}, {"name", NULL, NULL}};
+        ob_yamlfield_t f[] = {{"id", NULL, NULL}, {"name", NULL, NULL}};
         const char *id, *name;
-        if (s_fields(ctx, item, "a site", f, 2) || s_require(ctx, item, &f[0], "a site")
-            || s_require(ctx, item, &f[1], "a site") || s_ident(ctx, f[0].val, "site id", &id)
-            || s_string(ctx, f[1].val, "site name", S_MAX_TEXT, &name))
+        if (ob_yamlctx_fields(ctx, item, "a site", f, 2)
+            || ob_yamlctx_require(ctx, item, &f[0], "a site")
+            || ob_yamlctx_require(ctx, item, &f[1], "a site")
+            || ob_yamlctx_ident(ctx, f[0].val, "site id", &id)
+            || ob_yamlctx_string(ctx, f[1].val, "site name", S_MAX_TEXT, &name))
             return -1;
         for (size_t j = 0; j < self->nsites; j++)
             if (strcmp(self->sites[j].id, id) == 0)
-                return s_fail_at(ctx, f[0].val, "duplicate site id '%s'", id);
+                return ob_yamlctx_fail_at(ctx, f[0].val, "duplicate site id '%s'", id);
         s_site_t *site = &self->sites[self->nsites++];
         site->id = strdup(id);
         site->name = strdup(name);
         if (!site->id || !site->name)
-            return s_fail_at(ctx, item, "out of memory");
+            return ob_yamlctx_fail_at(ctx, item, "out of memory");
     }
     return 0;
 }
 
-static int s_load_defaults(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
+static int s_load_defaults(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
-    s_field_t f[] = {{"sign_within", NULL, NULL}, {"reply_within", NULL, NULL},
-                     {"assist_within", NULL, NULL}};
+    ob_yamlfield_t f[] = {
+        {"sign_within", NULL, NULL}, {"reply_within", NULL, NULL}, {"assist_within", NULL, NULL}};
     if (ob_yamlnode_is_null(node))
         return 0;
-    if (s_fields(ctx, node, "defaults", f, 3))
+    if (ob_yamlctx_fields(ctx, node, "defaults", f, 3))
         return -1;
     if (f[0].val && s_deadline(ctx, f[0].val, "sign_within", &self->sign))
         return -1;
@@ -868,38 +696,38 @@ static int s_load_defaults(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *
 }
 
 /* A declared department id into out (OB_DEPT_MAX bytes). */
-static int s_dept_ref(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node, const char *what,
-                      char *out)
+static int s_dept_ref(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node,
+                      const char *what, char *out)
 {
     const char *id;
-    if (s_ident(ctx, node, what, &id))
+    if (ob_yamlctx_ident(ctx, node, what, &id))
         return -1;
     if (!ob_rules_dept_lookup(self, id))
-        return s_fail_at(ctx, node, "%s '%s' is not declared under departments", what, id);
+        return ob_yamlctx_fail_at(ctx, node, "%s '%s' is not declared under departments", what, id);
     memcpy(out, id, strlen(id) + 1);
     return 0;
 }
 
-static int s_add_recuse_name(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+static int s_add_recuse_name(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_recuse_t *r = arg;
     const char *text;
-    if (s_string(ctx, item, "recusal name", S_MAX_TEXT, &text))
+    if (ob_yamlctx_string(ctx, item, "recusal name", S_MAX_TEXT, &text))
         return -1;
     if (s_grow((void **) &r->names, r->nnames, sizeof *r->names))
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     r->names[r->nnames] = ob_text_fold_dup(text);
     if (!r->names[r->nnames])
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     if (!*r->names[r->nnames++])
-        return s_fail_at(ctx, item, "recusal name must not be blank");
+        return ob_yamlctx_fail_at(ctx, item, "recusal name must not be blank");
     return 0;
 }
 
-static int s_load_recusal(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
+static int s_load_recusal(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
-    s_field_t f[] = {{"instead", NULL, NULL}, {"departments", NULL, NULL}};
-    if (s_fields(ctx, node, "recusal", f, 2))
+    ob_yamlfield_t f[] = {{"instead", NULL, NULL}, {"departments", NULL, NULL}};
+    if (ob_yamlctx_fields(ctx, node, "recusal", f, 2))
         return -1;
     if (f[0].val && s_dept_ref(ctx, self, f[0].val, "recusal instead", self->recuse_instead))
         return -1;
@@ -907,32 +735,35 @@ static int s_load_recusal(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *n
         return 0;
     const ob_yamlnode_t *list = f[1].val;
     if (list->kind != OB_YAML_SEQ || list->nkids == 0)
-        return s_fail_at(ctx, list, "recusal departments must be a non-empty list");
+        return ob_yamlctx_fail_at(ctx, list, "recusal departments must be a non-empty list");
     if (list->nkids > S_MAX_DEPTS)
-        return s_fail_at(ctx, list, "more than %d recusal entries", S_MAX_DEPTS);
+        return ob_yamlctx_fail_at(ctx, list, "more than %d recusal entries", S_MAX_DEPTS);
     self->recuse = calloc(list->nkids, sizeof *self->recuse);
     if (!self->recuse)
-        return s_fail_at(ctx, list, "out of memory");
+        return ob_yamlctx_fail_at(ctx, list, "out of memory");
     for (size_t i = 0; i < list->nkids; i++) {
         const ob_yamlnode_t *item = list->kids[i];
-        s_field_t g[] = {{"dept", NULL, NULL}, {"names", NULL, NULL}, {"instead", NULL, NULL}};
+        ob_yamlfield_t g[] = {{"dept", NULL, NULL}, {"names", NULL, NULL}, {"instead", NULL, NULL}};
         s_recuse_t *r = &self->recuse[self->nrecuse++];
-        if (s_fields(ctx, item, "a recusal entry", g, 3)
-            || s_require(ctx, item, &g[0], "a recusal entry")
+        if (ob_yamlctx_fields(ctx, item, "a recusal entry", g, 3)
+            || ob_yamlctx_require(ctx, item, &g[0], "a recusal entry")
             || s_dept_ref(ctx, self, g[0].val, "recusal dept", r->dept))
             return -1;
         for (size_t j = 0; j + 1 < self->nrecuse; j++)
             if (strcmp(self->recuse[j].dept, r->dept) == 0)
-                return s_fail_at(ctx, g[0].val, "duplicate recusal entry for '%s'", r->dept);
-        if (g[1].val && s_one_or_list(ctx, g[1].val, "names", s_add_recuse_name, r))
+                return ob_yamlctx_fail_at(ctx, g[0].val, "duplicate recusal entry for '%s'",
+                                          r->dept);
+        if (g[1].val
+            && ob_yamlctx_one_or_list(ctx, g[1].val, "names", S_MAX_LIST, false, s_add_recuse_name,
+                                      r))
             return -1;
         if (g[2].val && s_dept_ref(ctx, self, g[2].val, "recusal instead", r->instead))
             return -1;
         const char *instead = r->instead[0] ? r->instead : self->recuse_instead;
         if (strcmp(instead, r->dept) == 0)
-            return s_fail_at(ctx, g[2].val ? g[2].val : g[0].val,
-                             "recusal: cases about '%s' cannot go instead to '%s' itself",
-                             r->dept, instead);
+            return ob_yamlctx_fail_at(ctx, g[2].val ? g[2].val : g[0].val,
+                                      "recusal: cases about '%s' cannot go instead to '%s' itself",
+                                      r->dept, instead);
     }
     return 0;
 }
@@ -942,7 +773,7 @@ static int s_load_recusal(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *n
    "a/b", "a/b/c", sorted, unique. Errors are placed at `node`, the
    `taxonomy:` value, or name the whole file when node is NULL (the
    taxonomy.csv found beside the rule file). */
-static int s_read_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const char *rel,
+static int s_read_taxonomy(ob_yamlctx_t *ctx, ob_rules_t *self, const char *rel,
                            const ob_yamlnode_t *node)
 {
     size_t at = node ? node->line : 0, col = node ? node->col : 0;
@@ -951,7 +782,7 @@ static int s_read_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const char *rel,
     char *path = s_relative(ctx, rel);
     if (!self->taxonomy_file || !path) {
         free(path);
-        return s_fail(ctx, at, col, "out of memory");
+        return ob_yamlctx_fail(ctx, at, col, "out of memory");
     }
     int rc = -1;
     char *buf = NULL;
@@ -959,18 +790,21 @@ static int s_read_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const char *rel,
     bool special = stat(path, &st) == 0 && !S_ISREG(st.st_mode);  /* never block on a FIFO */
     FILE *file = special ? NULL : fopen(path, "rb");
     if (!file) {
-        rc = s_fail(ctx, at, col, "cannot open taxonomy '%.*s'%s: %s", s_show(rel), rel, beside,
-                    special ? "not a regular file" : strerror(errno));
+        rc =
+            ob_yamlctx_fail(ctx, at, col, "cannot open taxonomy '%.*s'%s: %s", ob_yamlctx_show(rel),
+                            rel, beside, special ? "not a regular file" : strerror(errno));
         goto out;
     }
     if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > S_MAX_TAXONOMY) {
-        rc = s_fail(ctx, at, col, "taxonomy '%.*s'%s is not a regular file of at most %d MiB",
-                    s_show(rel), rel, beside, S_MAX_TAXONOMY / (1024 * 1024));
+        rc = ob_yamlctx_fail(ctx, at, col,
+                             "taxonomy '%.*s'%s is not a regular file of at most %d MiB",
+                             ob_yamlctx_show(rel), rel, beside, S_MAX_TAXONOMY / (1024 * 1024));
         goto out;
     }
     buf = malloc((size_t) st.st_size + 1);
     if (!buf || fread(buf, 1, (size_t) st.st_size, file) != (size_t) st.st_size) {
-        rc = s_fail(ctx, at, col, "cannot read taxonomy '%.*s'%s", s_show(rel), rel, beside);
+        rc = ob_yamlctx_fail(ctx, at, col, "cannot read taxonomy '%.*s'%s", ob_yamlctx_show(rel),
+                             rel, beside);
         goto out;
     }
     buf[st.st_size] = '\0';
@@ -999,14 +833,14 @@ static int s_read_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const char *rel,
                 cap = cap ? 2 * cap : 1024;
                 char **tax = realloc(self->taxonomy, cap * sizeof *tax);
                 if (!tax) {
-                    rc = s_fail(ctx, at, col, "out of memory");
+                    rc = ob_yamlctx_fail(ctx, at, col, "out of memory");
                     goto out;
                 }
                 self->taxonomy = tax;
             }
             char *entry = malloc(n + 1);
             if (!entry) {
-                rc = s_fail(ctx, at, col, "out of memory");
+                rc = ob_yamlctx_fail(ctx, at, col, "out of memory");
                 goto out;
             }
             for (size_t i = 0; i < n; i++)
@@ -1019,8 +853,8 @@ static int s_read_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const char *rel,
         line = nl ? nl + 1 : NULL;
     }
     if (self->ntaxonomy == 0) {
-        rc = s_fail(ctx, at, col, "taxonomy '%.*s'%s holds no category", s_show(rel), rel,
-                    beside);
+        rc = ob_yamlctx_fail(ctx, at, col, "taxonomy '%.*s'%s holds no category",
+                             ob_yamlctx_show(rel), rel, beside);
         goto out;
     }
     qsort(self->taxonomy, self->ntaxonomy, sizeof *self->taxonomy, s_taxonomy_cmp);
@@ -1045,25 +879,26 @@ out:
    not the taxonomy's, on purpose (NYC complaint types, say). Without the
    key, taxonomy.csv beside the rule file is read when there is one; with
    neither, categories are not checked (ob_rules_check warns). */
-static int s_load_taxonomy(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
+static int s_load_taxonomy(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
     if (node) {
         const char *rel;
         if (node->kind == OB_YAML_SCALAR && node->plain
             && (strcasecmp(node->text, "false") == 0 || strcasecmp(node->text, "true") == 0)) {
             if (strcasecmp(node->text, "true") == 0)
-                return s_fail_at(ctx, node, "taxonomy must name a CSV file, or be false "
-                                            "(categories not checked)");
+                return ob_yamlctx_fail_at(ctx, node,
+                                          "taxonomy must name a CSV file, or be false "
+                                          "(categories not checked)");
             self->taxonomy_off = true;
             return 0;
         }
-        if (s_string(ctx, node, "taxonomy", 4096, &rel))
+        if (ob_yamlctx_string(ctx, node, "taxonomy", 4096, &rel))
             return -1;
         return s_read_taxonomy(ctx, self, rel, node);
     }
     char *path = s_relative(ctx, S_TAXONOMY_BESIDE);
     if (!path)
-        return s_fail(ctx, 0, 0, "out of memory");
+        return ob_yamlctx_fail(ctx, 0, 0, "out of memory");
     struct stat st;
     bool there = stat(path, &st) == 0 || errno != ENOENT;
     free(path);
@@ -1082,13 +917,14 @@ static void s_rule_clear(s_rule_t *rule)
 }
 
 /* A text field of a decision, copied. */
-static int s_text(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, size_t max, char **out)
+static int s_text(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what, size_t max,
+                  char **out)
 {
     const char *text;
-    if (s_string(ctx, node, what, max, &text))
+    if (ob_yamlctx_string(ctx, node, what, max, &text))
         return -1;
     *out = strdup(text);
-    return *out ? 0 : s_fail_at(ctx, node, "out of memory");
+    return *out ? 0 : ob_yamlctx_fail_at(ctx, node, "out of memory");
 }
 
 typedef struct {
@@ -1096,7 +932,7 @@ typedef struct {
     s_rule_t *rule;
 } s_assist_arg_t;
 
-static int s_add_assist(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+static int s_add_assist(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
 {
     s_assist_arg_t *a = arg;
     s_rule_t *rule = a->rule;
@@ -1104,54 +940,60 @@ static int s_add_assist(s_ctx_t *ctx, const ob_yamlnode_t *item, void *arg)
     if (s_dept_ref(ctx, a->self, item, "assist department", id))
         return -1;
     if (strcmp(id, rule->lead) == 0)
-        return s_fail_at(ctx, item, "assist department '%s' is the lead", id);
+        return ob_yamlctx_fail_at(ctx, item, "assist department '%s' is the lead", id);
     for (size_t i = 0; i < rule->nassist; i++)
         if (strcmp(rule->assist[i], id) == 0)
-            return s_fail_at(ctx, item, "assist department '%s' is listed twice", id);
+            return ob_yamlctx_fail_at(ctx, item, "assist department '%s' is listed twice", id);
     if (rule->nassist == OB_ROUTE_ASSIST_MAX)
-        return s_fail_at(ctx, item, "more than %d assist departments", OB_ROUTE_ASSIST_MAX);
+        return ob_yamlctx_fail_at(ctx, item, "more than %d assist departments",
+                                  OB_ROUTE_ASSIST_MAX);
     if (s_grow((void **) &rule->assist, rule->nassist, sizeof *rule->assist))
-        return s_fail_at(ctx, item, "out of memory");
+        return ob_yamlctx_fail_at(ctx, item, "out of memory");
     memcpy(rule->assist[rule->nassist++], id, OB_DEPT_MAX);
     return 0;
 }
 
-static int s_load_then(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node, s_rule_t *rule)
+static int s_load_then(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node,
+                       s_rule_t *rule)
 {
     enum { T_LEAD, T_REJECT, T_TRANSFER, T_MANUAL, T_ASSIST, T_SIGN, T_REPLY, T_ASSIST_WITHIN,
            T_PRIORITY, T_CONFIDENTIAL, T_N };
-    s_field_t t[T_N] = {{"lead", NULL, NULL},         {"reject", NULL, NULL},
-                        {"transfer", NULL, NULL},     {"manual", NULL, NULL},
-                        {"assist", NULL, NULL},       {"sign_within", NULL, NULL},
-                        {"reply_within", NULL, NULL}, {"assist_within", NULL, NULL},
-                        {"priority", NULL, NULL},     {"confidential", NULL, NULL}};
-    if (s_fields(ctx, node, "then", t, T_N))
+    ob_yamlfield_t t[T_N] = {{"lead", NULL, NULL},         {"reject", NULL, NULL},
+                             {"transfer", NULL, NULL},     {"manual", NULL, NULL},
+                             {"assist", NULL, NULL},       {"sign_within", NULL, NULL},
+                             {"reply_within", NULL, NULL}, {"assist_within", NULL, NULL},
+                             {"priority", NULL, NULL},     {"confidential", NULL, NULL}};
+    if (ob_yamlctx_fields(ctx, node, "then", t, T_N))
         return -1;
     /* exactly one decision: report the second one written */
-    const s_field_t *first = NULL;
+    const ob_yamlfield_t *first = NULL;
     for (int i = T_LEAD; i <= T_MANUAL; i++) {
         if (!t[i].val)
             continue;
         if (first) {
-            const s_field_t *later = first->keynode->line > t[i].keynode->line
-                                             || (first->keynode->line == t[i].keynode->line
-                                                 && first->keynode->col > t[i].keynode->col)
-                                         ? first : &t[i];
-            const s_field_t *earlier = later == first ? &t[i] : first;
-            return s_fail_at(ctx, later->keynode,
-                             "then has both '%s' and '%s': a rule decides one of lead, "
-                             "reject, transfer or manual", earlier->key, later->key);
+            const ob_yamlfield_t *later = first->keynode->line > t[i].keynode->line
+                    || (first->keynode->line == t[i].keynode->line
+                        && first->keynode->col > t[i].keynode->col)
+                ? first
+                : &t[i];
+            const ob_yamlfield_t *earlier = later == first ? &t[i] : first;
+            return ob_yamlctx_fail_at(ctx, later->keynode,
+                                      "then has both '%s' and '%s': a rule decides one of lead, "
+                                      "reject, transfer or manual",
+                                      earlier->key, later->key);
         }
         first = &t[i];
     }
     if (!first)
-        return s_fail_at(ctx, node, "then needs a decision: lead, reject, transfer or manual");
+        return ob_yamlctx_fail_at(ctx, node,
+                                  "then needs a decision: lead, reject, transfer or manual");
     for (int i = T_ASSIST; i <= T_ASSIST_WITHIN; i++)
         if (t[i].val && !t[T_LEAD].val)
-            return s_fail_at(ctx, t[i].keynode, "'%s' goes only with 'lead'", t[i].key);
+            return ob_yamlctx_fail_at(ctx, t[i].keynode, "'%s' goes only with 'lead'", t[i].key);
     if (t[T_ASSIST_WITHIN].val && !t[T_ASSIST].val)
-        return s_fail_at(ctx, t[T_ASSIST_WITHIN].keynode, "'assist_within' goes only with "
-                                                          "'assist'");
+        return ob_yamlctx_fail_at(ctx, t[T_ASSIST_WITHIN].keynode,
+                                  "'assist_within' goes only with "
+                                  "'assist'");
     if (t[T_LEAD].val) {
         rule->decision = OB_DECISION_DISPATCH;
         if (s_dept_ref(ctx, self, t[T_LEAD].val, "lead department", rule->lead))
@@ -1159,27 +1001,27 @@ static int s_load_then(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node
     }
     else if (t[T_REJECT].val) {
         rule->decision = OB_DECISION_REJECT;
-        s_field_t r[] = {{"reason", NULL, NULL}, {"referral", NULL, NULL}};
-        if (s_fields(ctx, t[T_REJECT].val, "reject", r, 2)
-            || s_require(ctx, t[T_REJECT].val, &r[0], "reject")
+        ob_yamlfield_t r[] = {{"reason", NULL, NULL}, {"referral", NULL, NULL}};
+        if (ob_yamlctx_fields(ctx, t[T_REJECT].val, "reject", r, 2)
+            || ob_yamlctx_require(ctx, t[T_REJECT].val, &r[0], "reject")
             || s_text(ctx, r[0].val, "reject reason", OB_ROUTE_TEXT_MAX - 1, &rule->reason)
-            || (r[1].val && s_text(ctx, r[1].val, "referral", OB_ROUTE_REFERRAL_MAX - 1,
-                                   &rule->referral)))
+            || (r[1].val
+                && s_text(ctx, r[1].val, "referral", OB_ROUTE_REFERRAL_MAX - 1, &rule->referral)))
             return -1;
     }
     else if (t[T_TRANSFER].val) {
         rule->decision = OB_DECISION_TRANSFER;
-        s_field_t r[] = {{"site", NULL, NULL}, {"reason", NULL, NULL}};
+        ob_yamlfield_t r[] = {{"site", NULL, NULL}, {"reason", NULL, NULL}};
         const char *site;
-        if (s_fields(ctx, t[T_TRANSFER].val, "transfer", r, 2)
-            || s_require(ctx, t[T_TRANSFER].val, &r[0], "transfer")
-            || s_ident(ctx, r[0].val, "transfer site", &site)
-            || (r[1].val && s_text(ctx, r[1].val, "transfer reason", OB_ROUTE_TEXT_MAX - 1,
-                                   &rule->reason)))
+        if (ob_yamlctx_fields(ctx, t[T_TRANSFER].val, "transfer", r, 2)
+            || ob_yamlctx_require(ctx, t[T_TRANSFER].val, &r[0], "transfer")
+            || ob_yamlctx_ident(ctx, r[0].val, "transfer site", &site)
+            || (r[1].val
+                && s_text(ctx, r[1].val, "transfer reason", OB_ROUTE_TEXT_MAX - 1, &rule->reason)))
             return -1;
         if (!ob_rules_site_lookup(self, site))
-            return s_fail_at(ctx, r[0].val, "transfer site '%s' is not declared under sites",
-                             site);
+            return ob_yamlctx_fail_at(ctx, r[0].val,
+                                      "transfer site '%s' is not declared under sites", site);
         memcpy(rule->site, site, strlen(site) + 1);
     }
     else {
@@ -1188,7 +1030,9 @@ static int s_load_then(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node
             return -1;
     }
     s_assist_arg_t arg = {self, rule};
-    if (t[T_ASSIST].val && s_one_or_list(ctx, t[T_ASSIST].val, "assist", s_add_assist, &arg))
+    if (t[T_ASSIST].val
+        && ob_yamlctx_one_or_list(ctx, t[T_ASSIST].val, "assist", S_MAX_LIST, false, s_add_assist,
+                                  &arg))
         return -1;
     if (t[T_SIGN].val && s_deadline(ctx, t[T_SIGN].val, "sign_within", &rule->sign))
         return -1;
@@ -1198,35 +1042,41 @@ static int s_load_then(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node
         && s_deadline(ctx, t[T_ASSIST_WITHIN].val, "assist_within", &rule->assist_dl))
         return -1;
     long prio = 0;
-    if (t[T_PRIORITY].val && s_integer(ctx, t[T_PRIORITY].val, "then.priority", 0, 9, &prio))
+    if (t[T_PRIORITY].val
+        && ob_yamlctx_integer(ctx, t[T_PRIORITY].val, "then.priority", 0, 9, &prio))
         return -1;
     rule->hprio = (uint32_t) prio;
     if (t[T_CONFIDENTIAL].val
-        && s_bool(ctx, t[T_CONFIDENTIAL].val, "confidential", &rule->confidential))
+        && ob_yamlctx_bool(ctx, t[T_CONFIDENTIAL].val, "confidential", &rule->confidential))
         return -1;
     return 0;
 }
 
-static int s_load_rule(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node, s_rule_t *rule)
+static int s_load_rule(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node,
+                       s_rule_t *rule)
 {
-    s_field_t f[] = {{"id", NULL, NULL},   {"priority", NULL, NULL},
-                     {"when", NULL, NULL}, {"then", NULL, NULL},
-                     {"description", NULL, NULL}};
+    ob_yamlfield_t f[] = {{"id", NULL, NULL},
+                          {"priority", NULL, NULL},
+                          {"when", NULL, NULL},
+                          {"then", NULL, NULL},
+                          {"description", NULL, NULL}};
     const char *id, *text;
     rule->line = node->line;
     rule->col = node->col;
-    if (s_fields(ctx, node, "a rule", f, 5) || s_require(ctx, node, &f[0], "a rule")
-        || s_ident(ctx, f[0].val, "rule id", &id))
+    if (ob_yamlctx_fields(ctx, node, "a rule", f, 5)
+        || ob_yamlctx_require(ctx, node, &f[0], "a rule")
+        || ob_yamlctx_ident(ctx, f[0].val, "rule id", &id))
         return -1;
     for (size_t j = 0; j < self->nrules; j++)
         if (strcmp(self->rules[j].id, id) == 0)
-            return s_fail_at(ctx, f[0].val, "duplicate rule id '%s'", id);
+            return ob_yamlctx_fail_at(ctx, f[0].val, "duplicate rule id '%s'", id);
     memcpy(rule->id, id, strlen(id) + 1);  /* s_ident capped it below 64 */
-    if (s_require(ctx, node, &f[3], "a rule"))
+    if (ob_yamlctx_require(ctx, node, &f[3], "a rule"))
         return -1;
-    if (f[1].val && s_integer(ctx, f[1].val, "priority", -1000000, 1000000, &rule->priority))
+    if (f[1].val
+        && ob_yamlctx_integer(ctx, f[1].val, "priority", -1000000, 1000000, &rule->priority))
         return -1;
-    if (f[4].val && s_string(ctx, f[4].val, "description", 4096, &text))
+    if (f[4].val && ob_yamlctx_string(ctx, f[4].val, "description", 4096, &text))
         return -1;
     /* when: absent, null or {} matches every order */
     if (f[2].val && !ob_yamlnode_is_null(f[2].val)) {
@@ -1240,28 +1090,19 @@ static int s_load_rule(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node
     return s_load_then(ctx, self, f[3].val, rule);
 }
 
-/* Reports the error in ctx to the check callback. */
-static void s_report(s_ctx_t *ctx)
-{
-    ctx->pending = false;
-    ctx->nerrors++;
-    if (ctx->diag)
-        ctx->diag(ctx->diag_arg, false, ctx->path, ctx->eline, ctx->ecol, ctx->err + ctx->emsg);
-}
-
-static int s_load_rules(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
+static int s_load_rules(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
 {
     if (ob_yamlnode_is_null(node))
         return 0;
     if (node->kind != OB_YAML_SEQ)
-        return s_fail_at(ctx, node, "rules must be a list");
+        return ob_yamlctx_fail_at(ctx, node, "rules must be a list");
     if (node->nkids > S_MAX_RULES)
-        return s_fail_at(ctx, node, "more than %d rules", S_MAX_RULES);
+        return ob_yamlctx_fail_at(ctx, node, "more than %d rules", S_MAX_RULES);
     if (node->nkids == 0)
         return 0;
     self->rules = calloc(node->nkids, sizeof *self->rules);
     if (!self->rules)
-        return s_fail_at(ctx, node, "out of memory");
+        return ob_yamlctx_fail_at(ctx, node, "out of memory");
     int bad = 0;
     for (size_t i = 0; i < node->nkids; i++) {
         s_rule_t *rule = &self->rules[self->nrules];
@@ -1273,17 +1114,17 @@ static int s_load_rules(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *nod
         s_rule_clear(rule);
         if (!ctx->diag)
             return -1;
-        s_report(ctx);  /* check mode: report, skip the rule, go on */
+        ob_yamlctx_report(ctx); /* check mode: report, skip the rule, go on */
         bad = -1;
     }
     return bad;
 }
 
 /* "+08:00", "-05:30", "+8", "Z" / "UTC" into minutes east of UTC. */
-static int s_timezone(s_ctx_t *ctx, const ob_yamlnode_t *node, int *out)
+static int s_timezone(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, int *out)
 {
     const char *t;
-    if (s_string(ctx, node, "timezone", 16, &t))
+    if (ob_yamlctx_string(ctx, node, "timezone", 16, &t))
         return -1;
     if (strcmp(t, "Z") == 0 || strcmp(t, "UTC") == 0) {
         *out = 0;
@@ -1304,9 +1145,9 @@ static int s_timezone(s_ctx_t *ctx, const ob_yamlnode_t *node, int *out)
             ok = *rest == '\0';
     }
     if (!ok || h > 14 || m > 59 || (h == 14 && m > 0))
-        return s_fail_at(ctx, node,
-                         "bad timezone '%.*s': expected a UTC offset such as \"+08:00\"",
-                         s_show(t), t);
+        return ob_yamlctx_fail_at(ctx, node,
+                                  "bad timezone '%.*s': expected a UTC offset such as \"+08:00\"",
+                                  ob_yamlctx_show(t), t);
     *out = sign * (h * 60 + m);
     return 0;
 }
@@ -1426,28 +1267,30 @@ out:
     return rc;
 }
 
-static int s_build(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *root)
+static int s_build(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *root)
 {
     if (!root || ob_yamlnode_is_null(root))
-        return s_fail(ctx, 1, 1, "empty rule file (expected version, departments and rules)");
+        return ob_yamlctx_fail(ctx, 1, 1,
+                               "empty rule file (expected version, departments and rules)");
     if (root->kind != OB_YAML_MAP)
-        return s_fail_at(ctx, root, "a rule file must be a mapping with version, "
-                                    "departments and rules");
+        return ob_yamlctx_fail_at(ctx, root,
+                                  "a rule file must be a mapping with version, "
+                                  "departments and rules");
     enum { F_VERSION, F_TIMEZONE, F_DEPTS, F_DEFAULTS, F_RULES, F_TAXONOMY, F_SITES,
            F_RECUSAL, F_N };
-    s_field_t f[F_N] = {{"version", NULL, NULL},  {"timezone", NULL, NULL},
-                        {"departments", NULL, NULL}, {"defaults", NULL, NULL},
-                        {"rules", NULL, NULL},    {"taxonomy", NULL, NULL},
-                        {"sites", NULL, NULL},    {"recusal", NULL, NULL}};
+    ob_yamlfield_t f[F_N] = {{"version", NULL, NULL},     {"timezone", NULL, NULL},
+                             {"departments", NULL, NULL}, {"defaults", NULL, NULL},
+                             {"rules", NULL, NULL},       {"taxonomy", NULL, NULL},
+                             {"sites", NULL, NULL},       {"recusal", NULL, NULL}};
     const char *version;
-    if (s_fields(ctx, root, "the rule file", f, F_N)
-        || s_require(ctx, root, &f[F_VERSION], "the rule file")
-        || s_string(ctx, f[F_VERSION].val, "version", S_MAX_VERSION, &version)
-        || s_require(ctx, root, &f[F_DEPTS], "the rule file"))
+    if (ob_yamlctx_fields(ctx, root, "the rule file", f, F_N)
+        || ob_yamlctx_require(ctx, root, &f[F_VERSION], "the rule file")
+        || ob_yamlctx_string(ctx, f[F_VERSION].val, "version", S_MAX_VERSION, &version)
+        || ob_yamlctx_require(ctx, root, &f[F_DEPTS], "the rule file"))
         return -1;
     self->version = strdup(version);
     if (!self->version)
-        return s_fail_at(ctx, root, "out of memory");
+        return ob_yamlctx_fail_at(ctx, root, "out of memory");
     if (f[F_TIMEZONE].val && s_timezone(ctx, f[F_TIMEZONE].val, &self->utc_offset_min))
         return -1;
     if (s_load_taxonomy(ctx, self, f[F_TAXONOMY].val))
@@ -1466,13 +1309,13 @@ static int s_build(s_ctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *root)
     if (self->nrules > 1)
         qsort(self->rules, self->nrules, sizeof *self->rules, s_rule_cmp);
     if (ob_match_compile(self->match) || s_build_gates(self))
-        return s_fail_at(ctx, root, "out of memory");
+        return ob_yamlctx_fail_at(ctx, root, "out of memory");
     return 0;
 }
 
 /* Reads the whole file, refusing anything larger than S_MAX_FILE. Returns
    a NUL-terminated buffer and its length, or NULL with "path: message". */
-static unsigned char *s_read_file(s_ctx_t *ctx, size_t *len_p)
+static unsigned char *s_read_file(ob_yamlctx_t *ctx, size_t *len_p)
 {
     unsigned char *buf = NULL;
     ctx->pending = true;  /* file-level errors: "path: message", no position */
@@ -1522,7 +1365,7 @@ out:
 /* --- loading -------------------------------------------------------------- */
 
 /* Loads with the given context (normal or check mode). */
-static ob_rules_t *s_load(s_ctx_t *ctx)
+static ob_rules_t *s_load(ob_yamlctx_t *ctx)
 {
     ob_yamltree_t *tree = NULL;
     const ob_yamlnode_t *root = NULL;
@@ -1541,7 +1384,7 @@ static ob_rules_t *s_load(s_ctx_t *ctx)
     root = ob_yamltree_root(tree);
     self = calloc(1, sizeof *self);
     if (!self || !(self->match = ob_match_new())) {
-        s_fail(ctx, 1, 1, "out of memory");
+        ob_yamlctx_fail(ctx, 1, 1, "out of memory");
         free(self);
         self = NULL;
         goto out;
@@ -1573,7 +1416,11 @@ ob_rules_t *ob_rules_load(const char *path, char *err, size_t errlen)
         errlen = sizeof scratch;
     }
     err[0] = '\0';
-    s_ctx_t ctx = {.path = path, .err = err, .errlen = errlen};
+    ob_yamlctx_t ctx = {.path = path,
+                        .err = err,
+                        .errlen = errlen,
+                        .reserved = s_reserved,
+                        .release_of = "the rules engine"};
     return s_load(&ctx);
 }
 
@@ -1583,10 +1430,16 @@ ob_rules_t *ob_rules_load_checked(const char *path, ob_rules_diag_fn *fn, void *
     assert(path);
     assert(fn);
     char err[1024] = "";
-    s_ctx_t ctx = {.path = path, .err = err, .errlen = sizeof err, .diag = fn, .diag_arg = arg};
+    ob_yamlctx_t ctx = {.path = path,
+                        .err = err,
+                        .errlen = sizeof err,
+                        .reserved = s_reserved,
+                        .release_of = "the rules engine",
+                        .diag = fn,
+                        .diag_arg = arg};
     ob_rules_t *self = s_load(&ctx);
     if (!self && (ctx.pending || ctx.nerrors == 0))
-        s_report(&ctx);
+        ob_yamlctx_report(&ctx);
     *nerrors = ctx.nerrors;
     return self;
 }

@@ -9,6 +9,7 @@
     into a line and a column in characters; parser errors carry a mark.   */
 #include "ob_yamltree.h"
 #include <assert.h>
+#include <strings.h>
 #include <yaml.h>
 
 struct ob_yamltree {
@@ -17,9 +18,7 @@ struct ob_yamltree {
 
 /* Parsing context: input, limits and where errors go. */
 typedef struct {
-    const char *path;
-    char *err;
-    size_t errlen;
+    ob_yamlctx_t out;          /* the file's path and where errors go */
     const unsigned char *buf;  /* file contents, to place reader errors */
     size_t len;
     const ob_yamltree_limits_t *limits;
@@ -70,18 +69,9 @@ size_t ob_yamltree_error_where(const char *err, const char *path, size_t *line, 
     return (size_t) (p + 1 - err);
 }
 
-static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-#define s_fail_at(ctx, node, ...) s_fail((ctx), (node)->line, (node)->col, __VA_ARGS__)
+/* Errors of the parse, through the schema helpers' one writer. */
+#define s_fail(ctx, ...) ob_yamlctx_fail(&(ctx)->out, __VA_ARGS__)
+#define s_fail_at(ctx, ...) ob_yamlctx_fail_at(&(ctx)->out, __VA_ARGS__)
 
 static void s_node_free(ob_yamlnode_t *node)
 {
@@ -274,7 +264,7 @@ ob_yamltree_t *ob_yamltree_parse(const void *buf, size_t len, const char *path,
     assert(buf || len == 0);
     assert(path);
     assert(limits && limits->what);
-    s_ctx_t ctx = {.path = path, .err = err, .errlen = errlen,
+    s_ctx_t ctx = {.out = {.path = path, .err = err, .errlen = errlen},
                    .buf = buf ? buf : (const void *) "", .len = len, .limits = limits};
     ob_yamltree_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -342,6 +332,182 @@ int ob_yamltree_show(const char *text, size_t max)
     while (n > 0 && ((unsigned char) text[n] & 0xC0) == 0x80)
         n--;
     return (int) n;
+}
+
+/* --- schema helpers --------------------------------------------------------- */
+
+#define S_SHOW 64   /* bytes of a key or value quoted in an error */
+
+int ob_yamlctx_fail(ob_yamlctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
+{
+    if (!ctx->err || ctx->errlen == 0)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    if (line) {
+        ctx->emsg = ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
+    }
+    else {
+        int n = snprintf(ctx->err, ctx->errlen, "%s: ", ctx->path);
+        ctx->emsg = n > 0 && (size_t) n < ctx->errlen ? (size_t) n : 0;
+        vsnprintf(ctx->err + ctx->emsg, ctx->errlen - ctx->emsg, fmt, ap);
+        col = 0;
+    }
+    va_end(ap);
+    ctx->pending = true;
+    ctx->eline = line;
+    ctx->ecol = col;
+    return -1;
+}
+
+void ob_yamlctx_report(ob_yamlctx_t *ctx)
+{
+    ctx->pending = false;
+    ctx->nerrors++;
+    if (ctx->diag)
+        ctx->diag(ctx->diag_arg, false, ctx->path, ctx->eline, ctx->ecol, ctx->err + ctx->emsg);
+}
+
+int ob_yamlctx_show(const char *text)
+{
+    return ob_yamltree_show(text, S_SHOW);
+}
+
+/* True when `key` is one of the context's reserved keys. */
+static bool s_reserved(const ob_yamlctx_t *ctx, const char *key)
+{
+    for (size_t r = 0; ctx->reserved && ctx->reserved[r]; r++)
+        if (strcmp(key, ctx->reserved[r]) == 0)
+            return true;
+    return false;
+}
+
+int ob_yamlctx_fields(ob_yamlctx_t *ctx, const ob_yamlnode_t *map, const char *what,
+                      ob_yamlfield_t *fields, size_t n)
+{
+    if (map->kind != OB_YAML_MAP)
+        return ob_yamlctx_fail_at(ctx, map, "%s must be a mapping", what);
+    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+        ob_yamlnode_t *key = map->kids[i];
+        size_t f;
+        for (f = 0; f < n; f++)
+            if (strcmp(key->text, fields[f].key) == 0)
+                break;
+        if (f == n && s_reserved(ctx, key->text))
+            return ob_yamlctx_fail_at(ctx, key, "key '%s' in %s is reserved for a later "
+                                      "release of %s", key->text, what, ctx->release_of);
+        if (f == n)
+            return ob_yamlctx_fail_at(ctx, key, "unknown key '%.*s' in %s",
+                                      ob_yamlctx_show(key->text), key->text, what);
+        if (fields[f].val)
+            return ob_yamlctx_fail_at(ctx, key, "duplicate key '%s' in %s", fields[f].key, what);
+        fields[f].val = map->kids[i + 1];
+        fields[f].keynode = key;
+    }
+    return 0;
+}
+
+int ob_yamlctx_require(ob_yamlctx_t *ctx, const ob_yamlnode_t *map,
+                       const ob_yamlfield_t *field, const char *what)
+{
+    if (field->val)
+        return 0;
+    return ob_yamlctx_fail_at(ctx, map, "missing required key '%s' in %s", field->key, what);
+}
+
+int ob_yamlctx_string(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                      size_t max, const char **out)
+{
+    if (node->kind != OB_YAML_SCALAR)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be a string, not a %s", what,
+                                  node->kind == OB_YAML_MAP ? "mapping" : "list");
+    if (ob_yamlnode_is_null(node) || node->len == 0)
+        return ob_yamlctx_fail_at(ctx, node, "%s must not be empty", what);
+    if (node->len > max)
+        return ob_yamlctx_fail_at(ctx, node, "%s is too long (at most %zu bytes)", what, max);
+    *out = node->text;
+    return 0;
+}
+
+int ob_yamlctx_ident(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                     const char **out)
+{
+    if (ob_yamlctx_string(ctx, node, what, OB_DEPT_MAX - 1, out))
+        return -1;
+    for (const char *p = *out; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'
+              || *p == '-'))
+            return ob_yamlctx_fail_at(ctx, node, "%s '%.*s' may hold only a-z, 0-9, '_' "
+                                      "and '-'", what, ob_yamlctx_show(*out), *out);
+    return 0;
+}
+
+int ob_yamlctx_integer(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                       long min, long max, long *out)
+{
+    if (node->kind != OB_YAML_SCALAR || !node->plain || node->len == 0)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be an integer", what);
+    const char *p = node->text;
+    if (*p == '+' || *p == '-')
+        p++;
+    if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
+        return ob_yamlctx_fail_at(ctx, node, "%s must be an integer", what);
+    errno = 0;
+    long v = strtol(node->text, NULL, 10);
+    if (errno || v < min || v > max)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be between %ld and %ld", what, min, max);
+    *out = v;
+    return 0;
+}
+
+int ob_yamlctx_bool(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what, bool *out)
+{
+    if (node->kind == OB_YAML_SCALAR && node->plain) {
+        if (strcasecmp(node->text, "true") == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(node->text, "false") == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return ob_yamlctx_fail_at(ctx, node, "%s must be true or false", what);
+}
+
+int ob_yamlctx_scalar(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what)
+{
+    if (node->kind != OB_YAML_SCALAR)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be a single value, not a %s", what,
+                                  node->kind == OB_YAML_MAP ? "mapping" : "list");
+    if (node->len == 0)
+        return ob_yamlctx_fail_at(ctx, node, "%s must not be empty", what);
+    return 0;
+}
+
+int ob_yamlctx_list(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what)
+{
+    if (node->kind != OB_YAML_SEQ)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be a list", what);
+    return 0;
+}
+
+int ob_yamlctx_one_or_list(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                           size_t max, bool map_is_item, ob_yamlctx_each_fn each, void *arg)
+{
+    if (node->kind == OB_YAML_SEQ) {
+        if (node->nkids == 0)
+            return ob_yamlctx_fail_at(ctx, node, "%s must not be an empty list", what);
+        if (node->nkids > max)
+            return ob_yamlctx_fail_at(ctx, node, "%s lists more than %zu entries", what, max);
+        for (size_t i = 0; i < node->nkids; i++)
+            if (each(ctx, node->kids[i], arg))
+                return -1;
+        return 0;
+    }
+    if (node->kind == OB_YAML_MAP && !map_is_item)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be a string or a list of strings", what);
+    return each(ctx, node, arg);
 }
 
 /* --- self-test ------------------------------------------------------------ */
