@@ -476,81 +476,7 @@ const char *ob_calendar_day_name(ob_calendar_t *self, int64_t ms)
 static const ob_yamltree_limits_t s_limits = {
     .max_nodes = S_MAX_NODES, .max_depth = S_MAX_DEPTH, .what = "calendar file"};
 
-/* Loading context: where errors go. */
-typedef struct {
-    const char *path;
-    char *err;
-    size_t errlen;
-} s_ctx_t;
-
-/* Writes "path:line:column: message" into the error buffer; returns -1. */
-static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-#define s_fail_at(ctx, node, ...) s_fail((ctx), (node)->line, (node)->col, __VA_ARGS__)
-
 /* --- validation ------------------------------------------------------------ */
-
-typedef struct {
-    const char *key;   /* accepted key */
-    ob_yamlnode_t *val;     /* its value, NULL when absent */
-    ob_yamlnode_t *keynode; /* its key node, for positions */
-} s_field_t;
-
-/* Bytes of `text` to quote in an error (see ob_yamltree_show). */
-static int s_show(const char *text)
-{
-    return ob_yamltree_show(text, 64);
-}
-
-/* Checks that `map` is a mapping whose keys are among fields[0..n), each
-   at most once; fills each field's val. */
-static int s_fields(s_ctx_t *ctx, const ob_yamlnode_t *map, const char *what, s_field_t *fields,
-                    size_t n)
-{
-    if (map->kind != OB_YAML_MAP)
-        return s_fail_at(ctx, map, "%s must be a mapping", what);
-    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
-        ob_yamlnode_t *key = map->kids[i];
-        size_t f;
-        for (f = 0; f < n; f++)
-            if (strcmp(key->text, fields[f].key) == 0)
-                break;
-        if (f == n)
-            return s_fail_at(ctx, key, "unknown key '%.*s' in %s", s_show(key->text), key->text,
-                             what);
-        if (fields[f].val)
-            return s_fail_at(ctx, key, "duplicate key '%s' in %s", fields[f].key, what);
-        fields[f].val = map->kids[i + 1];
-        fields[f].keynode = key;
-    }
-    return 0;
-}
-
-static int s_scalar(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what)
-{
-    if (node->kind != OB_YAML_SCALAR)
-        return s_fail_at(ctx, node, "%s must be a single value, not a %s", what,
-                         node->kind == OB_YAML_MAP ? "mapping" : "list");
-    if (node->len == 0)
-        return s_fail_at(ctx, node, "%s must not be empty", what);
-    return 0;
-}
-
-static int s_list(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what)
-{
-    if (node->kind != OB_YAML_SEQ)
-        return s_fail_at(ctx, node, "%s must be a list", what);
-    return 0;
-}
 
 static bool s_leap(int64_t y)
 {
@@ -558,10 +484,10 @@ static bool s_leap(int64_t y)
 }
 
 /* A date "YYYY-MM-DD" inside `year`: its day of the year (0-based). */
-static int s_date(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, int year, int *yday)
+static int s_date(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what, int year, int *yday)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (s_scalar(ctx, node, what))
+    if (ob_yamlctx_scalar(ctx, node, what))
         return -1;
     const char *s = node->text;
     bool shape = node->len == 10 && s[4] == '-' && s[7] == '-';
@@ -569,15 +495,15 @@ static int s_date(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, int
         if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
             shape = false;
     if (!shape)
-        return s_fail_at(ctx, node, "%s '%.*s' is not a date (YYYY-MM-DD)", what,
-                         s_show(s), s);
+        return ob_yamlctx_fail_at(ctx, node, "%s '%.*s' is not a date (YYYY-MM-DD)", what,
+                         ob_yamlctx_show(s), s);
     int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
     int m = (s[5] - '0') * 10 + (s[6] - '0');
     int d = (s[8] - '0') * 10 + (s[9] - '0');
     if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && s_leap(y)))
-        return s_fail_at(ctx, node, "%s '%s' is not a real date", what, s);
+        return ob_yamlctx_fail_at(ctx, node, "%s '%s' is not a real date", what, s);
     if (y != year)
-        return s_fail_at(ctx, node, "%s '%s' is not in the file's year %d", what, s, year);
+        return ob_yamlctx_fail_at(ctx, node, "%s '%s' is not in the file's year %d", what, s, year);
     *yday = (int) (s_days_from_civil(y, m, d) - s_days_from_civil(y, 1, 1));
     return 0;
 }
@@ -599,28 +525,28 @@ static bool s_clock(const char *s, size_t len, int *minutes)
 }
 
 /* hours: a list of "HH:MM-HH:MM", ascending, not overlapping. */
-static int s_hours(s_ctx_t *ctx, const ob_yamlnode_t *node, s_pattern_t *pat)
+static int s_hours(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, s_pattern_t *pat)
 {
-    if (s_list(ctx, node, "'hours'"))
+    if (ob_yamlctx_list(ctx, node, "'hours'"))
         return -1;
     if (node->nkids == 0)
-        return s_fail_at(ctx, node, "'hours' must list at least one working period");
+        return ob_yamlctx_fail_at(ctx, node, "'hours' must list at least one working period");
     if (node->nkids > S_MAX_SPANS)
-        return s_fail_at(ctx, node, "'hours' lists more than %d working periods", S_MAX_SPANS);
+        return ob_yamlctx_fail_at(ctx, node, "'hours' lists more than %d working periods", S_MAX_SPANS);
     int64_t prev = -1;
     for (size_t i = 0; i < node->nkids; i++) {
         const ob_yamlnode_t *kid = node->kids[i];
-        if (s_scalar(ctx, kid, "a working period"))
+        if (ob_yamlctx_scalar(ctx, kid, "a working period"))
             return -1;
         int open, close;
         if (kid->len != 11 || kid->text[5] != '-' || !s_clock(kid->text, 5, &open)
             || !s_clock(kid->text + 6, 5, &close))
-            return s_fail_at(ctx, kid, "working period '%.*s' is not HH:MM-HH:MM "
-                             "(00:00 to 24:00)", s_show(kid->text), kid->text);
+            return ob_yamlctx_fail_at(ctx, kid, "working period '%.*s' is not HH:MM-HH:MM "
+                             "(00:00 to 24:00)", ob_yamlctx_show(kid->text), kid->text);
         if (close <= open)
-            return s_fail_at(ctx, kid, "working period '%s' ends before it starts", kid->text);
+            return ob_yamlctx_fail_at(ctx, kid, "working period '%s' ends before it starts", kid->text);
         if (open < prev)
-            return s_fail_at(ctx, kid, "working period '%s' overlaps or precedes the one before",
+            return ob_yamlctx_fail_at(ctx, kid, "working period '%s' overlaps or precedes the one before",
                              kid->text);
         pat->spans[i] = (s_span_t) {open * S_MIN_MS, close * S_MIN_MS};
         prev = close;
@@ -630,70 +556,70 @@ static int s_hours(s_ctx_t *ctx, const ob_yamlnode_t *node, s_pattern_t *pat)
 }
 
 /* weekend: a list of day names (monday .. sunday), at most six. */
-static int s_weekend(s_ctx_t *ctx, const ob_yamlnode_t *node, uint8_t *mask)
+static int s_weekend(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, uint8_t *mask)
 {
     static const char *names[] = {"monday", "tuesday", "wednesday", "thursday", "friday",
                                   "saturday", "sunday"};
-    if (s_list(ctx, node, "'weekend'"))
+    if (ob_yamlctx_list(ctx, node, "'weekend'"))
         return -1;
     *mask = 0;
     for (size_t i = 0; i < node->nkids; i++) {
         const ob_yamlnode_t *kid = node->kids[i];
-        if (s_scalar(ctx, kid, "a weekend day"))
+        if (ob_yamlctx_scalar(ctx, kid, "a weekend day"))
             return -1;
         int w;
         for (w = 0; w < 7; w++)
             if (strcmp(kid->text, names[w]) == 0)
                 break;
         if (w == 7)
-            return s_fail_at(ctx, kid, "'%.*s' is not a day of the week (monday .. sunday)",
-                             s_show(kid->text), kid->text);
+            return ob_yamlctx_fail_at(ctx, kid, "'%.*s' is not a day of the week (monday .. sunday)",
+                             ob_yamlctx_show(kid->text), kid->text);
         if (*mask & (1 << w))
-            return s_fail_at(ctx, kid, "weekend day '%s' is listed twice", kid->text);
+            return ob_yamlctx_fail_at(ctx, kid, "weekend day '%s' is listed twice", kid->text);
         *mask |= (uint8_t) (1 << w);
     }
     if (*mask == 0x7F)
-        return s_fail_at(ctx, node, "'weekend' leaves no working day in the week");
+        return ob_yamlctx_fail_at(ctx, node, "'weekend' leaves no working day in the week");
     return 0;
 }
 
 /* timezone: "+08:00" / "-05:00" (within -12:00 .. +14:00). */
-static int s_timezone(s_ctx_t *ctx, const ob_yamlnode_t *node, int *minutes)
+static int s_timezone(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, int *minutes)
 {
-    if (s_scalar(ctx, node, "'timezone'"))
+    if (ob_yamlctx_scalar(ctx, node, "'timezone'"))
         return -1;
     int t;
     if (node->len != 6 || (node->text[0] != '+' && node->text[0] != '-')
         || !s_clock(node->text + 1, 5, &t) || t > 14 * 60
         || (node->text[0] == '-' && t > 12 * 60))
-        return s_fail_at(ctx, node, "timezone '%.*s' is not a UTC offset such as +08:00",
-                         s_show(node->text), node->text);
+        return ob_yamlctx_fail_at(ctx, node, "timezone '%.*s' is not a UTC offset such as +08:00",
+                         ob_yamlctx_show(node->text), node->text);
     *minutes = node->text[0] == '-' ? -t : t;
     return 0;
 }
 
 /* warning: a plain decimal strictly between 0 and 1, in ppm. */
-static int s_warning(s_ctx_t *ctx, const ob_yamlnode_t *node, int64_t *ppm)
+static int s_warning(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, int64_t *ppm)
 {
-    if (s_scalar(ctx, node, "'warning'"))
+    if (ob_yamlctx_scalar(ctx, node, "'warning'"))
         return -1;
     char *end = NULL;
     errno = 0;
     double f = strtod(node->text, &end);
     bool digits = node->text[0] >= '0' && node->text[0] <= '9';
     if (!node->plain || !digits || errno || !end || *end || !(f > 0.0 && f < 1.0))
-        return s_fail_at(ctx, node, "warning '%.*s' must be a fraction between 0 and 1 "
-                         "(e.g. 0.8)", s_show(node->text), node->text);
+        return ob_yamlctx_fail_at(ctx, node, "warning '%.*s' must be a fraction between 0 and 1 "
+                         "(e.g. 0.8)", ob_yamlctx_show(node->text), node->text);
     *ppm = llround(f * S_PPM);
     if (*ppm <= 0 || *ppm >= S_PPM)
-        return s_fail_at(ctx, node, "warning '%s' is too close to 0 or 1", node->text);
+        return ob_yamlctx_fail_at(ctx, node, "warning '%s' is too close to 0 or 1", node->text);
     return 0;
 }
 
 /* year: a plain integer S_MIN_YEAR .. S_MAX_YEAR. */
-static int s_year_value(s_ctx_t *ctx, const ob_yamlnode_t *node, int *year)
+static int s_year_value(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, int *year)
 {
-    if (s_scalar(ctx, node, "'year'"))
+    if (ob_yamlctx_scalar(ctx, node, "'year'"))
         return -1;
     int y = 0;
     bool ok = node->plain && node->len == 4;
@@ -704,22 +630,22 @@ static int s_year_value(s_ctx_t *ctx, const ob_yamlnode_t *node, int *year)
             y = y * 10 + (node->text[i] - '0');
     }
     if (!ok || y < S_MIN_YEAR || y > S_MAX_YEAR)
-        return s_fail_at(ctx, node, "year '%.*s' must be a number from %d to %d",
-                         s_show(node->text), node->text, S_MIN_YEAR, S_MAX_YEAR);
+        return ob_yamlctx_fail_at(ctx, node, "year '%.*s' must be a number from %d to %d",
+                         ob_yamlctx_show(node->text), node->text, S_MIN_YEAR, S_MAX_YEAR);
     *year = y;
     return 0;
 }
 
 /* A name for a list entry; stored once in yr->names. Returns its index + 1. */
-static int s_name(s_ctx_t *ctx, const ob_yamlnode_t *node, s_year_t *yr, uint16_t *idx)
+static int s_name(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, s_year_t *yr, uint16_t *idx)
 {
-    if (s_scalar(ctx, node, "'name'"))
+    if (ob_yamlctx_scalar(ctx, node, "'name'"))
         return -1;
     if (node->len > S_MAX_NAME)
-        return s_fail_at(ctx, node, "'name' is too long (at most %d bytes)", S_MAX_NAME);
+        return ob_yamlctx_fail_at(ctx, node, "'name' is too long (at most %d bytes)", S_MAX_NAME);
     for (size_t i = 0; i < node->len; i++)
         if ((unsigned char) node->text[i] < 0x20 || node->text[i] == 0x7F)
-            return s_fail_at(ctx, node, "'name' holds a control character");
+            return ob_yamlctx_fail_at(ctx, node, "'name' holds a control character");
     for (size_t i = 0; i < yr->nnames; i++)
         if (strcmp(yr->names[i], node->text) == 0) {
             *idx = (uint16_t) (i + 1);
@@ -727,11 +653,11 @@ static int s_name(s_ctx_t *ctx, const ob_yamlnode_t *node, s_year_t *yr, uint16_
         }
     char **names = realloc(yr->names, (yr->nnames + 1) * sizeof *names);
     if (!names)
-        return s_fail_at(ctx, node, "out of memory");
+        return ob_yamlctx_fail_at(ctx, node, "out of memory");
     yr->names = names;
     yr->names[yr->nnames] = strdup(node->text);
     if (!yr->names[yr->nnames])
-        return s_fail_at(ctx, node, "out of memory");
+        return ob_yamlctx_fail_at(ctx, node, "out of memory");
     yr->nnames++;
     *idx = (uint16_t) yr->nnames;
     return 0;
@@ -756,28 +682,26 @@ static int s_mday_of(const s_year_t *yr, int yday)
 /* One list of day entries: holidays (`makeup` false) or make-up working
    days. Each entry is {name, date} or {name, from, to}. `listed` marks the
    days already named, to refuse a day listed twice. */
-static int s_days(s_ctx_t *ctx, const ob_yamlnode_t *node, bool makeup, s_year_t *yr,
+static int s_days(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, bool makeup, s_year_t *yr,
                   uint8_t *listed)
 {
     const char *what = makeup ? "'makeup_workdays'" : "'holidays'";
     const char *entry = makeup ? "a make-up working day" : "a holiday";
-    if (s_list(ctx, node, what))
+    if (ob_yamlctx_list(ctx, node, what))
         return -1;
     for (size_t i = 0; i < node->nkids; i++) {
         const ob_yamlnode_t *item = node->kids[i];
-        s_field_t f[] = {{"name", NULL, NULL}, {"date", NULL, NULL}, {"from", NULL, NULL},
+        ob_yamlfield_t f[] = {{"name", NULL, NULL}, {"date", NULL, NULL}, {"from", NULL, NULL},
                          {"to", NULL, NULL}};
-        if (s_fields(ctx, item, entry, f, 4))
+        if (ob_yamlctx_fields(ctx, item, entry, f, 4))
             return -1;
-        if (!f[0].val)
-            return s_fail_at(ctx, item, "missing required key 'name' in %s", entry);
         uint16_t idx = 0;
-        if (s_name(ctx, f[0].val, yr, &idx))
+        if (ob_yamlctx_require(ctx, item, &f[0], entry) || s_name(ctx, f[0].val, yr, &idx))
             return -1;
         int first, last;
         if (f[1].val) {
             if (f[2].val || f[3].val)
-                return s_fail_at(ctx, f[2].val ? f[2].keynode : f[3].keynode,
+                return ob_yamlctx_fail_at(ctx, f[2].val ? f[2].keynode : f[3].keynode,
                                  "%s takes either 'date' or 'from' and 'to', not both", entry);
             if (s_date(ctx, f[1].val, "date", yr->year, &first))
                 return -1;
@@ -785,19 +709,19 @@ static int s_days(s_ctx_t *ctx, const ob_yamlnode_t *node, bool makeup, s_year_t
         }
         else {
             if (!f[2].val || !f[3].val)
-                return s_fail_at(ctx, item, "%s needs 'date', or 'from' and 'to'", entry);
+                return ob_yamlctx_fail_at(ctx, item, "%s needs 'date', or 'from' and 'to'", entry);
             if (s_date(ctx, f[2].val, "'from'", yr->year, &first)
                 || s_date(ctx, f[3].val, "'to'", yr->year, &last))
                 return -1;
             if (last < first)
-                return s_fail_at(ctx, f[3].val, "'to' %s is before 'from' %s", f[3].val->text,
+                return ob_yamlctx_fail_at(ctx, f[3].val, "'to' %s is before 'from' %s", f[3].val->text,
                                  f[2].val->text);
         }
         for (int d = first; d <= last; d++) {
             const ob_yamlnode_t *at = f[1].val ? f[1].val : f[2].val;
             int64_t day = yr->first_day + d;
             if (listed[d])
-                return s_fail_at(ctx, at, "%s: %04d-%02d-%02d is already listed as a %s", entry,
+                return ob_yamlctx_fail_at(ctx, at, "%s: %04d-%02d-%02d is already listed as a %s", entry,
                                  yr->year, s_month_of(yr, d), s_mday_of(yr, d),
                                  listed[d] == S_LISTED_HOLIDAY ? "holiday"
                                                                : "make-up working day");
@@ -805,7 +729,7 @@ static int s_days(s_ctx_t *ctx, const ob_yamlnode_t *node, bool makeup, s_year_t
             yr->name[d] = idx;
             if (makeup) {
                 if (!((yr->pat.weekend >> s_weekday(day)) & 1))
-                    return s_fail_at(ctx, at, "make-up working day %s is not a weekend day: "
+                    return ob_yamlctx_fail_at(ctx, at, "make-up working day %s is not a weekend day: "
                                      "it is a working day already", at->text);
                 yr->working[d] = 1;
             }
@@ -825,23 +749,21 @@ typedef struct {
 } s_shared_t;
 
 /* Validates one file's tree into *yr. */
-static int s_year_file(s_ctx_t *ctx, const ob_yamlnode_t *root, s_year_t *yr, s_shared_t *shared,
+static int s_year_file(ob_yamlctx_t *ctx, const ob_yamlnode_t *root, s_year_t *yr, s_shared_t *shared,
                        const ob_yamlnode_t **year_node)
 {
     if (!root)
-        return s_fail(ctx, 1, 1, "empty calendar file (expected a mapping with 'year')");
-    s_field_t f[] = {{"year", NULL, NULL},     {"timezone", NULL, NULL},
+        return ob_yamlctx_fail(ctx, 1, 1, "empty calendar file (expected a mapping with 'year')");
+    ob_yamlfield_t f[] = {{"year", NULL, NULL},     {"timezone", NULL, NULL},
                      {"weekend", NULL, NULL},  {"hours", NULL, NULL},
                      {"warning", NULL, NULL},  {"holidays", NULL, NULL},
                      {"makeup_workdays", NULL, NULL}};
     enum { F_YEAR, F_TZ, F_WEEKEND, F_HOURS, F_WARNING, F_HOLIDAYS, F_MAKEUP, F_N };
-    if (s_fields(ctx, root, "a calendar file", f, F_N))
+    if (ob_yamlctx_fields(ctx, root, "a calendar file", f, F_N))
         return -1;
-    if (!f[F_YEAR].val)
-        return s_fail_at(ctx, root, "missing required key 'year' in a calendar file");
-    if (!f[F_HOURS].val)
-        return s_fail_at(ctx, root, "missing required key 'hours' in a calendar file");
-    if (s_year_value(ctx, f[F_YEAR].val, &yr->year))
+    if (ob_yamlctx_require(ctx, root, &f[F_YEAR], "a calendar file")
+        || ob_yamlctx_require(ctx, root, &f[F_HOURS], "a calendar file")
+        || s_year_value(ctx, f[F_YEAR].val, &yr->year))
         return -1;
     *year_node = f[F_YEAR].val;
     int offset = S_DEFAULT_OFFSET_MIN;
@@ -858,12 +780,12 @@ static int s_year_file(s_ctx_t *ctx, const ob_yamlnode_t *root, s_year_t *yr, s_
     }
     else if (offset != shared->offset_min) {
         const ob_yamlnode_t *at = f[F_TZ].val ? f[F_TZ].val : root;
-        return s_fail_at(ctx, at, "timezone differs from the one of '%s' (%+d min)",
+        return ob_yamlctx_fail_at(ctx, at, "timezone differs from the one of '%s' (%+d min)",
                          shared->path, shared->offset_min);
     }
     else if (ppm != shared->warning_ppm) {
         const ob_yamlnode_t *at = f[F_WARNING].val ? f[F_WARNING].val : root;
-        return s_fail_at(ctx, at, "warning differs from the one of '%s' (%g)", shared->path,
+        return ob_yamlctx_fail_at(ctx, at, "warning differs from the one of '%s' (%g)", shared->path,
                          (double) shared->warning_ppm / S_PPM);
     }
     yr->pat.weekend = (1 << 5) | (1 << 6);
@@ -967,7 +889,7 @@ ob_calendar_t *ob_calendar_load(const char *const *paths, size_t npaths, char *e
         size_t len = 0;
         if (s_read_file(paths[i], &buf, &len, err, errlen))
             goto out;
-        s_ctx_t ctx = {paths[i], err, errlen};
+        ob_yamlctx_t ctx = {.path = paths[i], .err = err, .errlen = errlen};
         const ob_yamlnode_t *year_node = NULL;
         ob_yamltree_t *tree = ob_yamltree_parse(buf, len, paths[i], &s_limits, err, errlen);
         int bad = tree ? 0 : -1;
@@ -976,7 +898,7 @@ ob_calendar_t *ob_calendar_load(const char *const *paths, size_t npaths, char *e
             bad = s_year_file(&ctx, ob_yamltree_root(tree), &years[i], &shared, &year_node);
         for (size_t j = 0; !bad && j < i; j++)
             if (years[j].year == years[i].year)
-                bad = s_fail_at(&ctx, year_node, "year %d is already loaded from '%s'",
+                bad = ob_yamlctx_fail_at(&ctx, year_node, "year %d is already loaded from '%s'",
                                 years[i].year, paths[j]);
         ob_yamltree_destroy(&tree);
         free(buf);
