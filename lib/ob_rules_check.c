@@ -45,16 +45,21 @@ static bool s_path_prefix(const s_catpath_t *p, const s_catpath_t *q, bool exact
     return true;
 }
 
+/* id is one of the entry's ids. */
+static bool s_ent_has(const s_kwent_t *ent, uint32_t id)
+{
+    for (size_t k = 0; k < ent->n; k++)
+        if (ent->ids[k] == id)
+            return true;
+    return false;
+}
+
 /* Every id of sub occurs in sup. */
 static bool s_ids_subset(const s_kwent_t *sub, const s_kwent_t *sup)
 {
-    for (size_t i = 0; i < sub->n; i++) {
-        bool found = false;
-        for (size_t j = 0; j < sup->n && !found; j++)
-            found = sub->ids[i] == sup->ids[j];
-        if (!found)
+    for (size_t i = 0; i < sub->n; i++)
+        if (!s_ent_has(sup, sub->ids[i]))
             return false;
-    }
     return true;
 }
 
@@ -62,9 +67,8 @@ static bool s_ids_subset(const s_kwent_t *sub, const s_kwent_t *sup)
 static bool s_kw_has(const s_cond_t *c, uint32_t id)
 {
     for (size_t i = 0; i < c->nkw; i++)
-        for (size_t k = 0; k < c->kw[i].n; k++)
-            if (c->kw[i].ids[k] == id)
-                return true;
+        if (s_ent_has(&c->kw[i], id))
+            return true;
     return false;
 }
 
@@ -76,75 +80,124 @@ static void s_minutes(const s_cond_t *c, uint64_t mask[23])
             mask[m / 64] |= 1ULL << (m % 64);
 }
 
+/* Does value j of a cover value i of b (every order with b's value i has
+   a's value j)? One per kind of value list. */
+typedef bool(s_covers_fn)(const s_cond_t *a, size_t j, const s_cond_t *b, size_t i);
+
+static bool s_cat_covers(const s_cond_t *a, size_t j, const s_cond_t *b, size_t i)
+{
+    return s_path_prefix(&a->cats[j], &b->cats[i], a->kind == C_CATEGORY_EXACT);
+}
+
+static bool s_kw_covers(const s_cond_t *a, size_t j, const s_cond_t *b, size_t i)
+{
+    return s_ids_subset(&a->kw[j], &b->kw[i]);
+}
+
+static bool s_org_covers(const s_cond_t *a, size_t j, const s_cond_t *b, size_t i)
+{
+    return strstr(b->strs[i], a->strs[j]) != NULL;
+}
+
+static bool s_area_covers(const s_cond_t *a, size_t j, const s_cond_t *b, size_t i)
+{
+    return a->areas[j] == b->areas[i];
+}
+
+/* Every one of b's nb values is covered by one of a's na values. */
+static bool s_covered(const s_cond_t *a, size_t na, const s_cond_t *b, size_t nb,
+                      s_covers_fn *covers)
+{
+    for (size_t i = 0; i < nb; i++) {
+        bool any = false;
+        for (size_t j = 0; j < na && !any; j++)
+            any = covers(a, j, b, i);
+        if (!any)
+            return false;
+    }
+    return true;
+}
+
+/* s_implies for a KEYWORDS or TITLE_KEYWORDS a. A keyword in the title
+   occurs in the title or content: title_keywords implies keywords, never
+   the other way round. */
+static bool s_implies_keywords(const s_cond_t *b, const s_cond_t *a)
+{
+    if (b->kind == a->kind || (a->kind == C_KEYWORDS && b->kind == C_TITLE_KEYWORDS))
+        return s_covered(a, a->nkw, b, b->nkw, s_kw_covers);
+    if (a->kind == C_KEYWORDS && b->kind == C_KEYWORDS_ALL)
+        for (size_t j = 0; j < a->nkw; j++) {
+            bool all = true;
+            for (size_t k = 0; k < a->kw[j].n && all; k++)
+                all = s_kw_has(b, a->kw[j].ids[k]);
+            if (all)
+                return true;
+        }
+    return false;
+}
+
+/* s_implies for a KEYWORDS_ALL a. */
+static bool s_implies_keywords_all(const s_cond_t *b, const s_cond_t *a)
+{
+    if (b->kind == C_KEYWORDS_ALL) {
+        for (size_t j = 0; j < a->nkw; j++)
+            if (!s_kw_has(b, a->kw[j].ids[0]))
+                return false;
+        return true;
+    }
+    if (b->kind == C_KEYWORDS || b->kind == C_TITLE_KEYWORDS) {
+        for (size_t i = 0; i < b->nkw; i++)
+            for (size_t j = 0; j < a->nkw; j++)
+                if (!s_ent_has(&b->kw[i], a->kw[j].ids[0]))
+                    return false;
+        return true;
+    }
+    return false;
+}
+
+/* s_implies for a KEYWORDS_NONE or TITLE_KEYWORDS_NONE a: none in the
+   title or content implies none in the title. */
+static bool s_implies_keywords_none(const s_cond_t *b, const s_cond_t *a)
+{
+    if (b->kind != C_KEYWORDS_NONE && b->kind != a->kind)
+        return false;
+    for (size_t j = 0; j < a->nkw; j++)
+        if (!s_kw_has(b, a->kw[j].ids[0]))
+            return false;
+    return true;
+}
+
+/* s_implies for an HOURS a: b's minutes are all a's. */
+static bool s_implies_hours(const s_cond_t *b, const s_cond_t *a)
+{
+    if (b->kind != a->kind)
+        return false;
+    uint64_t ma[23], mb[23];
+    s_minutes(a, ma);
+    s_minutes(b, mb);
+    for (int w = 0; w < 23; w++)
+        if (mb[w] & ~ma[w])
+            return false;
+    return true;
+}
+
 /* Does every order that satisfies b satisfy a? Only true when provable. */
 static bool s_implies(const s_cond_t *b, const s_cond_t *a)
 {
     switch (a->kind) {
     case C_CATEGORY:
-    case C_CATEGORY_EXACT: {
-        bool exact = a->kind == C_CATEGORY_EXACT;
-        if (b->kind != C_CATEGORY_EXACT && (exact || b->kind != C_CATEGORY))
+    case C_CATEGORY_EXACT:
+        if (b->kind != C_CATEGORY_EXACT && (a->kind == C_CATEGORY_EXACT || b->kind != C_CATEGORY))
             return false;
-        for (size_t i = 0; i < b->ncats; i++) {
-            bool any = false;
-            for (size_t j = 0; j < a->ncats && !any; j++)
-                any = s_path_prefix(&a->cats[j], &b->cats[i], exact);
-            if (!any)
-                return false;
-        }
-        return true;
-    }
+        return s_covered(a, a->ncats, b, b->ncats, s_cat_covers);
     case C_KEYWORDS:
     case C_TITLE_KEYWORDS:
-        /* a keyword in the title occurs in the title or content: title_keywords
-           implies keywords, never the other way round */
-        if (b->kind == a->kind || (a->kind == C_KEYWORDS && b->kind == C_TITLE_KEYWORDS)) {
-            for (size_t i = 0; i < b->nkw; i++) {
-                bool any = false;
-                for (size_t j = 0; j < a->nkw && !any; j++)
-                    any = s_ids_subset(&a->kw[j], &b->kw[i]);
-                if (!any)
-                    return false;
-            }
-            return true;
-        }
-        if (a->kind == C_KEYWORDS && b->kind == C_KEYWORDS_ALL)
-            for (size_t j = 0; j < a->nkw; j++) {
-                bool all = true;
-                for (size_t k = 0; k < a->kw[j].n && all; k++)
-                    all = s_kw_has(b, a->kw[j].ids[k]);
-                if (all)
-                    return true;
-            }
-        return false;
+        return s_implies_keywords(b, a);
     case C_KEYWORDS_ALL:
-        if (b->kind == C_KEYWORDS_ALL) {
-            for (size_t j = 0; j < a->nkw; j++)
-                if (!s_kw_has(b, a->kw[j].ids[0]))
-                    return false;
-            return true;
-        }
-        if (b->kind == C_KEYWORDS || b->kind == C_TITLE_KEYWORDS) {
-            for (size_t i = 0; i < b->nkw; i++)
-                for (size_t j = 0; j < a->nkw; j++) {
-                    bool in = false;
-                    for (size_t k = 0; k < b->kw[i].n && !in; k++)
-                        in = b->kw[i].ids[k] == a->kw[j].ids[0];
-                    if (!in)
-                        return false;
-                }
-            return true;
-        }
-        return false;
+        return s_implies_keywords_all(b, a);
     case C_KEYWORDS_NONE:
     case C_TITLE_KEYWORDS_NONE:
-        /* none in the title or content implies none in the title */
-        if (b->kind != C_KEYWORDS_NONE && b->kind != a->kind)
-            return false;
-        for (size_t j = 0; j < a->nkw; j++)
-            if (!s_kw_has(b, a->kw[j].ids[0]))
-                return false;
-        return true;
+        return s_implies_keywords_none(b, a);
     case C_DISTRICT:
     case C_STREET:
         if (b->kind != a->kind)
@@ -154,27 +207,9 @@ static bool s_implies(const s_cond_t *b, const s_cond_t *a)
                 return false;
         return true;
     case C_TARGET_ORG:
-        if (b->kind != a->kind)
-            return false;
-        for (size_t i = 0; i < b->nstrs; i++) {
-            bool any = false;
-            for (size_t j = 0; j < a->nstrs && !any; j++)
-                any = strstr(b->strs[i], a->strs[j]) != NULL;
-            if (!any)
-                return false;
-        }
-        return true;
+        return b->kind == a->kind && s_covered(a, a->nstrs, b, b->nstrs, s_org_covers);
     case C_POLYGON:
-        if (b->kind != a->kind)
-            return false;
-        for (size_t i = 0; i < b->nareas; i++) {
-            bool any = false;
-            for (size_t j = 0; j < a->nareas && !any; j++)
-                any = a->areas[j] == b->areas[i];
-            if (!any)
-                return false;
-        }
-        return true;
+        return b->kind == a->kind && s_covered(a, a->nareas, b, b->nareas, s_area_covers);
     case C_CHANNEL:
     case C_APPEAL:
     case C_URGENCY:
@@ -182,17 +217,8 @@ static bool s_implies(const s_cond_t *b, const s_cond_t *a)
         return b->kind == a->kind && (b->bits & ~a->bits) == 0;
     case C_ANONYMOUS:
         return b->kind == a->kind && b->bits == a->bits;
-    case C_HOURS: {
-        if (b->kind != a->kind)
-            return false;
-        uint64_t ma[23], mb[23];
-        s_minutes(a, ma);
-        s_minutes(b, mb);
-        for (int w = 0; w < 23; w++)
-            if (mb[w] & ~ma[w])
-                return false;
-        return true;
-    }
+    case C_HOURS:
+        return s_implies_hours(b, a);
     default:
         return s_cond_equal(a, b);
     }

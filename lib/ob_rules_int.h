@@ -43,10 +43,12 @@ typedef struct {
     s_dur_t by[S_URGENCIES];  /* indexed by S_NORMAL .. S_VERY_URGENT */
 } s_deadline_t;
 
+/* A department, or a site (a transfer target). */
 typedef struct {
     char *id;   /* [a-z0-9_-]{1,63} */
     char *name; /* display name, UTF-8 */
-    char *norm; /* name normalised for recusal (ASCII lower case, spaces) */
+    char *norm; /* departments: name normalised for recusal (ASCII lower case,
+                   spaces); sites: NULL */
 } s_dept_t;
 
 /* One category path, split into its levels. */
@@ -108,11 +110,6 @@ typedef struct {
     ob_geo_t *geo;
 } s_area_t;
 
-typedef struct {
-    char *id;
-    char *name;
-} s_site_t;
-
 /* Recusal entry: how department `dept` is named, and who takes its cases. */
 typedef struct {
     char dept[OB_DEPT_MAX];
@@ -153,7 +150,7 @@ struct ob_rules {
     int utc_offset_min;    /* the file's `timezone:`, default +480 */
     s_dept_t *depts;       /* in file order */
     size_t ndepts;
-    s_site_t *sites;
+    s_dept_t *sites;
     size_t nsites;
     s_deadline_t sign;     /* defaults (always set) */
     s_deadline_t reply;

@@ -610,69 +610,53 @@ static int s_load_when(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t 
 
 /* --- departments, sites, defaults, recusal, taxonomy ---------------------- */
 
-static int s_load_departments(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
-{
-    if (node->kind != OB_YAML_SEQ)
-        return ob_yamlctx_fail_at(ctx, node, "departments must be a list");
-    if (node->nkids == 0)
-        return ob_yamlctx_fail_at(ctx, node, "departments must declare at least one department");
-    if (node->nkids > S_MAX_DEPTS)
-        return ob_yamlctx_fail_at(ctx, node, "more than %d departments", S_MAX_DEPTS);
-    self->depts = calloc(node->nkids, sizeof *self->depts);
-    if (!self->depts)
-        return ob_yamlctx_fail_at(ctx, node, "out of memory");
-    for (size_t i = 0; i < node->nkids; i++) {
-        const ob_yamlnode_t *item = node->kids[i];
-        ob_yamlfield_t f[] = {{"id", NULL, NULL}, {"name", NULL, NULL}};
-        const char *id, *name;
-        if (ob_yamlctx_fields(ctx, item, "a department", f, 2)
-            || ob_yamlctx_require(ctx, item, &f[0], "a department")
-            || ob_yamlctx_require(ctx, item, &f[1], "a department")
-            || ob_yamlctx_ident(ctx, f[0].val, "department id", &id)
-            || ob_yamlctx_string(ctx, f[1].val, "department name", S_MAX_TEXT, &name))
-            return -1;
-        for (size_t j = 0; j < self->ndepts; j++)
-            if (strcmp(self->depts[j].id, id) == 0)
-                return ob_yamlctx_fail_at(ctx, f[0].val, "duplicate department id '%s'", id);
-        s_dept_t *dept = &self->depts[self->ndepts];
-        dept->id = strdup(id);
-        dept->name = strdup(name);
-        dept->norm = ob_text_fold_dup(name);
-        self->ndepts++;
-        if (!dept->id || !dept->name || !dept->norm)
-            return ob_yamlctx_fail_at(ctx, item, "out of memory");
-    }
-    return 0;
-}
+/* How a list of named ids (departments, sites) is called in errors. */
+typedef struct {
+    const char *list;  /* its key: "departments" */
+    const char *empty; /* what an empty list is told */
+    const char *noun;  /* one of them: "department" */
+    bool fold;         /* keep the folded name (recusal reads it) */
+} s_named_t;
 
-static int s_load_sites(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *node)
+static const s_named_t s_departments = {"departments", "must declare at least one department",
+                                        "department", true};
+static const s_named_t s_sites = {"sites", "must not be an empty list", "site", false};
+
+/* A list of {id, name} mappings into *out (*n of them), ids unique. */
+static int s_load_named(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const s_named_t *kind,
+                        s_dept_t **out, size_t *n)
 {
     if (node->kind != OB_YAML_SEQ)
-        return ob_yamlctx_fail_at(ctx, node, "sites must be a list");
+        return ob_yamlctx_fail_at(ctx, node, "%s must be a list", kind->list);
     if (node->nkids == 0)
-        return ob_yamlctx_fail_at(ctx, node, "sites must not be an empty list");
+        return ob_yamlctx_fail_at(ctx, node, "%s %s", kind->list, kind->empty);
     if (node->nkids > S_MAX_DEPTS)
-        return ob_yamlctx_fail_at(ctx, node, "more than %d sites", S_MAX_DEPTS);
-    self->sites = calloc(node->nkids, sizeof *self->sites);
-    if (!self->sites)
+        return ob_yamlctx_fail_at(ctx, node, "more than %d %s", S_MAX_DEPTS, kind->list);
+    *out = calloc(node->nkids, sizeof **out);
+    if (!*out)
         return ob_yamlctx_fail_at(ctx, node, "out of memory");
+    char item_what[32], id_what[32], name_what[32];
+    snprintf(item_what, sizeof item_what, "a %s", kind->noun);
+    snprintf(id_what, sizeof id_what, "%s id", kind->noun);
+    snprintf(name_what, sizeof name_what, "%s name", kind->noun);
     for (size_t i = 0; i < node->nkids; i++) {
         const ob_yamlnode_t *item = node->kids[i];
         ob_yamlfield_t f[] = {{"id", NULL, NULL}, {"name", NULL, NULL}};
         const char *id, *name;
-        if (ob_yamlctx_fields(ctx, item, "a site", f, 2)
-            || ob_yamlctx_require(ctx, item, &f[0], "a site")
-            || ob_yamlctx_require(ctx, item, &f[1], "a site")
-            || ob_yamlctx_ident(ctx, f[0].val, "site id", &id)
-            || ob_yamlctx_string(ctx, f[1].val, "site name", S_MAX_TEXT, &name))
+        if (ob_yamlctx_fields(ctx, item, item_what, f, 2)
+            || ob_yamlctx_require(ctx, item, &f[0], item_what)
+            || ob_yamlctx_require(ctx, item, &f[1], item_what)
+            || ob_yamlctx_ident(ctx, f[0].val, id_what, &id)
+            || ob_yamlctx_string(ctx, f[1].val, name_what, S_MAX_TEXT, &name))
             return -1;
-        for (size_t j = 0; j < self->nsites; j++)
-            if (strcmp(self->sites[j].id, id) == 0)
-                return ob_yamlctx_fail_at(ctx, f[0].val, "duplicate site id '%s'", id);
-        s_site_t *site = &self->sites[self->nsites++];
-        site->id = strdup(id);
-        site->name = strdup(name);
-        if (!site->id || !site->name)
+        for (size_t j = 0; j < *n; j++)
+            if (strcmp((*out)[j].id, id) == 0)
+                return ob_yamlctx_fail_at(ctx, f[0].val, "duplicate %s id '%s'", kind->noun, id);
+        s_dept_t *e = &(*out)[(*n)++];
+        e->id = strdup(id);
+        e->name = strdup(name);
+        e->norm = kind->fold ? ob_text_fold_dup(name) : NULL;
+        if (!e->id || !e->name || (kind->fold && !e->norm))
             return ob_yamlctx_fail_at(ctx, item, "out of memory");
     }
     return 0;
@@ -1295,9 +1279,9 @@ static int s_build(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *roo
         return -1;
     if (s_load_taxonomy(ctx, self, f[F_TAXONOMY].val))
         return -1;
-    if (s_load_departments(ctx, self, f[F_DEPTS].val))
+    if (s_load_named(ctx, f[F_DEPTS].val, &s_departments, &self->depts, &self->ndepts))
         return -1;
-    if (f[F_SITES].val && s_load_sites(ctx, self, f[F_SITES].val))
+    if (f[F_SITES].val && s_load_named(ctx, f[F_SITES].val, &s_sites, &self->sites, &self->nsites))
         return -1;
     if (f[F_DEFAULTS].val && s_load_defaults(ctx, self, f[F_DEFAULTS].val))
         return -1;
@@ -1444,6 +1428,16 @@ ob_rules_t *ob_rules_load_checked(const char *path, ob_rules_diag_fn *fn, void *
     return self;
 }
 
+static void s_named_free(s_dept_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].id);
+        free(v[i].name);
+        free(v[i].norm);
+    }
+    free(v);
+}
+
 void ob_rules_destroy(ob_rules_t **self_p)
 {
     assert(self_p);
@@ -1453,17 +1447,8 @@ void ob_rules_destroy(ob_rules_t **self_p)
     for (size_t i = 0; i < self->nrules; i++)
         s_rule_clear(&self->rules[i]);
     free(self->rules);
-    for (size_t i = 0; i < self->ndepts; i++) {
-        free(self->depts[i].id);
-        free(self->depts[i].name);
-        free(self->depts[i].norm);
-    }
-    free(self->depts);
-    for (size_t i = 0; i < self->nsites; i++) {
-        free(self->sites[i].id);
-        free(self->sites[i].name);
-    }
-    free(self->sites);
+    s_named_free(self->depts, self->ndepts);
+    s_named_free(self->sites, self->nsites);
     for (size_t i = 0; i < self->nrecuse; i++) {
         for (size_t j = 0; j < self->recuse[i].nnames; j++)
             free(self->recuse[i].names[j]);

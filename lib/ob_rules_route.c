@@ -208,42 +208,15 @@ bool ob_rules_hours_has(const s_cond_t *c, int minute)
     return false;
 }
 
-/* Does condition c hold for the order? When it does not and why is
-   non-NULL, writes the reason there (rule values and non-personal order
-   values only). */
-static bool s_holds(const s_cond_t *c, const s_eval_t *ev, char *why, size_t n)
+/* Does leaf condition c (not ALL, ANY or NOT) hold for the order? When a
+   keyword decides that it does not, *miss names it. */
+static bool s_leaf_holds(const s_cond_t *c, const s_eval_t *ev, const char **miss_p)
 {
     const ob_workorder_t *o = ev->order;
     const Orderbus__V1__Location *loc = o->location;
     bool ok = false;
-    char tmp[OB_EXPLAIN_MAX];
     const char *miss = NULL;  /* a keyword to name in the reason */
     switch (c->kind) {
-    case C_ALL:
-        for (size_t i = 0; i < c->nkids; i++)
-            if (!s_holds(c->kids[i], ev, why, n))
-                return false;
-        return true;
-    case C_ANY:
-        for (size_t i = 0; i < c->nkids; i++)
-            if (s_holds(c->kids[i], ev, NULL, 0))
-                return true;
-        if (why) {
-            tmp[0] = '\0';
-            s_holds(c->kids[0], ev, tmp, sizeof tmp);
-            snprintf(why, n, "any: none of its %zu alternatives holds (the first: %s)",
-                     c->nkids, tmp);
-        }
-        return false;
-    case C_NOT:
-        if (!s_holds(c->kids[0], ev, NULL, 0))
-            return true;
-        if (why) {
-            tmp[0] = '\0';
-            s_describe(ev->self, c->kids[0], tmp, sizeof tmp);
-            snprintf(why, n, "not: %s holds", tmp);
-        }
-        return false;
     case C_CATEGORY:
     case C_CATEGORY_EXACT:
         for (size_t i = 0; i < c->ncats && !ok; i++)
@@ -310,11 +283,19 @@ static bool s_holds(const s_cond_t *c, const s_eval_t *ev, char *why, size_t n)
     default:
         assert(false);
     }
-    if (ok || !why)
-        return ok;
+    *miss_p = miss;
+    return ok;
+}
 
-    /* why not */
-    tmp[0] = '\0';
+/* Writes why leaf condition c does not hold into why (size n): the
+   condition as written, then what the order has (rule values and
+   non-personal order values only); miss from s_leaf_holds. */
+static void s_why_not(const s_cond_t *c, const s_eval_t *ev, const char *miss, char *why,
+                      size_t n)
+{
+    const ob_workorder_t *o = ev->order;
+    const Orderbus__V1__Location *loc = o->location;
+    char tmp[OB_EXPLAIN_MAX] = "";
     s_describe(ev->self, c, tmp, sizeof tmp);
     char what[256] = "";
     switch (c->kind) {
@@ -396,6 +377,48 @@ static bool s_holds(const s_cond_t *c, const s_eval_t *ev, char *why, size_t n)
         break;
     }
     snprintf(why, n, "%s: %s", tmp, what);
+}
+
+/* Does condition c hold for the order? When it does not and why is
+   non-NULL, writes the reason there (rule values and non-personal order
+   values only). */
+static bool s_holds(const s_cond_t *c, const s_eval_t *ev, char *why, size_t n)
+{
+    char tmp[OB_EXPLAIN_MAX];
+    switch (c->kind) {
+    case C_ALL:
+        for (size_t i = 0; i < c->nkids; i++)
+            if (!s_holds(c->kids[i], ev, why, n))
+                return false;
+        return true;
+    case C_ANY:
+        for (size_t i = 0; i < c->nkids; i++)
+            if (s_holds(c->kids[i], ev, NULL, 0))
+                return true;
+        if (why) {
+            tmp[0] = '\0';
+            s_holds(c->kids[0], ev, tmp, sizeof tmp);
+            snprintf(why, n, "any: none of its %zu alternatives holds (the first: %s)",
+                     c->nkids, tmp);
+        }
+        return false;
+    case C_NOT:
+        if (!s_holds(c->kids[0], ev, NULL, 0))
+            return true;
+        if (why) {
+            tmp[0] = '\0';
+            s_describe(ev->self, c->kids[0], tmp, sizeof tmp);
+            snprintf(why, n, "not: %s holds", tmp);
+        }
+        return false;
+    default:
+        break;
+    }
+    const char *miss = NULL;
+    if (s_leaf_holds(c, ev, &miss))
+        return true;
+    if (why)
+        s_why_not(c, ev, miss, why, n);
     return false;
 }
 
@@ -698,26 +721,25 @@ const char *ob_rules_dept_name(ob_rules_t *self, size_t i)
     return i < self->ndepts ? self->depts[i].name : NULL;
 }
 
+/* The name of `id` in v[0..n), NULL when none (or id is NULL). */
+static const char *s_name_of(const s_dept_t *v, size_t n, const char *id)
+{
+    for (size_t i = 0; id && i < n; i++)
+        if (strcmp(v[i].id, id) == 0)
+            return v[i].name;
+    return NULL;
+}
+
 const char *ob_rules_dept_lookup(ob_rules_t *self, const char *id)
 {
     assert(self);
-    if (!id)
-        return NULL;
-    for (size_t i = 0; i < self->ndepts; i++)
-        if (strcmp(self->depts[i].id, id) == 0)
-            return self->depts[i].name;
-    return NULL;
+    return s_name_of(self->depts, self->ndepts, id);
 }
 
 const char *ob_rules_site_lookup(ob_rules_t *self, const char *id)
 {
     assert(self);
-    if (!id)
-        return NULL;
-    for (size_t i = 0; i < self->nsites; i++)
-        if (strcmp(self->sites[i].id, id) == 0)
-            return self->sites[i].name;
-    return NULL;
+    return s_name_of(self->sites, self->nsites, id);
 }
 
 /* Defaults for a normal-urgency order. */
