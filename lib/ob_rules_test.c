@@ -18,7 +18,8 @@ static void s_test_write(char *path, size_t pathlen, const char *text, size_t le
     assert(fd >= 0);
     if (len == (size_t) -1)
         len = strlen(text);
-    assert(write(fd, text, len) == (ssize_t) len);
+    ssize_t written = write(fd, text, len);
+    assert(written == (ssize_t) len);
     close(fd);
 }
 
@@ -110,7 +111,8 @@ static void s_test_route(ob_rules_t *rules, ob_workorder_t *order, ob_route_t *r
     /* routing and explaining agree (gating never changes a result) */
     static ob_rule_explain_t items[1024];
     ob_route_t again;
-    assert(ob_rules_route(rules, order, route) == 0);
+    int rc = ob_rules_route(rules, order, route);
+    assert(rc == 0);
     size_t n = ob_rules_explain(rules, order, &again, items, 1024);
     assert(n == ob_rules_count(rules));
     assert(strcmp(route->rule_id, again.rule_id) == 0 && route->decision == again.decision);
@@ -135,9 +137,9 @@ static const char *s_test_why(ob_rules_t *rules, ob_workorder_t *order, const ch
 
 /* title_keywords and title_keywords_none: the title alone counts; explain
    says why; check understands them (shadowing, overlap); validation. */
-static void s_test_title(bool verbose)
+static void s_test_title_route(bool verbose)
 {
-    char err[512], path[256];
+    char err[512];
     ob_rules_t *rules = s_test_load(
         "version: t-1\n"
         "departments: [{id: hrss, name: 人社局}, {id: housing, name: 住建局},\n"
@@ -231,7 +233,12 @@ static void s_test_title(bool verbose)
     s_test_route(rules, &order, &r);
     assert(!r.decided);
     ob_rules_destroy(&rules);
+}
 
+static void s_test_title_check(bool verbose)
+{
+    char path[256];
+    int nerrors;
     /* Check: title_keywords implies keywords (shadowed), not the reverse;
        keywords_none implies title_keywords_none; overlap on a shared word. */
     char *diag = calloc(1, 8192);
@@ -250,7 +257,8 @@ static void s_test_title(bool verbose)
                  "  - {id: o2, priority: 3, when: {title_keywords: [车位, 车库]}, then: {lead: b}}\n"
                  "  - {id: o3, priority: 3, when: {keywords: [车位]}, then: {lead: b}}\n",
                  (size_t) -1);
-    assert(ob_rules_check(path, s_test_diag, diag) == 0);
+    nerrors = ob_rules_check(path, s_test_diag, diag);
+    assert(nerrors == 0);
     if (verbose)
         printf("\n%s", diag);
     fflush(stdout);
@@ -262,8 +270,10 @@ static void s_test_title(bool verbose)
     assert(strstr(diag, "12:5: warning: rule 'o3' may overlap rule 'o1' (line 10)"));
     unlink(path);
     free(diag);
+}
 
-    /* Validation. */
+static void s_test_title_bad(bool verbose)
+{
     char text[1024];
     const char *head = "version: v1\ndepartments: [{id: a, name: A}]\n";
 #define S_BAD(tail, where, what)                                                             \
@@ -286,19 +296,26 @@ static void s_test_title(bool verbose)
 #undef S_BAD
 }
 
-static void s_test_engine(bool verbose)
+static void s_test_title(bool verbose)
 {
-    char err[512], geo[256], tax[256], path[256];
-    s_test_write(geo, sizeof geo,
-                 "{\"type\": \"Feature\", \"properties\": {\"name\": \"西湖区\"},"
-                 " \"geometry\": {\"type\": \"Polygon\", \"coordinates\":"
-                 " [[[120.0,30.0],[120.2,30.0],[120.2,30.3],[120.0,30.3]]]}}", (size_t) -1);
-    s_test_write(tax, sizeof tax,
-                 "一级分类,二级分类,三级分类\n城乡建设,物业管理,物业服务\n"
-                 "城乡建设,住房保障与房地产,房产管理\r\n环境保护,环境污染,噪声污染\n", (size_t) -1);
-    char *text = malloc(8192);
-    assert(text);
-    snprintf(text, 8192,
+    s_test_title_route(verbose);
+    s_test_title_check(verbose);
+    s_test_title_bad(verbose);
+}
+
+/* The engine test's rule set and the order it routes, changed step by
+   step by the s_engine_* parts in turn. */
+typedef struct {
+    ob_rules_t *rules;
+    ob_workorder_t order;
+    Orderbus__V1__Location loc;
+    char *cats[3];
+} s_engine_t;
+
+/* The engine test's rule file: every kind of condition and decision. */
+static void s_engine_file(char *text, size_t size, const char *tax, const char *geo)
+{
+    snprintf(text, size,
              "version: e-1\n"
              "taxonomy: %s\n"
              "departments:\n"
@@ -358,144 +375,166 @@ static void s_test_engine(bool verbose)
              "    when: {category: 城乡建设}\n"
              "    then: {lead: housing, assist: property}\n",
              tax, geo, geo);
-    s_test_write(path, sizeof path, text, strlen(text));
-    ob_rules_t *rules = ob_rules_load(path, err, sizeof err);
-    if (!rules)
-        printf("\n    %s", err);
-    fflush(stdout);
-    assert(rules);
-    assert(ob_rules_count(rules) == 9);
-    assert(strcmp(ob_rules_site_lookup(rules, "province"), "省12345热线") == 0);
+}
 
-    ob_workorder_t order = ORDERBUS__V1__WORK_ORDER__INIT;
-    Orderbus__V1__Location loc = ORDERBUS__V1__LOCATION__INIT;
-    char *cats[3] = {(char *) "城乡建设", (char *) "物业管理", (char *) "物业服务"};
+/* Reject, transfer, dispatch with assistants; explain. */
+static void s_engine_decisions(s_engine_t *fx, bool verbose)
+{
+    ob_rules_t *rules = fx->rules;
+    ob_workorder_t *o = &fx->order;
     ob_route_t r;
-
     /* Keywords (Chinese), a group, reject with referral. */
-    order.title = (char *) "有人在小区抢劫";
-    order.content = (char *) "";
-    s_test_route(rules, &order, &r);
+    o->title = (char *) "有人在小区抢劫";
+    o->content = (char *) "";
+    s_test_route(rules, o, &r);
     assert(r.decided && !r.matched && r.decision == OB_DECISION_REJECT);
     assert(strcmp(r.rule_id, "police") == 0 && strcmp(r.reason, "警情") == 0);
     assert(strcmp(r.referral, "110") == 0 && r.priority == 9 && r.dept[0] == '\0');
     assert(strcmp(r.version, "e-1") == 0);
-    order.title = (char *) "小区抢劫";  /* the group needs both words */
-    s_test_route(rules, &order, &r);
+    o->title = (char *) "小区抢劫";  /* the group needs both words */
+    s_test_route(rules, o, &r);
     assert(!r.decided && r.decision == OB_DECISION_MANUAL && r.rule_id[0] == '\0');
     assert(r.sign_within.hours == 24 && r.reply_within.days == 15);
 
     /* Transfer. */
-    order.content = (char *) "高速公路收费不合理";
-    s_test_route(rules, &order, &r);
+    o->content = (char *) "高速公路收费不合理";
+    s_test_route(rules, o, &r);
     assert(r.decision == OB_DECISION_TRANSFER && strcmp(r.site, "province") == 0);
     assert(strcmp(r.site_name, "省12345热线") == 0);
 
     /* Category + keywords + negative keyword; assist; explain. */
-    order.category = cats;
-    order.n_category = 2;
-    order.title = (char *) "物业公司乱收费";
-    order.content = (char *) "";
-    s_test_route(rules, &order, &r);
+    o->category = fx->cats;
+    o->n_category = 2;
+    o->title = (char *) "物业公司乱收费";
+    o->content = (char *) "";
+    s_test_route(rules, o, &r);
     assert(r.matched && strcmp(r.dept, "property") == 0 && r.sign_within.hours == 12);
     assert(r.n_assist == 2 && strcmp(r.assist[0], "housing") == 0);
     assert(r.assist_within.days == 2 && r.assist_within.hours == 0 && r.recused[0] == '\0');
-    order.content = (char *) "想咨询一下";
-    s_test_route(rules, &order, &r);
+    o->content = (char *) "想咨询一下";
+    s_test_route(rules, o, &r);
     assert(strcmp(r.rule_id, "exact") == 0);
-    const char *why = s_test_why(rules, &order, "property");
+    const char *why = s_test_why(rules, o, "property");
     if (verbose)
         printf("\n    property: %s", why);
     assert(strstr(why, "keywords_none [咨询]: '咨询' occurs"));
-    order.n_category = 3;  /* not exact any more: the general rule */
-    s_test_route(rules, &order, &r);
+    o->n_category = 3;  /* not exact any more: the general rule */
+    s_test_route(rules, o, &r);
     assert(strcmp(r.rule_id, "housing") == 0 && r.n_assist == 1);
-    why = s_test_why(rules, &order, "exact");
+    why = s_test_why(rules, o, "exact");
     assert(strstr(why, "城乡建设/物业管理/物业服务 is none of them"));
+}
 
+/* Recusal (回避). */
+static void s_engine_recusal(s_engine_t *fx, bool verbose)
+{
+    ob_rules_t *rules = fx->rules;
+    ob_workorder_t *o = &fx->order;
+    ob_route_t r;
     /* Recusal: the lead named by target_org goes to `instead`; a named
        assist is dropped; ASCII names match without regard to case. */
-    order.target_org = (char *) "A市住建局";
-    s_test_route(rules, &order, &r);
+    o->target_org = (char *) "A市住建局";
+    s_test_route(rules, o, &r);
     assert(r.matched && strcmp(r.dept, "supervision") == 0);
     assert(strcmp(r.recused, "housing") == 0 && r.n_assist == 1);
-    assert(ob_rules_recused(rules, &order, "housing"));
-    assert(!ob_rules_recused(rules, &order, "property"));
-    order.target_org = (char *) "the  HOUSING bureau of A";
-    s_test_route(rules, &order, &r);
+    assert(ob_rules_recused(rules, o, "housing"));
+    assert(!ob_rules_recused(rules, o, "property"));
+    o->target_org = (char *) "the  HOUSING bureau of A";
+    s_test_route(rules, o, &r);
     assert(strcmp(r.dept, "supervision") == 0);
-    order.target_org = (char *) "市物业管理办公室";  /* display name; an assist */
-    s_test_route(rules, &order, &r);
+    o->target_org = (char *) "市物业管理办公室";  /* display name; an assist */
+    s_test_route(rules, o, &r);
     assert(strcmp(r.dept, "housing") == 0 && r.n_assist == 0);
     assert(strcmp(r.recused, "property") == 0);
-    order.target_org = (char *) "纪检组和住建局";  /* lead and its instead: manual */
-    s_test_route(rules, &order, &r);
+    o->target_org = (char *) "纪检组和住建局";  /* lead and its instead: manual */
+    s_test_route(rules, o, &r);
     assert(r.decided && !r.matched && r.decision == OB_DECISION_MANUAL);
     assert(strcmp(r.recused, "housing") == 0 && strstr(r.reason, "recusal"));
-    order.target_org = NULL;
+    o->target_org = NULL;
+}
 
+/* Hours and any/polygon. */
+static void s_engine_hours(s_engine_t *fx, bool verbose)
+{
+    ob_rules_t *rules = fx->rules;
+    ob_workorder_t *o = &fx->order;
+    Orderbus__V1__Location *loc = &fx->loc;
+    ob_route_t r;
+    const char *why;
     /* Hours (wrapping midnight, site zone +08:00) and any/polygon. */
-    order.n_category = 0;
-    order.title = (char *) "夜间施工噪音";
-    order.content = (char *) "";
-    order.received_at_ms = 1764007200000;  /* 2025-11-24 18:00 UTC = 02:00 +08, Tuesday */
-    order.location = &loc;
-    loc.district_code = (char *) "A3";
-    s_test_route(rules, &order, &r);
+    o->n_category = 0;
+    o->title = (char *) "夜间施工噪音";
+    o->content = (char *) "";
+    o->received_at_ms = 1764007200000;  /* 2025-11-24 18:00 UTC = 02:00 +08, Tuesday */
+    o->location = loc;
+    loc->district_code = (char *) "A3";
+    s_test_route(rules, o, &r);
     assert(strcmp(r.rule_id, "night-noise") == 0 && r.confidential);
-    loc.district_code = (char *) "A4";
-    s_test_route(rules, &order, &r);
+    loc->district_code = (char *) "A4";
+    s_test_route(rules, o, &r);
     assert(!r.decided);
-    why = s_test_why(rules, &order, "night-noise");
+    why = s_test_why(rules, o, "night-noise");
     assert(strncmp(why, "any: none of its 2 alternatives holds", 37) == 0);
-    loc.has_point = true;
-    loc.lat = 30.1;
-    loc.lon = 120.1;
-    s_test_route(rules, &order, &r);
+    loc->has_point = true;
+    loc->lat = 30.1;
+    loc->lon = 120.1;
+    s_test_route(rules, o, &r);
     assert(strcmp(r.rule_id, "night-noise") == 0);
-    order.received_at_ms = 1764007200000 - 5 * 3600 * 1000;  /* 21:00 */
-    s_test_route(rules, &order, &r);
+    o->received_at_ms = 1764007200000 - 5 * 3600 * 1000;  /* 21:00 */
+    s_test_route(rules, o, &r);
     assert(strcmp(r.rule_id, "area") == 0 && strcmp(r.dept, "xihu") == 0);
-    why = s_test_why(rules, &order, "night-noise");
+    why = s_test_why(rules, o, "night-noise");
     assert(strstr(why, "received at 21:00"));
-    order.channel = ORDERBUS__V1__CHANNEL__CHANNEL_LETTER;  /* not: */
-    s_test_route(rules, &order, &r);
+    o->channel = ORDERBUS__V1__CHANNEL__CHANNEL_LETTER;  /* not: */
+    s_test_route(rules, o, &r);
     assert(!r.decided);
-    why = s_test_why(rules, &order, "area");
+    why = s_test_why(rules, o, "area");
     assert(strstr(why, "not: {channel [LETTER]} holds"));
-    order.channel = ORDERBUS__V1__CHANNEL__CHANNEL_PHONE;
-    loc.lat = 30.5;
-    s_test_route(rules, &order, &r);
+    o->channel = ORDERBUS__V1__CHANNEL__CHANNEL_PHONE;
+    loc->lat = 30.5;
+    s_test_route(rules, o, &r);
     assert(!r.decided);
+}
 
+/* Weekdays, urgency, appeal type, anonymous, street, target_org. */
+static void s_engine_when(s_engine_t *fx, bool verbose)
+{
+    ob_rules_t *rules = fx->rules;
+    ob_workorder_t *o = &fx->order;
+    Orderbus__V1__Location *loc = &fx->loc;
+    ob_route_t r;
     /* Weekdays, urgency, appeal type, anonymous. */
-    order.received_at_ms = 1764403200000;  /* Sat 2025-11-29 16:00 +08 */
-    order.urgency = ORDERBUS__V1__URGENCY__URGENCY_VERY_URGENT;
-    order.appeal_type = ORDERBUS__V1__APPEAL_TYPE__APPEAL_COMPLAINT;
-    order.anonymous = true;
-    s_test_route(rules, &order, &r);
+    o->received_at_ms = 1764403200000;  /* Sat 2025-11-29 16:00 +08 */
+    o->urgency = ORDERBUS__V1__URGENCY__URGENCY_VERY_URGENT;
+    o->appeal_type = ORDERBUS__V1__APPEAL_TYPE__APPEAL_COMPLAINT;
+    o->anonymous = true;
+    s_test_route(rules, o, &r);
     assert(strcmp(r.rule_id, "weekend") == 0 && r.decision == OB_DECISION_MANUAL);
     assert(strcmp(r.reason, "周末") == 0);
-    order.anonymous = false;
-    s_test_route(rules, &order, &r);
+    o->anonymous = false;
+    s_test_route(rules, o, &r);
     assert(!r.decided);
-    assert(strstr(s_test_why(rules, &order, "weekend"), "the order is not anonymous"));
-    order.anonymous = true;
-    order.received_at_ms += 2 * 86400 * 1000LL;  /* Monday */
-    s_test_route(rules, &order, &r);
+    assert(strstr(s_test_why(rules, o, "weekend"), "the order is not anonymous"));
+    o->anonymous = true;
+    o->received_at_ms += 2 * 86400 * 1000LL;  /* Monday */
+    s_test_route(rules, o, &r);
     assert(!r.decided);
-    assert(strstr(s_test_why(rules, &order, "weekend"), "received on a mon"));
+    assert(strstr(s_test_why(rules, o, "weekend"), "received on a mon"));
 
     /* Street (code or name) and target_org (contains). */
-    loc.street = (char *) "文三路";
-    order.target_org = (char *) "杭州某某公司";
-    s_test_route(rules, &order, &r);
+    loc->street = (char *) "文三路";
+    o->target_org = (char *) "杭州某某公司";
+    s_test_route(rules, o, &r);
     assert(strcmp(r.rule_id, "street") == 0);
-    loc.street = (char *) "文二路";
-    s_test_route(rules, &order, &r);
+    loc->street = (char *) "文二路";
+    s_test_route(rules, o, &r);
     assert(!r.decided);
-    ob_rules_destroy(&rules);
+}
 
+static void s_test_engine_check(char *text, const char *tax, bool verbose)
+{
+    char path[256];
+    int nerrors;
     /* Check: errors in several rules, each with its position; warnings. */
     char *diag = calloc(1, 8192);
     assert(diag);
@@ -514,7 +553,8 @@ static void s_test_engine(bool verbose)
              "    then: {lead: a, manual: x}\n",
              tax);
     s_test_write(path, sizeof path, text, strlen(text));
-    assert(ob_rules_check(path, s_test_diag, diag) == 3);
+    nerrors = ob_rules_check(path, s_test_diag, diag);
+    assert(nerrors == 3);
     if (verbose)
         printf("\n%s", diag);
     fflush(stdout);
@@ -537,7 +577,8 @@ static void s_test_engine(bool verbose)
                  "  - {id: all, priority: -5, then: {lead: a}}\n"
                  "  - {id: late, priority: -6, when: {district: A1}, then: {lead: b}}\n",
                  (size_t) -1);
-    assert(ob_rules_check(path, s_test_diag, diag) == 0);
+    nerrors = ob_rules_check(path, s_test_diag, diag);
+    assert(nerrors == 0);
     if (verbose)
         printf("%s", diag);
     fflush(stdout);
@@ -549,10 +590,14 @@ static void s_test_engine(bool verbose)
     assert(strstr(diag, "12:5: warning: rule 'late' is unreachable: rule 'all'"));
     unlink(path);
     diag[0] = '\0';
-    assert(ob_rules_check("/nonexistent/r.yaml", s_test_diag, diag) == 1);
+    nerrors = ob_rules_check("/nonexistent/r.yaml", s_test_diag, diag);
+    assert(nerrors == 1);
     assert(strncmp(diag, "0:0: error: cannot open rule file", 33) == 0);
     free(diag);
+}
 
+static void s_test_engine_bad(char *text, bool verbose)
+{
     /* Bad new syntax, each with its position. */
     const char *head = "version: v1\ndepartments:\n  - {id: a, name: A}\n  - {id: b, name: B}\n";
 #define S_BAD(tail, where, what)                                                             \
@@ -592,7 +637,13 @@ static void s_test_engine(bool verbose)
     S_BAD("taxonomy: /nonexistent.csv\n", "5:11: ", "cannot open taxonomy");
     S_BAD("sites: [{id: s, name: S}, {id: s, name: T}]\n", "5:32: ", "duplicate site id 's'");
 #undef S_BAD
+}
 
+static void s_test_engine_gating(bool verbose)
+{
+    char err[512], path[256];
+    ob_rules_t *rules;
+    ob_route_t r;
     /* Many rules and keywords: gating keeps results equal to a full scan. */
     size_t cap = 1 << 20;
     char *big = malloc(cap);
@@ -646,6 +697,42 @@ static void s_test_engine(bool verbose)
     }
     ob_rules_destroy(&rules);
     free(big);
+}
+
+static void s_test_engine(bool verbose)
+{
+    char err[512], geo[256], tax[256], path[256];
+    s_test_write(geo, sizeof geo,
+                 "{\"type\": \"Feature\", \"properties\": {\"name\": \"西湖区\"},"
+                 " \"geometry\": {\"type\": \"Polygon\", \"coordinates\":"
+                 " [[[120.0,30.0],[120.2,30.0],[120.2,30.3],[120.0,30.3]]]}}", (size_t) -1);
+    s_test_write(tax, sizeof tax,
+                 "一级分类,二级分类,三级分类\n城乡建设,物业管理,物业服务\n"
+                 "城乡建设,住房保障与房地产,房产管理\r\n环境保护,环境污染,噪声污染\n", (size_t) -1);
+    char *text = malloc(8192);
+    assert(text);
+    s_engine_file(text, 8192, tax, geo);
+    s_test_write(path, sizeof path, text, strlen(text));
+    s_engine_t fx = {.order = ORDERBUS__V1__WORK_ORDER__INIT,
+                     .loc = ORDERBUS__V1__LOCATION__INIT,
+                     .cats = {(char *) "城乡建设", (char *) "物业管理", (char *) "物业服务"}};
+    ob_rules_t *rules = fx.rules = ob_rules_load(path, err, sizeof err);
+    if (!rules)
+        printf("\n    %s", err);
+    fflush(stdout);
+    assert(rules);
+    assert(ob_rules_count(rules) == 9);
+    assert(strcmp(ob_rules_site_lookup(rules, "province"), "省12345热线") == 0);
+
+    s_engine_decisions(&fx, verbose);
+    s_engine_recusal(&fx, verbose);
+    s_engine_hours(&fx, verbose);
+    s_engine_when(&fx, verbose);
+    ob_rules_destroy(&fx.rules);
+
+    s_test_engine_check(text, tax, verbose);
+    s_test_engine_bad(text, verbose);
+    s_test_engine_gating(verbose);
     free(text);
     unlink(geo);
     unlink(tax);
@@ -658,24 +745,17 @@ static void s_test_put(const char *dir, const char *name, const char *text, char
     snprintf(path, pathlen, "%s/%s", dir, name);
     FILE *f = fopen(path, "wb");
     assert(f);
-    assert(fwrite(text, 1, strlen(text), f) == strlen(text));
-    assert(fclose(f) == 0);
+    size_t written = fwrite(text, 1, strlen(text), f);
+    int rc = fclose(f);
+    assert(written == strlen(text));
+    assert(rc == 0);
 }
 
-/* Check: rules of one priority with different decisions are left alone
-   only when no order can match both (values on one field that do not
-   meet, a keyword kept out, not:, any:), also across kinds and inside
-   all:. The taxonomy: taxonomy.csv beside a file that names none, a
-   warning when there is none, `taxonomy: false`. */
-static void s_test_check(bool verbose)
+/* Overlaps left alone only when no order can match both rules. */
+static void s_test_check_overlaps(const char *dir, char *diag, bool verbose)
 {
-    char dir[256], path[512], tax[512], err[512];
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/ob_rules_check_XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert(mkdtemp(dir));
-    char *diag = calloc(1, 8192);
-    assert(diag);
-
+    char path[512];
+    int nerrors;
     s_test_put(dir, "o.yaml",
                "version: o-1\n"
                "taxonomy: false\n"
@@ -705,7 +785,8 @@ static void s_test_check(bool verbose)
                "  - {id: k2, priority: 1, when: {keywords: 医保, title_keywords_none: 社保},\n"
                "     then: {lead: b}}\n",
                path, sizeof path);
-    assert(ob_rules_check(path, s_test_diag, diag) == 0);
+    nerrors = ob_rules_check(path, s_test_diag, diag);
+    assert(nerrors == 0);
     if (verbose)
         printf("\n%s", diag);
     fflush(stdout);
@@ -719,7 +800,15 @@ static void s_test_check(bool verbose)
     for (size_t i = 0; i < sizeof quiet / sizeof quiet[0]; i++)
         assert(!strstr(diag, quiet[i]));
     unlink(path);
+}
 
+/* taxonomy.csv beside a file that names none, no taxonomy at all,
+   `taxonomy: false`. */
+static void s_test_check_taxonomy(const char *dir, char *diag, bool verbose)
+{
+    char path[512], tax[512], err[512];
+    ob_rules_t *rules;
+    int nerrors;
     /* No taxonomy named, none beside: a file-level warning, when the file
        has categories at all. */
     const char *body = "departments: [{id: a, name: A}]\n"
@@ -729,25 +818,29 @@ static void s_test_check(bool verbose)
     snprintf(text, sizeof text, "version: x-1\n%s", body);
     s_test_put(dir, "x.yaml", text, path, sizeof path);
     diag[0] = '\0';
-    assert(ob_rules_check(path, s_test_diag, diag) == 0);
+    nerrors = ob_rules_check(path, s_test_diag, diag);
+    assert(nerrors == 0);
     assert(strstr(diag, "0:0: warning: categories are not checked against a taxonomy") == diag);
     s_test_put(dir, "y.yaml", "version: y-1\ndepartments: [{id: a, name: A}]\n"
                               "rules: [{id: r, when: {keywords: x}, then: {lead: a}}]\n",
                path, sizeof path);
     diag[0] = '\0';
-    assert(ob_rules_check(path, s_test_diag, diag) == 0 && diag[0] == '\0');
+    nerrors = ob_rules_check(path, s_test_diag, diag);
+    assert(nerrors == 0 && diag[0] == '\0');
     unlink(path);
 
     /* taxonomy.csv beside it: read, a category not in it is an error */
     s_test_put(dir, "taxonomy.csv", "一级,二级\n城乡建设,住房保障与房地产\n", tax, sizeof tax);
     snprintf(path, sizeof path, "%s/x.yaml", dir);
     diag[0] = '\0';
-    assert(ob_rules_check(path, s_test_diag, diag) == 0 && diag[0] == '\0');
+    nerrors = ob_rules_check(path, s_test_diag, diag);
+    assert(nerrors == 0 && diag[0] == '\0');
     snprintf(text, sizeof text, "version: x-2\n%s"
                                 "  - {id: r2, when: {category: 城乡建设/物业管理}, then: {lead: a}}\n",
              body);
     s_test_put(dir, "x.yaml", text, path, sizeof path);
-    assert(!ob_rules_load(path, err, sizeof err));
+    rules = ob_rules_load(path, err, sizeof err);
+    assert(!rules);
     if (verbose)
         printf("\n    %s", err);
     fflush(stdout);
@@ -758,34 +851,60 @@ static void s_test_check(bool verbose)
                                 "  - {id: r2, when: {category: 城乡建设/物业管理}, then: {lead: a}}\n",
              body);
     s_test_put(dir, "x.yaml", text, path, sizeof path);
-    ob_rules_t *rules = ob_rules_load(path, err, sizeof err);
+    rules = ob_rules_load(path, err, sizeof err);
     assert(rules);
     ob_rules_destroy(&rules);
     diag[0] = '\0';
-    assert(ob_rules_check(path, s_test_diag, diag) == 0 && diag[0] == '\0');
+    nerrors = ob_rules_check(path, s_test_diag, diag);
+    assert(nerrors == 0 && diag[0] == '\0');
     /* a taxonomy.csv beside it that holds nothing: an error of the whole file */
     s_test_put(dir, "taxonomy.csv", "header only\n", tax, sizeof tax);
     snprintf(text, sizeof text, "version: x-4\n%s", body);
     s_test_put(dir, "x.yaml", text, path, sizeof path);
-    assert(!ob_rules_load(path, err, sizeof err));
+    rules = ob_rules_load(path, err, sizeof err);
+    assert(!rules);
     size_t plen = strlen(path);
     assert(strncmp(err, path, plen) == 0
            && strcmp(err + plen, ": taxonomy 'taxonomy.csv' (beside the rule file) holds no "
                                  "category") == 0);
     diag[0] = '\0';
-    assert(ob_rules_check(path, s_test_diag, diag) == 1);
+    nerrors = ob_rules_check(path, s_test_diag, diag);
+    assert(nerrors == 1);
     assert(strstr(diag, "0:0: error: taxonomy 'taxonomy.csv' (beside the rule file)") == diag);
     s_test_put(dir, "x.yaml", "version: x-5\ntaxonomy: true\ndepartments: [{id: a, name: A}]\n",
                path, sizeof path);
-    assert(!ob_rules_load(path, err, sizeof err));
+    rules = ob_rules_load(path, err, sizeof err);
+    assert(!rules);
     assert(strstr(err, "x.yaml:2:11: taxonomy must name a CSV file, or be false"));
     unlink(path);
     unlink(tax);
-    assert(rmdir(dir) == 0);
+}
+
+/* Check: rules of one priority with different decisions are left alone
+   only when no order can match both (values on one field that do not
+   meet, a keyword kept out, not:, any:), also across kinds and inside
+   all:. The taxonomy: taxonomy.csv beside a file that names none, a
+   warning when there is none, `taxonomy: false`. */
+static void s_test_check(bool verbose)
+{
+    char dir[256];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/ob_rules_check_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *made = mkdtemp(dir);
+    assert(made);
+    char *diag = calloc(1, 8192);
+    assert(diag);
+
+    s_test_check_overlaps(dir, diag, verbose);
+    s_test_check_taxonomy(dir, diag, verbose);
+    int rc = rmdir(dir);
+    assert(rc == 0);
     free(diag);
 }
 
-void ob_rules_test(bool verbose)
+/* The file of s_test_file: look-ups, prefixes, priority, urgencies,
+   districts, the catch-all. */
+static void s_test_basics(void)
 {
     char err[512];
 
@@ -818,7 +937,8 @@ void ob_rules_test(bool verbose)
 
     /* Longer prefix with higher priority wins: [城乡建设, 物业管理, 物业服务]. */
     order.n_category = 3;
-    assert(ob_rules_route(rules, &order, &route) == 0);
+    int rc = ob_rules_route(rules, &order, &route);
+    assert(rc == 0);
     assert(route.matched);
     assert(strcmp(route.rule_id, "property") == 0);
     assert(strcmp(route.dept, "property") == 0);
@@ -877,6 +997,18 @@ void ob_rules_test(bool verbose)
     ob_rules_destroy(&rules);
     ob_rules_destroy(&rules);
     assert(rules == NULL);
+}
+
+/* No catch-all, no rules: manual routing with the default deadlines. */
+static void s_test_defaults(void)
+{
+    char err[512];
+    ob_rules_t *rules;
+    ob_workorder_t order = ORDERBUS__V1__WORK_ORDER__INIT;
+    char *cats[3] = {(char *) "城乡建设", (char *) "物业管理", (char *) "物业服务"};
+    order.category = cats;
+    order.urgency = ORDERBUS__V1__URGENCY__URGENCY_NORMAL;
+    ob_route_t route;
 
     /* No catch-all: no match, default deadlines for manual routing. */
     rules = s_test_load("version: v1\n"
@@ -910,8 +1042,11 @@ void ob_rules_test(bool verbose)
     ob_rules_route(rules, &order, &route);
     assert(!route.matched && route.sign_within.hours == 24 && route.reply_within.days == 15);
     ob_rules_destroy(&rules);
+}
 
-    /* Bad files: the first problem, with its line and column. */
+/* Bad files: the first problem, with its line and column. */
+static void s_test_bad_files(bool verbose)
+{
     const char *head = "version: v1\ndepartments:\n  - {id: a, name: A}\n";
     char text[1024];
 #define S_WITH_HEAD(tail) (snprintf(text, sizeof text, "%s%s", head, tail), text)
@@ -992,10 +1127,20 @@ void ob_rules_test(bool verbose)
     s_test_bad("version: v\0\n", 12, "1:", "control characters", verbose);
     S_TEST_BAD("version: \"v\\0\"\ndepartments: [{id: a, name: A}]\n", "1:10: ", "NUL");
 #undef S_WITH_HEAD
+}
 
-    /* The shipped default rules, when run from the source tree. */
+/* The shipped default rules, when run from the source tree. */
+static void s_test_shipped(void)
+{
+    char err[512];
+    ob_workorder_t order = ORDERBUS__V1__WORK_ORDER__INIT;
+    char *cats[3] = {(char *) "城乡建设", (char *) "物业管理", (char *) "物业服务"};
+    order.category = cats;
+    order.urgency = ORDERBUS__V1__URGENCY__URGENCY_NORMAL;
+    ob_route_t route;
+
     if (access("router-rules/default.yaml", R_OK) == 0) {
-        rules = ob_rules_load("router-rules/default.yaml", err, sizeof err);
+        ob_rules_t *rules = ob_rules_load("router-rules/default.yaml", err, sizeof err);
         if (!rules)
             printf("%s\n", err);
         assert(rules);
@@ -1018,6 +1163,14 @@ void ob_rules_test(bool verbose)
         assert(!route.matched);
         ob_rules_destroy(&rules);
     }
+}
+
+void ob_rules_test(bool verbose)
+{
+    s_test_basics();
+    s_test_defaults();
+    s_test_bad_files(verbose);
+    s_test_shipped();
     s_test_engine(verbose);
     s_test_title(verbose);
     s_test_check(verbose);

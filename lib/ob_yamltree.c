@@ -8,7 +8,7 @@
     start. libyaml's reader errors carry a byte offset, which is turned
     into a line and a column in characters; parser errors carry a mark.   */
 #include "ob_yamltree.h"
-#include <assert.h>
+#include "ob_selftest.h"
 #include <strings.h>
 #include <yaml.h>
 
@@ -524,6 +524,77 @@ static void s_test_fail(const char *text, size_t len, const ob_yamltree_limits_t
     assert(strcmp(err, want) == 0);
 }
 
+/* Collects the first diagnostic of ob_yamlctx_report. */
+static void s_test_diag(void *arg, bool warning, const char *path, size_t line, size_t col,
+                        const char *message)
+{
+    snprintf(arg, 128, "%s %zu:%zu %s%s", path, line, col, warning ? "warning " : "", message);
+}
+
+static int s_test_each(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+{
+    if (item->kind != OB_YAML_SCALAR)
+        return ob_yamlctx_fail_at(ctx, item, "item must be a scalar");
+    (*(int *) arg)++;
+    return 0;
+}
+
+/* The schema helpers on a small tree. */
+static void s_test_ctx(void)
+{
+    const char *text = "a: 1\nb: [x, y]\nc: {d: e}\nnope: 2\ncalendar: 3\n";
+    ob_yamltree_limits_t lim = {.max_nodes = 100, .max_depth = 8, .what = "test file"};
+    char err[256] = "", diag[128] = "";
+    ob_yamltree_t *tree = ob_yamltree_parse(text, strlen(text), "t.yaml", &lim, err, sizeof err);
+    assert(tree);
+    const ob_yamlnode_t *root = ob_yamltree_root(tree);
+    static const char *const reserved[] = {"calendar", NULL};
+    ob_yamlctx_t ctx = {.path = "t.yaml", .err = err, .errlen = sizeof err,
+                        .reserved = reserved, .release_of = "the tests",
+                        .diag = s_test_diag, .diag_arg = diag};
+    ob_yamlfield_t f[] = {{"a", NULL, NULL}, {"b", NULL, NULL}, {"c", NULL, NULL}};
+    int rc = ob_yamlctx_fields(&ctx, root, "the file", f, 3);
+    assert(rc == -1 && strcmp(err, "t.yaml:4:1: unknown key 'nope' in the file") == 0);
+    assert(ctx.pending && ctx.eline == 4 && ctx.ecol == 1);
+    ob_yamlctx_report(&ctx);
+    assert(!ctx.pending && ctx.nerrors == 1);
+    assert(strcmp(diag, "t.yaml 4:1 unknown key 'nope' in the file") == 0);
+    ob_yamlfield_t g[] = {{"a", NULL, NULL}, {"b", NULL, NULL}, {"c", NULL, NULL},
+                          {"nope", NULL, NULL}};
+    rc = ob_yamlctx_fields(&ctx, root, "the file", g, 4);
+    assert(rc == -1 && strstr(err, "5:1: key 'calendar' in the file is reserved for a later "
+                                   "release of the tests"));
+    long v = 0;
+    rc = ob_yamlctx_integer(&ctx, g[0].val, "a", 0, 9, &v);
+    assert(rc == 0 && v == 1);
+    rc = ob_yamlctx_integer(&ctx, g[0].val, "a", 2, 9, &v);
+    assert(rc == -1 && strstr(err, "1:4: a must be between 2 and 9"));
+    int n = 0;
+    rc = ob_yamlctx_one_or_list(&ctx, g[1].val, "b", 8, false, s_test_each, &n);
+    assert(rc == 0 && n == 2);
+    rc = ob_yamlctx_one_or_list(&ctx, g[1].val, "b", 1, false, s_test_each, &n);
+    assert(rc == -1 && strstr(err, "2:4: b lists more than 1 entries"));
+    rc = ob_yamlctx_one_or_list(&ctx, g[2].val, "c", 8, false, s_test_each, &n);
+    assert(rc == -1 && strstr(err, "3:4: c must be a string or a list of strings"));
+    rc = ob_yamlctx_one_or_list(&ctx, g[2].val, "c", 8, true, s_test_each, &n);
+    assert(rc == -1 && strstr(err, "3:4: item must be a scalar"));
+    rc = ob_yamlctx_list(&ctx, g[1].val, "b");
+    assert(rc == 0);
+    rc = ob_yamlctx_scalar(&ctx, g[1].val, "b");
+    assert(rc == -1 && strstr(err, "b must be a single value, not a list"));
+    const char *s = NULL;
+    rc = ob_yamlctx_ident(&ctx, g[0].val, "id", &s);
+    assert(rc == 0 && strcmp(s, "1") == 0);
+    bool yes = false;
+    rc = ob_yamlctx_bool(&ctx, g[0].val, "flag", &yes);
+    assert(rc == -1 && strstr(err, "flag must be true or false"));
+    /* line 0: a problem of the whole file */
+    rc = ob_yamlctx_fail(&ctx, 0, 7, "cannot %s", "read");
+    assert(rc == -1 && strcmp(err, "t.yaml: cannot read") == 0);
+    assert(ctx.eline == 0 && ctx.ecol == 0 && strcmp(err + ctx.emsg, "cannot read") == 0);
+    ob_yamltree_destroy(&tree);
+}
+
 void ob_yamltree_test(bool verbose)
 {
     (void) verbose;
@@ -601,16 +672,20 @@ void ob_yamltree_test(bool verbose)
                 "t.yaml:2:4: file is not valid UTF-8 (invalid leading UTF-8 octet)");
 
     /* Error helpers. */
-    assert(ob_yamltree_error(err, sizeof err, "dir/r.yaml", 12, 3, "bad '%s'", "k") == -1);
+    int rc = ob_yamltree_error(err, sizeof err, "dir/r.yaml", 12, 3, "bad '%s'", "k");
+    assert(rc == -1);
     assert(strcmp(err, "dir/r.yaml:12:3: bad 'k'") == 0);
     size_t line, col;
     size_t msg = ob_yamltree_error_where(err, "dir/r.yaml", &line, &col);
     assert(line == 12 && col == 3 && strcmp(err + msg, "bad 'k'") == 0);
-    assert(ob_yamltree_error_where("dir/r.yaml: no position", "dir/r.yaml", &line, &col) == 0);
+    msg = ob_yamltree_error_where("dir/r.yaml: no position", "dir/r.yaml", &line, &col);
+    assert(msg == 0);
     assert(line == 0 && col == 0);
     char tiny[4];
-    assert(ob_yamltree_error(tiny, sizeof tiny, "dir/r.yaml", 1, 1, "x") == -1);
+    rc = ob_yamltree_error(tiny, sizeof tiny, "dir/r.yaml", 1, 1, "x");
+    assert(rc == -1);
     assert(ob_yamltree_error(NULL, 0, "p", 1, 1, "x") == -1);
     assert(ob_yamltree_show("abc", 64) == 3);
     assert(ob_yamltree_show("中文", 4) == 3);  /* never cuts a character */
+    s_test_ctx();
 }
