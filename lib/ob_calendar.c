@@ -566,6 +566,53 @@ static void s_refused(const char *text, size_t line, size_t col, const char *wan
 }
 
 /* The weekday calendar: the behaviour of the first release, unchanged. */
+/* The weekday calendars of s_test_weekdays against the reference, at
+   absurd inputs, and their warnings. */
+static void s_test_weekdays_walk(ob_calendar_t *cal, ob_calendar_t *utc)
+{
+    const int cn = 480;
+    int64_t sat_10 = s_local(2026, 11, 21, 10, 0, cn);
+    int64_t sun_23 = s_local(2026, 11, 22, 23, 59, cn);
+    int64_t wed_09 = s_local(2026, 11, 25, 9, 0, cn);
+    /* The generic walk agrees with the first release's week arithmetic on
+       many starts (all times of day, weekends, before 1970) and lengths. */
+    uint64_t seed = 0x9E3779B97F4A7C15u;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        int64_t from = s_local(1969, 6, 1, 0, 0, 0)
+                       + (int64_t) ((seed >> 20) % ((uint64_t) 60 * 365 * 86400)) * 1000;
+        if (i % 5 == 0)  /* exact hours and midnights, the edge cases */
+            from -= from % S_HOUR_MS;
+        uint32_t n = (uint32_t) ((seed >> 8) % (i % 3 ? 60 : 5000));
+        ob_calendar_t *c = (i % 2) ? cal : utc;
+        assert(ob_calendar_add_days(c, from, n) == s_ref_add_days(c->offset_ms, from, n));
+        assert(ob_calendar_add_hours(c, from, n) == s_ref_add_hours(c->offset_ms, from, n));
+    }
+
+    /* Absurd inputs neither overflow nor loop: they finish at once. */
+    assert(ob_calendar_add_days(cal, wed_09, UINT32_MAX)
+           == s_ref_add_days(cal->offset_ms, wed_09, UINT32_MAX));
+    assert(ob_calendar_add_hours(cal, wed_09, UINT32_MAX)
+           == s_ref_add_hours(cal->offset_ms, wed_09, UINT32_MAX));
+    assert(ob_calendar_add_hours(cal, INT64_MAX - 1000, 5) == INT64_MAX - 1000);
+    assert(ob_calendar_add_days(cal, INT64_MIN, 5) == INT64_MIN);
+    assert(!ob_calendar_is_working_time(cal, INT64_MIN));
+    ob_calendar_t *none = ob_calendar_new_weekdays(100000);
+    assert(none == NULL);
+
+    /* Warning at 0.8 of 10 working days (240 h) from Wednesday 09:00:
+       192 working hours = 8 working days later, Monday 7 Dec 09:00. */
+    assert(ob_calendar_warning_fraction(cal) == 0.8);
+    int64_t dl = ob_calendar_add_days(cal, wed_09, 10);
+    assert(ob_calendar_warning_at(cal, wed_09, dl) == s_local(2026, 12, 7, 9, 0, cn));
+    assert(ob_calendar_working_ms(cal, wed_09, dl) == 240 * S_HOUR_MS);
+    assert(ob_calendar_warning_at(cal, dl, wed_09) == wed_09);
+    /* Within one weekend nothing passes: the warning is the deadline. */
+    assert(ob_calendar_warning_at(cal, sat_10, sun_23) == sun_23);
+    assert(ob_calendar_first_year(cal) == 0 && ob_calendar_day_name(cal, sat_10) == NULL);
+    assert(ob_calendar_utc_offset_min(cal) == cn);
+}
+
 static void s_test_weekdays(void)
 {
     const int cn = 480;
@@ -632,42 +679,7 @@ static void s_test_weekdays(void)
     assert(ob_calendar_is_working_day(utc, s_local(1969, 12, 31, 12, 0, 0)));
     assert(!ob_calendar_is_working_day(utc, s_local(1969, 12, 28, 12, 0, 0)));
 
-    /* The generic walk agrees with the first release's week arithmetic on
-       many starts (all times of day, weekends, before 1970) and lengths. */
-    uint64_t seed = 0x9E3779B97F4A7C15u;
-    for (int i = 0; i < 20000; i++) {
-        seed = seed * 6364136223846793005u + 1442695040888963407u;
-        int64_t from = s_local(1969, 6, 1, 0, 0, 0)
-                       + (int64_t) ((seed >> 20) % ((uint64_t) 60 * 365 * 86400)) * 1000;
-        if (i % 5 == 0)  /* exact hours and midnights, the edge cases */
-            from -= from % S_HOUR_MS;
-        uint32_t n = (uint32_t) ((seed >> 8) % (i % 3 ? 60 : 5000));
-        ob_calendar_t *c = (i % 2) ? cal : utc;
-        assert(ob_calendar_add_days(c, from, n) == s_ref_add_days(c->offset_ms, from, n));
-        assert(ob_calendar_add_hours(c, from, n) == s_ref_add_hours(c->offset_ms, from, n));
-    }
-
-    /* Absurd inputs neither overflow nor loop: they finish at once. */
-    assert(ob_calendar_add_days(cal, wed_09, UINT32_MAX)
-           == s_ref_add_days(cal->offset_ms, wed_09, UINT32_MAX));
-    assert(ob_calendar_add_hours(cal, wed_09, UINT32_MAX)
-           == s_ref_add_hours(cal->offset_ms, wed_09, UINT32_MAX));
-    assert(ob_calendar_add_hours(cal, INT64_MAX - 1000, 5) == INT64_MAX - 1000);
-    assert(ob_calendar_add_days(cal, INT64_MIN, 5) == INT64_MIN);
-    assert(!ob_calendar_is_working_time(cal, INT64_MIN));
-    assert(ob_calendar_new_weekdays(100000) == NULL);
-
-    /* Warning at 0.8 of 10 working days (240 h) from Wednesday 09:00:
-       192 working hours = 8 working days later, Monday 7 Dec 09:00. */
-    assert(ob_calendar_warning_fraction(cal) == 0.8);
-    int64_t dl = ob_calendar_add_days(cal, wed_09, 10);
-    assert(ob_calendar_warning_at(cal, wed_09, dl) == s_local(2026, 12, 7, 9, 0, cn));
-    assert(ob_calendar_working_ms(cal, wed_09, dl) == 240 * S_HOUR_MS);
-    assert(ob_calendar_warning_at(cal, dl, wed_09) == wed_09);
-    /* Within one weekend nothing passes: the warning is the deadline. */
-    assert(ob_calendar_warning_at(cal, sat_10, sun_23) == sun_23);
-    assert(ob_calendar_first_year(cal) == 0 && ob_calendar_day_name(cal, sat_10) == NULL);
-    assert(ob_calendar_utc_offset_min(cal) == cn);
+    s_test_weekdays_walk(cal, utc);
 
     ob_calendar_destroy(&utc);
     ob_calendar_destroy(&cal);
@@ -675,13 +687,13 @@ static void s_test_weekdays(void)
     assert(cal == NULL);
 }
 
-/* The 2026 schedule of China, every holiday edge. Working hours
-   09:00-12:00 and 13:30-17:30: 7 working hours a day. */
-static void s_test_cn2026(ob_calendar_t *cal)
-{
-    const int cn = 480;
 #define AT(m, d, h, mi) s_local(2026, (m), (d), (h), (mi), cn)
 #define WORKS(m, d) ob_calendar_is_working_day(cal, AT((m), (d), 10, 0))
+
+/* Which days of 2026 are working days. */
+static void s_test_cn2026_days(ob_calendar_t *cal)
+{
+    const int cn = 480;
     assert(ob_calendar_first_year(cal) == 2026 || ob_calendar_first_year(cal) == 2025);
     assert(ob_calendar_last_year(cal) == 2026);
     assert(ob_calendar_utc_offset_min(cal) == cn);
@@ -716,7 +728,12 @@ static void s_test_cn2026(ob_calendar_t *cal)
     assert(strcmp(ob_calendar_day_name(cal, AT(2, 14, 10, 0)), "春节调休上班") == 0);
     assert(strcmp(ob_calendar_day_name(cal, AT(10, 10, 10, 0)), "国庆节调休上班") == 0);
     assert(ob_calendar_day_name(cal, AT(3, 10, 10, 0)) == NULL);
+}
 
+/* Working hours and deadlines across every holiday of 2026. */
+static void s_test_cn2026_deadlines(ob_calendar_t *cal)
+{
+    const int cn = 480;
     /* Working hours, half open. */
     assert(ob_calendar_is_working_time(cal, AT(3, 2, 9, 0)));
     assert(!ob_calendar_is_working_time(cal, AT(3, 2, 8, 59)));
@@ -806,7 +823,12 @@ static void s_test_cn2026(ob_calendar_t *cal)
             assert(ob_calendar_is_working_time(cal, dh - 1));
             assert(ob_calendar_working_ms(cal, from, dh) == (int64_t) n * S_HOUR_MS);
         }
+}
 
+/* Warnings, and years without a file. */
+static void s_test_cn2026_warnings(ob_calendar_t *cal)
+{
+    const int cn = 480;
     /* Warnings at 0.8. 10 h from Monday 2 Mar 09:00 ends Tuesday 12:00;
        8 h: Tuesday 10:00. */
     assert(ob_calendar_warning_fraction(cal) == 0.8);
@@ -860,11 +882,23 @@ static void s_test_cn2026(ob_calendar_t *cal)
     assert(ob_calendar_add_hours(cal, s_local(1990, 1, 1, 10, 0, cn), UINT32_MAX) > 0);
     assert(ob_calendar_working_ms(cal, s_local(1990, 1, 1, 10, 0, cn),
                                   s_local(4990, 1, 1, 10, 0, cn)) > 0);
-#undef WORKS
-#undef AT
 }
 
-static void s_test_files(bool verbose)
+#undef WORKS
+#undef AT
+
+/* The 2026 schedule of China, every holiday edge. Working hours
+   09:00-12:00 and 13:30-17:30: 7 working hours a day. */
+static void s_test_cn2026(ob_calendar_t *cal)
+{
+    s_test_cn2026_days(cal);
+    s_test_cn2026_deadlines(cal);
+    s_test_cn2026_warnings(cal);
+}
+
+/* The files of China's 2025 and 2026 schedules, and those of the source
+   tree when run from it. */
+static void s_test_files_cn(bool verbose)
 {
     char err[512];
     /* 2026 alone, then 2025 and 2026 (given in either order). */
@@ -921,7 +955,13 @@ static void s_test_files(bool verbose)
             printf("(router-rules/calendar checked) ");
     }
     ob_calendar_destroy(&cal);
+}
 
+/* Other weekly patterns: 00:00-24:00 is a weekday calendar; a six-day week. */
+static void s_test_files_patterns(void)
+{
+    char err[512];
+    ob_calendar_t *cal;
     /* A calendar with 00:00-24:00 and no holidays is a weekday calendar. */
     const char *plain[] = {"year: 2026\nhours: [00:00-24:00]\ntimezone: '+00:00'\n"};
     cal = s_load_texts(plain, 1, err, sizeof err);
@@ -949,7 +989,13 @@ static void s_test_files(bool verbose)
                                   s_local(2026, 3, 7, 16, 0, 180))
            == s_local(2026, 3, 5, 16, 0, 180));
     ob_calendar_destroy(&cal);
+}
 
+/* Refused files. */
+static void s_test_files_errors(void)
+{
+    char err[512];
+    ob_calendar_t *cal;
     /* Errors: each names the file, line and column. */
     s_refused("year: 2026\n", 1, 1, "missing required key 'hours'");
     s_refused("hours: [09:00-17:00]\n", 1, 1, "missing required key 'year'");
@@ -994,19 +1040,31 @@ static void s_test_files(bool verbose)
 
     /* Across files: the same zone and warning, no year twice. */
     const char *tz[] = {s_cn2026, "year: 2025\nhours: [09:00-17:00]\ntimezone: '+09:00'\n"};
-    assert(!s_load_texts(tz, 2, err, sizeof err));
+    cal = s_load_texts(tz, 2, err, sizeof err);
+    assert(!cal);
     assert(strstr(err, ":3:11: timezone differs from the one of"));
     const char *warn[] = {s_cn2026, "year: 2025\nhours: [09:00-17:00]\nwarning: 0.7\n"};
-    assert(!s_load_texts(warn, 2, err, sizeof err));
+    cal = s_load_texts(warn, 2, err, sizeof err);
+    assert(!cal);
     assert(strstr(err, ":3:10: warning differs from the one of"));
     const char *twice[] = {s_cn2026, s_cn2026};
-    assert(!s_load_texts(twice, 2, err, sizeof err));
+    cal = s_load_texts(twice, 2, err, sizeof err);
+    assert(!cal);
     assert(strstr(err, ":1:7: year 2026 is already loaded from"));
     const char *missing[] = {"/nonexistent/CN-2026.yaml"};
-    assert(!ob_calendar_load(missing, 1, err, sizeof err));
+    cal = ob_calendar_load(missing, 1, err, sizeof err);
+    assert(!cal);
     assert(strncmp(err, "/nonexistent/CN-2026.yaml: cannot open calendar file", 52) == 0);
-    assert(!ob_calendar_load(NULL, 0, err, sizeof err));
+    cal = ob_calendar_load(NULL, 0, err, sizeof err);
+    assert(!cal);
     assert(strstr(err, "no calendar file"));
+}
+
+static void s_test_files(bool verbose)
+{
+    s_test_files_cn(verbose);
+    s_test_files_patterns();
+    s_test_files_errors();
 }
 
 void ob_calendar_test(bool verbose)

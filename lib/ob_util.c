@@ -205,7 +205,8 @@ void ob_util_test(bool verbose)
     ob_id_new(id);
     ob_hex(hex, id, sizeof id);
     assert(strlen(hex) == 32);
-    assert(ob_id_parse(back, hex) == 0);
+    int rc = ob_id_parse(back, hex);
+    assert(rc == 0);
     assert(memcmp(id, back, sizeof id) == 0);
     /* time-ordered: a later id sorts after an earlier one */
     uint8_t later[OB_ID_BYTES];
@@ -213,8 +214,10 @@ void ob_util_test(bool verbose)
     nanosleep(&pause, NULL);
     ob_id_new(later);
     assert(memcmp(id, later, 6) < 0);
-    assert(ob_id_parse(back, "zz") == -1);
-    assert(ob_id_parse(back, "0123456789abcdef0123456789abcdeg") == -1);
+    rc = ob_id_parse(back, "zz");
+    assert(rc == -1);
+    rc = ob_id_parse(back, "0123456789abcdef0123456789abcdeg");
+    assert(rc == -1);
 
     char cn[OB_CASE_NO_MAX];
     assert(strcmp(ob_case_no_format(cn, 20261124, 123), "20261124-000123") == 0);
