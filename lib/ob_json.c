@@ -9,7 +9,7 @@
     names without prefix ("DISPATCHED"), ids in hex, times as unix ms plus
     an ISO-8601 string in the site's zone (+08:00) for readers. The JSON a
     work order is printed as is accepted back as input.                    */
-#include <assert.h>
+#include "ob_selftest.h"
 #include <math.h>
 #include <time.h>
 #include <zmq.h>

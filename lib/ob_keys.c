@@ -9,7 +9,7 @@
     czmq's own copies are wiped before zcert_destroy.                      */
 #include <czmq.h>
 #include <sodium.h>
-#include <assert.h>
+#include "ob_selftest.h"
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

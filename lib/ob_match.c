@@ -23,7 +23,7 @@
     some 30,000 nodes, under 1 MiB with the symbol table.                 */
 #include "ob_match.h"
 #include "ob_text.h"
-#include <assert.h>
+#include "ob_selftest.h"
 
 #define S_BMP 0x10000      /* code points with a direct symbol table entry */
 #define S_SPACE_SYM_CP ' ' /* white space runs are read as this character */
