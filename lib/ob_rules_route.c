@@ -287,6 +287,16 @@ static bool s_leaf_holds(const s_cond_t *c, const s_eval_t *ev, const char **mis
     return ok;
 }
 
+/* Why a keyword condition does not hold (after the keyword, for those
+   that name one). */
+static const char *const s_kw_why[C_KINDS] = {
+    [C_KEYWORDS] = "none occurs in the title or content",
+    [C_KEYWORDS_ALL] = "does not occur in the title or content",
+    [C_KEYWORDS_NONE] = "occurs in the title or content",
+    [C_TITLE_KEYWORDS] = "none occurs in the title",
+    [C_TITLE_KEYWORDS_NONE] = "occurs in the title",
+};
+
 /* Writes why leaf condition c does not hold into why (size n): the
    condition as written, then what the order has (rule values and
    non-personal order values only); miss from s_leaf_holds. */
@@ -312,19 +322,13 @@ static void s_why_not(const s_cond_t *c, const s_eval_t *ev, const char *miss, c
         }
         break;
     case C_KEYWORDS:
-        snprintf(what, sizeof what, "none occurs in the title or content");
+    case C_TITLE_KEYWORDS:
+        snprintf(what, sizeof what, "%s", s_kw_why[c->kind]);
         break;
     case C_KEYWORDS_ALL:
-        snprintf(what, sizeof what, "'%s' does not occur in the title or content", miss);
-        break;
     case C_KEYWORDS_NONE:
-        snprintf(what, sizeof what, "'%s' occurs in the title or content", miss);
-        break;
-    case C_TITLE_KEYWORDS:
-        snprintf(what, sizeof what, "none occurs in the title");
-        break;
     case C_TITLE_KEYWORDS_NONE:
-        snprintf(what, sizeof what, "'%s' occurs in the title", miss);
+        snprintf(what, sizeof what, "'%s' %s", miss, s_kw_why[c->kind]);
         break;
     case C_DISTRICT:
         if (loc && loc->district_code && *loc->district_code)
@@ -614,19 +618,31 @@ static void s_decide(const ob_rules_t *self, const s_rule_t *hit, const s_eval_t
         out->assist_within = assist->by[urgency];
 }
 
+/* An order scanned once: the keywords found, and what the conditions read. */
+typedef struct {
+    uint64_t seen[S_SEEN_WORDS];   /* keyword ids found in title or content */
+    uint64_t tseen[S_SEEN_WORDS];  /* those found in the title */
+    uint32_t ids[S_IDS];           /* the ids found, for gating */
+    size_t nids;
+    s_eval_t ev;                   /* points into the above; ev.target is owned */
+} s_scan_t;
+
+static void s_scan(const ob_rules_t *self, const ob_workorder_t *order, s_scan_t *sc)
+{
+    sc->nids = 0;
+    s_eval_init(self, order, &sc->ev, sc->seen, sc->tseen, sc->ids, &sc->nids);
+}
+
 /* Routes by the first matching rule in priority order (see ob_rules.h). */
 int ob_rules_route(ob_rules_t *self, const ob_workorder_t *order, ob_route_t *out)
 {
     assert(self);
     assert(order);
     assert(out);
-    uint64_t seen[S_SEEN_WORDS], tseen[S_SEEN_WORDS];
-    uint32_t ids[S_IDS];
-    size_t nids = 0;
-    s_eval_t ev;
-    s_eval_init(self, order, &ev, seen, tseen, ids, &nids);
-    s_decide(self, s_pick(self, &ev, ids, nids), &ev, out);
-    free(ev.target);
+    s_scan_t sc;
+    s_scan(self, order, &sc);
+    s_decide(self, s_pick(self, &sc.ev, sc.ids, sc.nids), &sc.ev, out);
+    free(sc.ev.target);
     return 0;
 }
 
@@ -635,13 +651,10 @@ size_t ob_rules_explain(ob_rules_t *self, const ob_workorder_t *order, ob_route_
 {
     assert(self);
     assert(order);
-    uint64_t seen[S_SEEN_WORDS], tseen[S_SEEN_WORDS];
-    uint32_t ids[S_IDS];
-    size_t nids = 0;
-    s_eval_t ev;
-    s_eval_init(self, order, &ev, seen, tseen, ids, &nids);
+    s_scan_t sc;
+    s_scan(self, order, &sc);
     if (route)
-        s_decide(self, s_pick(self, &ev, ids, nids), &ev, route);
+        s_decide(self, s_pick(self, &sc.ev, sc.ids, sc.nids), &sc.ev, route);
     size_t n = 0;
     for (size_t r = 0; r < self->nrules && n < nitems; r++, n++) {
         const s_rule_t *rule = &self->rules[r];
@@ -651,11 +664,11 @@ size_t ob_rules_explain(ob_rules_t *self, const ob_workorder_t *order, ob_route_
         item->priority = rule->priority;
         item->line = rule->line;
         item->col = rule->col;
-        item->matched = !rule->when || s_holds(rule->when, &ev, item->why, sizeof item->why);
+        item->matched = !rule->when || s_holds(rule->when, &sc.ev, item->why, sizeof item->why);
         if (item->matched)
             item->why[0] = '\0';
     }
-    free(ev.target);
+    free(sc.ev.target);
     return n;
 }
 
