@@ -413,7 +413,8 @@ const char *ob_calendar_day_name(ob_calendar_t *self, int64_t ms)
 /* Unix ms of local wall time y-m-d h:mi in a zone of `off` minutes. */
 static int64_t s_local(int y, int m, int d, int h, int mi, int off)
 {
-    return ob_calendar_days_from_civil(y, m, d) * S_DAY_MS + ((int64_t) h * 60 + mi - off) * S_MIN_MS;
+    return ob_calendar_days_from_civil(y, m, d) * S_DAY_MS
+           + ((int64_t) h * 60 + mi - off) * S_MIN_MS;
 }
 
 /* The weekday-only algorithms of the first release, kept as the reference

@@ -232,7 +232,8 @@ static int s_month_of(const s_year_t *yr, int yday)
 
 static int s_mday_of(const s_year_t *yr, int yday)
 {
-    return (int) (yr->first_day + yday - ob_calendar_days_from_civil(yr->year, s_month_of(yr, yday), 1)) + 1;
+    int64_t first_of_month = ob_calendar_days_from_civil(yr->year, s_month_of(yr, yday), 1);
+    return (int) (yr->first_day + yday - first_of_month) + 1;
 }
 
 /* One list of day entries: holidays (`makeup` false) or make-up working

@@ -251,7 +251,8 @@ static bool s_leaf_holds(const s_cond_t *c, const s_eval_t *ev, const char **mis
     case C_STREET:
         ok = loc && ((loc->street_code && *loc->street_code
                       && ob_rules_strs_has(c->strs, c->nstrs, loc->street_code))
-                     || (loc->street && *loc->street && ob_rules_strs_has(c->strs, c->nstrs, loc->street)));
+                     || (loc->street && *loc->street
+                         && ob_rules_strs_has(c->strs, c->nstrs, loc->street)));
         break;
     case C_POLYGON:
         if (loc && loc->has_point)
