@@ -20,8 +20,8 @@
 
     The year files are read by ob_calendar_load.c.                       */
 #include "ob_calendar_int.h"
-#include "ob_selftest.h"
 #include <unistd.h>
+#include "ob_selftest.h"
 
 /* --- days ----------------------------------------------------------------- */
 

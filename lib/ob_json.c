@@ -9,7 +9,6 @@
     names without prefix ("DISPATCHED"), ids in hex, times as unix ms plus
     an ISO-8601 string in the site's zone (+08:00) for readers. The JSON a
     work order is printed as is accepted back as input.                    */
-#include "ob_selftest.h"
 #include <math.h>
 #include <time.h>
 #include <zmq.h>
@@ -17,6 +16,7 @@
 #include "ob_text.h"
 #include "ob_fsm.h"
 #include "ob_util.h"
+#include "ob_selftest.h"
 
 #define OB_JSON_TITLE_MAX    512
 #define OB_JSON_CONTENT_MAX  (64 * 1024)

@@ -9,13 +9,13 @@
     czmq's own copies are wiped before zcert_destroy.                      */
 #include <czmq.h>
 #include <sodium.h>
-#include "ob_selftest.h"
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ob_keys.h"
 #include "ob_text.h"
 #include "ob_util.h"
+#include "ob_selftest.h"
 
 /* czmq builds "<path>_secret" in a 256-byte buffer: stay well inside it. */
 #define OB_KEY_PATH_MAX 200

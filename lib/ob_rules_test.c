@@ -3,8 +3,8 @@
     through the public API of ob_rules.h.                                */
 #include "ob_rules.h"
 #include "ob_fsm.h"
-#include "ob_selftest.h"
 #include <unistd.h>
+#include "ob_selftest.h"
 
 /* --- self-test ------------------------------------------------------------ */
 

@@ -1,10 +1,10 @@
 /*  ob_util.c — time, ids, hex, case numbers, big-endian keys.             */
 #include "ob_util.h"
 #include "ob_text.h"
-#include "ob_selftest.h"
 #include <stdarg.h>
 #include <time.h>
 #include <sodium.h>
+#include "ob_selftest.h"
 
 int64_t ob_now_ms(void)
 {

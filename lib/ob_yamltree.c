@@ -8,9 +8,9 @@
     start. libyaml's reader errors carry a byte offset, which is turned
     into a line and a column in characters; parser errors carry a mark.   */
 #include "ob_yamltree.h"
-#include "ob_selftest.h"
 #include <strings.h>
 #include <yaml.h>
+#include "ob_selftest.h"
 
 struct ob_yamltree {
     ob_yamlnode_t *root;  /* NULL for an empty stream */
