@@ -18,74 +18,10 @@
     without a file), so the cost never grows with the length of a deadline:
     UINT32_MAX hours end at once.
 
-    Files are YAML read with libyaml into a small tree (positions kept,
-    aliases and second documents refused), then validated; every error is
-    "file:line:column: message". Format: router-rules/calendar/README.md.  */
-#include "ob_calendar.h"
-#include "ob_yamltree.h"
-#include <assert.h>
-#include <math.h>
-#include <stdarg.h>
-#include <sys/stat.h>
+    The year files are read by ob_calendar_load.c.                       */
+#include "ob_calendar_int.h"
 #include <unistd.h>
-
-#define S_MIN_MS  ((int64_t) 60 * 1000)
-#define S_HOUR_MS ((int64_t) 3600 * 1000)
-#define S_DAY_MS  (24 * S_HOUR_MS)
-#define S_WEEK_MS (7 * S_DAY_MS)
-
-#define S_MAX_FILE   (1024 * 1024) /* bytes in a calendar file */
-#define S_MAX_NODES  (64 * 1024)   /* YAML nodes in a calendar file */
-#define S_MAX_DEPTH  16            /* nesting of YAML collections */
-#define S_MAX_YEARS  200           /* files in one calendar */
-#define S_MAX_SPANS  8             /* working periods in a day */
-#define S_MAX_NAME   128           /* bytes in a holiday name */
-#define S_MIN_YEAR   1900
-#define S_MAX_YEAR   2999
-#define S_PPM        1000000       /* warning fraction unit */
-#define S_DEFAULT_WARNING_PPM 800000
-#define S_DEFAULT_OFFSET_MIN  480
-
-/* Instants more than 1e14 ms (about 3170 years) from 1970 are returned
-   unchanged by the add functions and are never working time: inside this
-   bound every intermediate value fits in int64 even for UINT32_MAX days
-   (6e9 calendar days, 5.2e17 ms). */
-#define S_LIMIT_MS ((int64_t) 100000000 * 1000 * 1000)
-
-/* One working period of a day, in ms from local midnight: [open, close). */
-typedef struct {
-    int64_t open, close;
-} s_span_t;
-
-/* A weekly pattern: what a day is when no file says otherwise. */
-typedef struct {
-    uint8_t weekend;                /* bit w set: weekday w (0 Monday) is off */
-    s_span_t spans[S_MAX_SPANS];    /* working periods, sorted, disjoint */
-    int nspans;                     /* at least one */
-    int64_t day_ms;                 /* working ms in a working day */
-    int wdays;                      /* working days in a week, 1..7 */
-    int64_t week_ms;                /* working ms in a week */
-} s_pattern_t;
-
-/* One year file, validated. */
-typedef struct {
-    int year;
-    int64_t first_day;              /* local day number of 1 January */
-    int ndays;                      /* 365 or 366 */
-    uint8_t working[366];           /* per day of the year: 1 working */
-    uint16_t name[366];             /* per day: index + 1 into names, 0 none */
-    s_pattern_t pat;                /* weekend and hours of this year */
-    char **names;                   /* holiday and make-up day names */
-    size_t nnames;
-} s_year_t;
-
-struct ob_calendar {
-    int64_t offset_ms;              /* zone offset east of UTC, in ms */
-    int64_t warning_ppm;            /* warning fraction, parts per million */
-    s_pattern_t weekdays;           /* the pattern when no year is loaded */
-    s_year_t *years;                /* sorted by year; NULL for weekdays */
-    size_t nyears;
-};
+#include "ob_selftest.h"
 
 /* --- days ----------------------------------------------------------------- */
 
@@ -99,7 +35,7 @@ static int64_t s_floor_div(int64_t a, int64_t b)
 }
 
 /* Day of the week of local day number `day`: 0 Monday .. 6 Sunday. */
-static int s_weekday(int64_t day)
+int ob_calendar_weekday(int64_t day)
 {
     int64_t w = (day + 3) % 7; /* day 0 was a Thursday (3) */
     if (w < 0)
@@ -108,7 +44,7 @@ static int s_weekday(int64_t day)
 }
 
 /* Day number of civil date y-m-d (Howard Hinnant's days_from_civil). */
-static int64_t s_days_from_civil(int64_t y, int m, int d)
+int64_t ob_calendar_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -137,7 +73,7 @@ static bool s_in_range(int64_t ms)
 }
 
 /* Fills the derived fields of a pattern from weekend and spans. */
-static void s_pattern_finish(s_pattern_t *pat)
+void ob_calendar_pattern_finish(s_pattern_t *pat)
 {
     pat->day_ms = 0;
     for (int i = 0; i < pat->nspans; i++)
@@ -188,11 +124,11 @@ static void s_day_info(const ob_calendar_t *self, int64_t day, s_day_t *info)
         else {  /* in a gap: the nearer neighbour, the earlier on a tie */
             const s_year_t *before = &self->years[lo - 1], *after = &self->years[lo];
             pat = (y - before->year <= after->year - y) ? &before->pat : &after->pat;
-            info->until = s_days_from_civil(y + 1, 1, 1);
+            info->until = ob_calendar_days_from_civil(y + 1, 1, 1);
         }
     }
     info->pat = pat;
-    info->working = !((pat->weekend >> s_weekday(day)) & 1);
+    info->working = !((pat->weekend >> ob_calendar_weekday(day)) & 1);
 }
 
 /* Whole weeks from `day` that stay inside info's weekly pattern. */
@@ -319,11 +255,11 @@ ob_calendar_t *ob_calendar_new_weekdays(int utc_offset_min)
     self->weekdays.weekend = (1 << 5) | (1 << 6);
     self->weekdays.spans[0] = (s_span_t) {0, S_DAY_MS};
     self->weekdays.nspans = 1;
-    s_pattern_finish(&self->weekdays);
+    ob_calendar_pattern_finish(&self->weekdays);
     return self;
 }
 
-static void s_years_free(s_year_t *years, size_t nyears)
+void ob_calendar_years_free(s_year_t *years, size_t nyears)
 {
     if (!years)
         return;
@@ -339,7 +275,7 @@ void ob_calendar_destroy(ob_calendar_t **self_p)
 {
     assert(self_p);
     if (*self_p) {
-        s_years_free((*self_p)->years, (*self_p)->nyears);
+        ob_calendar_years_free((*self_p)->years, (*self_p)->nyears);
         free(*self_p);
         *self_p = NULL;
     }
@@ -471,553 +407,26 @@ const char *ob_calendar_day_name(ob_calendar_t *self, int64_t ms)
     return idx ? info.year->names[idx - 1] : NULL;
 }
 
-/* --- YAML tree (ob_yamltree) -------------------------------------------- */
-
-static const ob_yamltree_limits_t s_limits = {
-    .max_nodes = S_MAX_NODES, .max_depth = S_MAX_DEPTH, .what = "calendar file"};
-
-/* Loading context: where errors go. */
-typedef struct {
-    const char *path;
-    char *err;
-    size_t errlen;
-} s_ctx_t;
-
-/* Writes "path:line:column: message" into the error buffer; returns -1. */
-static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-#define s_fail_at(ctx, node, ...) s_fail((ctx), (node)->line, (node)->col, __VA_ARGS__)
-
-/* --- validation ------------------------------------------------------------ */
-
-typedef struct {
-    const char *key;   /* accepted key */
-    ob_yamlnode_t *val;     /* its value, NULL when absent */
-    ob_yamlnode_t *keynode; /* its key node, for positions */
-} s_field_t;
-
-/* Bytes of `text` to quote in an error (see ob_yamltree_show). */
-static int s_show(const char *text)
-{
-    return ob_yamltree_show(text, 64);
-}
-
-/* Checks that `map` is a mapping whose keys are among fields[0..n), each
-   at most once; fills each field's val. */
-static int s_fields(s_ctx_t *ctx, const ob_yamlnode_t *map, const char *what, s_field_t *fields,
-                    size_t n)
-{
-    if (map->kind != OB_YAML_MAP)
-        return s_fail_at(ctx, map, "%s must be a mapping", what);
-    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
-        ob_yamlnode_t *key = map->kids[i];
-        size_t f;
-        for (f = 0; f < n; f++)
-            if (strcmp(key->text, fields[f].key) == 0)
-                break;
-        if (f == n)
-            return s_fail_at(ctx, key, "unknown key '%.*s' in %s", s_show(key->text), key->text,
-                             what);
-        if (fields[f].val)
-            return s_fail_at(ctx, key, "duplicate key '%s' in %s", fields[f].key, what);
-        fields[f].val = map->kids[i + 1];
-        fields[f].keynode = key;
-    }
-    return 0;
-}
-
-static int s_scalar(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what)
-{
-    if (node->kind != OB_YAML_SCALAR)
-        return s_fail_at(ctx, node, "%s must be a single value, not a %s", what,
-                         node->kind == OB_YAML_MAP ? "mapping" : "list");
-    if (node->len == 0)
-        return s_fail_at(ctx, node, "%s must not be empty", what);
-    return 0;
-}
-
-static int s_list(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what)
-{
-    if (node->kind != OB_YAML_SEQ)
-        return s_fail_at(ctx, node, "%s must be a list", what);
-    return 0;
-}
-
-static bool s_leap(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-/* A date "YYYY-MM-DD" inside `year`: its day of the year (0-based). */
-static int s_date(s_ctx_t *ctx, const ob_yamlnode_t *node, const char *what, int year, int *yday)
-{
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (s_scalar(ctx, node, what))
-        return -1;
-    const char *s = node->text;
-    bool shape = node->len == 10 && s[4] == '-' && s[7] == '-';
-    for (int i = 0; shape && i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            shape = false;
-    if (!shape)
-        return s_fail_at(ctx, node, "%s '%.*s' is not a date (YYYY-MM-DD)", what,
-                         s_show(s), s);
-    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    int m = (s[5] - '0') * 10 + (s[6] - '0');
-    int d = (s[8] - '0') * 10 + (s[9] - '0');
-    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] + (m == 2 && s_leap(y)))
-        return s_fail_at(ctx, node, "%s '%s' is not a real date", what, s);
-    if (y != year)
-        return s_fail_at(ctx, node, "%s '%s' is not in the file's year %d", what, s, year);
-    *yday = (int) (s_days_from_civil(y, m, d) - s_days_from_civil(y, 1, 1));
-    return 0;
-}
-
-/* "HH:MM" with 00:00 <= t <= 24:00: minutes since midnight. */
-static bool s_clock(const char *s, size_t len, int *minutes)
-{
-    if (len != 5 || s[2] != ':')
-        return false;
-    for (int i = 0; i < 5; i++)
-        if (i != 2 && (s[i] < '0' || s[i] > '9'))
-            return false;
-    int h = (s[0] - '0') * 10 + (s[1] - '0');
-    int m = (s[3] - '0') * 10 + (s[4] - '0');
-    if (m > 59 || h > 24 || (h == 24 && m != 0))
-        return false;
-    *minutes = h * 60 + m;
-    return true;
-}
-
-/* hours: a list of "HH:MM-HH:MM", ascending, not overlapping. */
-static int s_hours(s_ctx_t *ctx, const ob_yamlnode_t *node, s_pattern_t *pat)
-{
-    if (s_list(ctx, node, "'hours'"))
-        return -1;
-    if (node->nkids == 0)
-        return s_fail_at(ctx, node, "'hours' must list at least one working period");
-    if (node->nkids > S_MAX_SPANS)
-        return s_fail_at(ctx, node, "'hours' lists more than %d working periods", S_MAX_SPANS);
-    int64_t prev = -1;
-    for (size_t i = 0; i < node->nkids; i++) {
-        const ob_yamlnode_t *kid = node->kids[i];
-        if (s_scalar(ctx, kid, "a working period"))
-            return -1;
-        int open, close;
-        if (kid->len != 11 || kid->text[5] != '-' || !s_clock(kid->text, 5, &open)
-            || !s_clock(kid->text + 6, 5, &close))
-            return s_fail_at(ctx, kid, "working period '%.*s' is not HH:MM-HH:MM "
-                             "(00:00 to 24:00)", s_show(kid->text), kid->text);
-        if (close <= open)
-            return s_fail_at(ctx, kid, "working period '%s' ends before it starts", kid->text);
-        if (open < prev)
-            return s_fail_at(ctx, kid, "working period '%s' overlaps or precedes the one before",
-                             kid->text);
-        pat->spans[i] = (s_span_t) {open * S_MIN_MS, close * S_MIN_MS};
-        prev = close;
-    }
-    pat->nspans = (int) node->nkids;
-    return 0;
-}
-
-/* weekend: a list of day names (monday .. sunday), at most six. */
-static int s_weekend(s_ctx_t *ctx, const ob_yamlnode_t *node, uint8_t *mask)
-{
-    static const char *names[] = {"monday", "tuesday", "wednesday", "thursday", "friday",
-                                  "saturday", "sunday"};
-    if (s_list(ctx, node, "'weekend'"))
-        return -1;
-    *mask = 0;
-    for (size_t i = 0; i < node->nkids; i++) {
-        const ob_yamlnode_t *kid = node->kids[i];
-        if (s_scalar(ctx, kid, "a weekend day"))
-            return -1;
-        int w;
-        for (w = 0; w < 7; w++)
-            if (strcmp(kid->text, names[w]) == 0)
-                break;
-        if (w == 7)
-            return s_fail_at(ctx, kid, "'%.*s' is not a day of the week (monday .. sunday)",
-                             s_show(kid->text), kid->text);
-        if (*mask & (1 << w))
-            return s_fail_at(ctx, kid, "weekend day '%s' is listed twice", kid->text);
-        *mask |= (uint8_t) (1 << w);
-    }
-    if (*mask == 0x7F)
-        return s_fail_at(ctx, node, "'weekend' leaves no working day in the week");
-    return 0;
-}
-
-/* timezone: "+08:00" / "-05:00" (within -12:00 .. +14:00). */
-static int s_timezone(s_ctx_t *ctx, const ob_yamlnode_t *node, int *minutes)
-{
-    if (s_scalar(ctx, node, "'timezone'"))
-        return -1;
-    int t;
-    if (node->len != 6 || (node->text[0] != '+' && node->text[0] != '-')
-        || !s_clock(node->text + 1, 5, &t) || t > 14 * 60
-        || (node->text[0] == '-' && t > 12 * 60))
-        return s_fail_at(ctx, node, "timezone '%.*s' is not a UTC offset such as +08:00",
-                         s_show(node->text), node->text);
-    *minutes = node->text[0] == '-' ? -t : t;
-    return 0;
-}
-
-/* warning: a plain decimal strictly between 0 and 1, in ppm. */
-static int s_warning(s_ctx_t *ctx, const ob_yamlnode_t *node, int64_t *ppm)
-{
-    if (s_scalar(ctx, node, "'warning'"))
-        return -1;
-    char *end = NULL;
-    errno = 0;
-    double f = strtod(node->text, &end);
-    bool digits = node->text[0] >= '0' && node->text[0] <= '9';
-    if (!node->plain || !digits || errno || !end || *end || !(f > 0.0 && f < 1.0))
-        return s_fail_at(ctx, node, "warning '%.*s' must be a fraction between 0 and 1 "
-                         "(e.g. 0.8)", s_show(node->text), node->text);
-    *ppm = llround(f * S_PPM);
-    if (*ppm <= 0 || *ppm >= S_PPM)
-        return s_fail_at(ctx, node, "warning '%s' is too close to 0 or 1", node->text);
-    return 0;
-}
-
-/* year: a plain integer S_MIN_YEAR .. S_MAX_YEAR. */
-static int s_year_value(s_ctx_t *ctx, const ob_yamlnode_t *node, int *year)
-{
-    if (s_scalar(ctx, node, "'year'"))
-        return -1;
-    int y = 0;
-    bool ok = node->plain && node->len == 4;
-    for (size_t i = 0; ok && i < 4; i++) {
-        if (node->text[i] < '0' || node->text[i] > '9')
-            ok = false;
-        else
-            y = y * 10 + (node->text[i] - '0');
-    }
-    if (!ok || y < S_MIN_YEAR || y > S_MAX_YEAR)
-        return s_fail_at(ctx, node, "year '%.*s' must be a number from %d to %d",
-                         s_show(node->text), node->text, S_MIN_YEAR, S_MAX_YEAR);
-    *year = y;
-    return 0;
-}
-
-/* A name for a list entry; stored once in yr->names. Returns its index + 1. */
-static int s_name(s_ctx_t *ctx, const ob_yamlnode_t *node, s_year_t *yr, uint16_t *idx)
-{
-    if (s_scalar(ctx, node, "'name'"))
-        return -1;
-    if (node->len > S_MAX_NAME)
-        return s_fail_at(ctx, node, "'name' is too long (at most %d bytes)", S_MAX_NAME);
-    for (size_t i = 0; i < node->len; i++)
-        if ((unsigned char) node->text[i] < 0x20 || node->text[i] == 0x7F)
-            return s_fail_at(ctx, node, "'name' holds a control character");
-    for (size_t i = 0; i < yr->nnames; i++)
-        if (strcmp(yr->names[i], node->text) == 0) {
-            *idx = (uint16_t) (i + 1);
-            return 0;
-        }
-    char **names = realloc(yr->names, (yr->nnames + 1) * sizeof *names);
-    if (!names)
-        return s_fail_at(ctx, node, "out of memory");
-    yr->names = names;
-    yr->names[yr->nnames] = strdup(node->text);
-    if (!yr->names[yr->nnames])
-        return s_fail_at(ctx, node, "out of memory");
-    yr->nnames++;
-    *idx = (uint16_t) yr->nnames;
-    return 0;
-}
-
-enum { S_LISTED_HOLIDAY = 1, S_LISTED_MAKEUP = 2 };
-
-/* Month (1..12) and day of the month of day `yday` (0-based) of a year. */
-static int s_month_of(const s_year_t *yr, int yday)
-{
-    int m = 12;
-    while (m > 1 && s_days_from_civil(yr->year, m, 1) - yr->first_day > yday)
-        m--;
-    return m;
-}
-
-static int s_mday_of(const s_year_t *yr, int yday)
-{
-    return (int) (yr->first_day + yday - s_days_from_civil(yr->year, s_month_of(yr, yday), 1)) + 1;
-}
-
-/* One list of day entries: holidays (`makeup` false) or make-up working
-   days. Each entry is {name, date} or {name, from, to}. `listed` marks the
-   days already named, to refuse a day listed twice. */
-static int s_days(s_ctx_t *ctx, const ob_yamlnode_t *node, bool makeup, s_year_t *yr,
-                  uint8_t *listed)
-{
-    const char *what = makeup ? "'makeup_workdays'" : "'holidays'";
-    const char *entry = makeup ? "a make-up working day" : "a holiday";
-    if (s_list(ctx, node, what))
-        return -1;
-    for (size_t i = 0; i < node->nkids; i++) {
-        const ob_yamlnode_t *item = node->kids[i];
-        s_field_t f[] = {{"name", NULL, NULL}, {"date", NULL, NULL}, {"from", NULL, NULL},
-                         {"to", NULL, NULL}};
-        if (s_fields(ctx, item, entry, f, 4))
-            return -1;
-        if (!f[0].val)
-            return s_fail_at(ctx, item, "missing required key 'name' in %s", entry);
-        uint16_t idx = 0;
-        if (s_name(ctx, f[0].val, yr, &idx))
-            return -1;
-        int first, last;
-        if (f[1].val) {
-            if (f[2].val || f[3].val)
-                return s_fail_at(ctx, f[2].val ? f[2].keynode : f[3].keynode,
-                                 "%s takes either 'date' or 'from' and 'to', not both", entry);
-            if (s_date(ctx, f[1].val, "date", yr->year, &first))
-                return -1;
-            last = first;
-        }
-        else {
-            if (!f[2].val || !f[3].val)
-                return s_fail_at(ctx, item, "%s needs 'date', or 'from' and 'to'", entry);
-            if (s_date(ctx, f[2].val, "'from'", yr->year, &first)
-                || s_date(ctx, f[3].val, "'to'", yr->year, &last))
-                return -1;
-            if (last < first)
-                return s_fail_at(ctx, f[3].val, "'to' %s is before 'from' %s", f[3].val->text,
-                                 f[2].val->text);
-        }
-        for (int d = first; d <= last; d++) {
-            const ob_yamlnode_t *at = f[1].val ? f[1].val : f[2].val;
-            int64_t day = yr->first_day + d;
-            if (listed[d])
-                return s_fail_at(ctx, at, "%s: %04d-%02d-%02d is already listed as a %s", entry,
-                                 yr->year, s_month_of(yr, d), s_mday_of(yr, d),
-                                 listed[d] == S_LISTED_HOLIDAY ? "holiday"
-                                                               : "make-up working day");
-            listed[d] = makeup ? S_LISTED_MAKEUP : S_LISTED_HOLIDAY;
-            yr->name[d] = idx;
-            if (makeup) {
-                if (!((yr->pat.weekend >> s_weekday(day)) & 1))
-                    return s_fail_at(ctx, at, "make-up working day %s is not a weekend day: "
-                                     "it is a working day already", at->text);
-                yr->working[d] = 1;
-            }
-            else
-                yr->working[d] = 0;
-        }
-    }
-    return 0;
-}
-
-/* Settings that must agree across the files of one calendar. */
-typedef struct {
-    bool set;
-    int offset_min;
-    int64_t warning_ppm;
-    const char *path;               /* the first file */
-} s_shared_t;
-
-/* Validates one file's tree into *yr. */
-static int s_year_file(s_ctx_t *ctx, const ob_yamlnode_t *root, s_year_t *yr, s_shared_t *shared,
-                       const ob_yamlnode_t **year_node)
-{
-    if (!root)
-        return s_fail(ctx, 1, 1, "empty calendar file (expected a mapping with 'year')");
-    s_field_t f[] = {{"year", NULL, NULL},     {"timezone", NULL, NULL},
-                     {"weekend", NULL, NULL},  {"hours", NULL, NULL},
-                     {"warning", NULL, NULL},  {"holidays", NULL, NULL},
-                     {"makeup_workdays", NULL, NULL}};
-    enum { F_YEAR, F_TZ, F_WEEKEND, F_HOURS, F_WARNING, F_HOLIDAYS, F_MAKEUP, F_N };
-    if (s_fields(ctx, root, "a calendar file", f, F_N))
-        return -1;
-    if (!f[F_YEAR].val)
-        return s_fail_at(ctx, root, "missing required key 'year' in a calendar file");
-    if (!f[F_HOURS].val)
-        return s_fail_at(ctx, root, "missing required key 'hours' in a calendar file");
-    if (s_year_value(ctx, f[F_YEAR].val, &yr->year))
-        return -1;
-    *year_node = f[F_YEAR].val;
-    int offset = S_DEFAULT_OFFSET_MIN;
-    int64_t ppm = S_DEFAULT_WARNING_PPM;
-    if (f[F_TZ].val && s_timezone(ctx, f[F_TZ].val, &offset))
-        return -1;
-    if (f[F_WARNING].val && s_warning(ctx, f[F_WARNING].val, &ppm))
-        return -1;
-    if (!shared->set) {
-        shared->set = true;
-        shared->offset_min = offset;
-        shared->warning_ppm = ppm;
-        shared->path = ctx->path;
-    }
-    else if (offset != shared->offset_min) {
-        const ob_yamlnode_t *at = f[F_TZ].val ? f[F_TZ].val : root;
-        return s_fail_at(ctx, at, "timezone differs from the one of '%s' (%+d min)",
-                         shared->path, shared->offset_min);
-    }
-    else if (ppm != shared->warning_ppm) {
-        const ob_yamlnode_t *at = f[F_WARNING].val ? f[F_WARNING].val : root;
-        return s_fail_at(ctx, at, "warning differs from the one of '%s' (%g)", shared->path,
-                         (double) shared->warning_ppm / S_PPM);
-    }
-    yr->pat.weekend = (1 << 5) | (1 << 6);
-    if (f[F_WEEKEND].val && s_weekend(ctx, f[F_WEEKEND].val, &yr->pat.weekend))
-        return -1;
-    if (s_hours(ctx, f[F_HOURS].val, &yr->pat))
-        return -1;
-    s_pattern_finish(&yr->pat);
-
-    yr->first_day = s_days_from_civil(yr->year, 1, 1);
-    yr->ndays = s_leap(yr->year) ? 366 : 365;
-    for (int d = 0; d < yr->ndays; d++)
-        yr->working[d] = !((yr->pat.weekend >> s_weekday(yr->first_day + d)) & 1);
-    uint8_t listed[366] = {0};
-    /* Holidays first: a make-up day listed as a holiday too is refused
-       whichever list comes first in the file. */
-    if (f[F_HOLIDAYS].val && s_days(ctx, f[F_HOLIDAYS].val, false, yr, listed))
-        return -1;
-    if (f[F_MAKEUP].val && s_days(ctx, f[F_MAKEUP].val, true, yr, listed))
-        return -1;
-    return 0;
-}
-
-/* Reads a whole file (at most S_MAX_FILE bytes). */
-static int s_read_file(const char *path, unsigned char **buf_p, size_t *len_p, char *err,
-                       size_t errlen)
-{
-    int rc = -1;
-    unsigned char *buf = NULL;
-    FILE *file = fopen(path, "rb");
-    if (!file) {
-        snprintf(err, errlen, "%s: cannot open calendar file: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(file), &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s: not a regular file", path);
-        goto out;
-    }
-    if (st.st_size > S_MAX_FILE) {
-        snprintf(err, errlen, "%s: calendar file too large (more than %d bytes)", path,
-                 S_MAX_FILE);
-        goto out;
-    }
-    size_t len = (size_t) st.st_size;
-    buf = malloc(len + 1);
-    if (!buf) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        goto out;
-    }
-    if (fread(buf, 1, len, file) != len) {
-        snprintf(err, errlen, "%s: cannot read calendar file", path);
-        goto out;
-    }
-    buf[len] = '\0';
-    *buf_p = buf;
-    *len_p = len;
-    buf = NULL;
-    rc = 0;
-out:
-    free(buf);
-    fclose(file);
-    return rc;
-}
-
-static int s_year_cmp(const void *a, const void *b)
-{
-    const s_year_t *x = a, *y = b;
-    return (x->year > y->year) - (x->year < y->year);
-}
-
-ob_calendar_t *ob_calendar_load(const char *const *paths, size_t npaths, char *err,
-                                size_t errlen)
-{
-    assert(paths || npaths == 0);
-    char dummy[8];
-    if (!err || errlen == 0) {
-        err = dummy;
-        errlen = sizeof dummy;
-    }
-    err[0] = '\0';
-    ob_calendar_t *self = NULL;
-    s_year_t *years = NULL;
-    size_t nyears = 0;
-    s_shared_t shared = {0};
-    if (npaths == 0) {
-        snprintf(err, errlen, "no calendar file given");
-        goto out;
-    }
-    if (npaths > S_MAX_YEARS) {
-        snprintf(err, errlen, "too many calendar files (at most %d)", S_MAX_YEARS);
-        goto out;
-    }
-    years = calloc(npaths, sizeof *years);
-    if (!years) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < npaths; i++) {
-        unsigned char *buf = NULL;
-        size_t len = 0;
-        if (s_read_file(paths[i], &buf, &len, err, errlen))
-            goto out;
-        s_ctx_t ctx = {paths[i], err, errlen};
-        const ob_yamlnode_t *year_node = NULL;
-        ob_yamltree_t *tree = ob_yamltree_parse(buf, len, paths[i], &s_limits, err, errlen);
-        int bad = tree ? 0 : -1;
-        nyears++;  /* counted before validation: its names are freed on error */
-        if (!bad)
-            bad = s_year_file(&ctx, ob_yamltree_root(tree), &years[i], &shared, &year_node);
-        for (size_t j = 0; !bad && j < i; j++)
-            if (years[j].year == years[i].year)
-                bad = s_fail_at(&ctx, year_node, "year %d is already loaded from '%s'",
-                                years[i].year, paths[j]);
-        ob_yamltree_destroy(&tree);
-        free(buf);
-        if (bad)
-            goto out;
-    }
-    qsort(years, nyears, sizeof *years, s_year_cmp);
-    self = calloc(1, sizeof *self);
-    if (!self) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    self->offset_ms = (int64_t) shared.offset_min * S_MIN_MS;
-    self->warning_ppm = shared.warning_ppm;
-    self->weekdays = years[0].pat;
-    self->years = years;
-    self->nyears = nyears;
-    years = NULL;
-out:
-    s_years_free(years, nyears);
-    return self;
-}
 
 /* --- self-test ---------------------------------------------------------- */
 
 /* Unix ms of local wall time y-m-d h:mi in a zone of `off` minutes. */
 static int64_t s_local(int y, int m, int d, int h, int mi, int off)
 {
-    return s_days_from_civil(y, m, d) * S_DAY_MS + ((int64_t) h * 60 + mi - off) * S_MIN_MS;
+    return ob_calendar_days_from_civil(y, m, d) * S_DAY_MS
+           + ((int64_t) h * 60 + mi - off) * S_MIN_MS;
 }
 
 /* The weekday-only algorithms of the first release, kept as the reference
    the generic walk must agree with on a weekday calendar. */
 static bool s_ref_working(int64_t day)
 {
-    return s_weekday(day) < 5;
+    return ob_calendar_weekday(day) < 5;
 }
 
 static int64_t s_ref_advance(int64_t day, uint64_t n)
 {
-    int w = s_weekday(day);
+    int w = ob_calendar_weekday(day);
     int64_t weeks = (int64_t) (n / 5);
     int r = (int) (n % 5);
     day += weeks * 7;
@@ -1158,6 +567,53 @@ static void s_refused(const char *text, size_t line, size_t col, const char *wan
 }
 
 /* The weekday calendar: the behaviour of the first release, unchanged. */
+/* The weekday calendars of s_test_weekdays against the reference, at
+   absurd inputs, and their warnings. */
+static void s_test_weekdays_walk(ob_calendar_t *cal, ob_calendar_t *utc)
+{
+    const int cn = 480;
+    int64_t sat_10 = s_local(2026, 11, 21, 10, 0, cn);
+    int64_t sun_23 = s_local(2026, 11, 22, 23, 59, cn);
+    int64_t wed_09 = s_local(2026, 11, 25, 9, 0, cn);
+    /* The generic walk agrees with the first release's week arithmetic on
+       many starts (all times of day, weekends, before 1970) and lengths. */
+    uint64_t seed = 0x9E3779B97F4A7C15u;
+    for (int i = 0; i < 20000; i++) {
+        seed = seed * 6364136223846793005u + 1442695040888963407u;
+        int64_t from = s_local(1969, 6, 1, 0, 0, 0)
+                       + (int64_t) ((seed >> 20) % ((uint64_t) 60 * 365 * 86400)) * 1000;
+        if (i % 5 == 0)  /* exact hours and midnights, the edge cases */
+            from -= from % S_HOUR_MS;
+        uint32_t n = (uint32_t) ((seed >> 8) % (i % 3 ? 60 : 5000));
+        ob_calendar_t *c = (i % 2) ? cal : utc;
+        assert(ob_calendar_add_days(c, from, n) == s_ref_add_days(c->offset_ms, from, n));
+        assert(ob_calendar_add_hours(c, from, n) == s_ref_add_hours(c->offset_ms, from, n));
+    }
+
+    /* Absurd inputs neither overflow nor loop: they finish at once. */
+    assert(ob_calendar_add_days(cal, wed_09, UINT32_MAX)
+           == s_ref_add_days(cal->offset_ms, wed_09, UINT32_MAX));
+    assert(ob_calendar_add_hours(cal, wed_09, UINT32_MAX)
+           == s_ref_add_hours(cal->offset_ms, wed_09, UINT32_MAX));
+    assert(ob_calendar_add_hours(cal, INT64_MAX - 1000, 5) == INT64_MAX - 1000);
+    assert(ob_calendar_add_days(cal, INT64_MIN, 5) == INT64_MIN);
+    assert(!ob_calendar_is_working_time(cal, INT64_MIN));
+    ob_calendar_t *none = ob_calendar_new_weekdays(100000);
+    assert(none == NULL);
+
+    /* Warning at 0.8 of 10 working days (240 h) from Wednesday 09:00:
+       192 working hours = 8 working days later, Monday 7 Dec 09:00. */
+    assert(ob_calendar_warning_fraction(cal) == 0.8);
+    int64_t dl = ob_calendar_add_days(cal, wed_09, 10);
+    assert(ob_calendar_warning_at(cal, wed_09, dl) == s_local(2026, 12, 7, 9, 0, cn));
+    assert(ob_calendar_working_ms(cal, wed_09, dl) == 240 * S_HOUR_MS);
+    assert(ob_calendar_warning_at(cal, dl, wed_09) == wed_09);
+    /* Within one weekend nothing passes: the warning is the deadline. */
+    assert(ob_calendar_warning_at(cal, sat_10, sun_23) == sun_23);
+    assert(ob_calendar_first_year(cal) == 0 && ob_calendar_day_name(cal, sat_10) == NULL);
+    assert(ob_calendar_utc_offset_min(cal) == cn);
+}
+
 static void s_test_weekdays(void)
 {
     const int cn = 480;
@@ -1224,42 +680,7 @@ static void s_test_weekdays(void)
     assert(ob_calendar_is_working_day(utc, s_local(1969, 12, 31, 12, 0, 0)));
     assert(!ob_calendar_is_working_day(utc, s_local(1969, 12, 28, 12, 0, 0)));
 
-    /* The generic walk agrees with the first release's week arithmetic on
-       many starts (all times of day, weekends, before 1970) and lengths. */
-    uint64_t seed = 0x9E3779B97F4A7C15u;
-    for (int i = 0; i < 20000; i++) {
-        seed = seed * 6364136223846793005u + 1442695040888963407u;
-        int64_t from = s_local(1969, 6, 1, 0, 0, 0)
-                       + (int64_t) ((seed >> 20) % ((uint64_t) 60 * 365 * 86400)) * 1000;
-        if (i % 5 == 0)  /* exact hours and midnights, the edge cases */
-            from -= from % S_HOUR_MS;
-        uint32_t n = (uint32_t) ((seed >> 8) % (i % 3 ? 60 : 5000));
-        ob_calendar_t *c = (i % 2) ? cal : utc;
-        assert(ob_calendar_add_days(c, from, n) == s_ref_add_days(c->offset_ms, from, n));
-        assert(ob_calendar_add_hours(c, from, n) == s_ref_add_hours(c->offset_ms, from, n));
-    }
-
-    /* Absurd inputs neither overflow nor loop: they finish at once. */
-    assert(ob_calendar_add_days(cal, wed_09, UINT32_MAX)
-           == s_ref_add_days(cal->offset_ms, wed_09, UINT32_MAX));
-    assert(ob_calendar_add_hours(cal, wed_09, UINT32_MAX)
-           == s_ref_add_hours(cal->offset_ms, wed_09, UINT32_MAX));
-    assert(ob_calendar_add_hours(cal, INT64_MAX - 1000, 5) == INT64_MAX - 1000);
-    assert(ob_calendar_add_days(cal, INT64_MIN, 5) == INT64_MIN);
-    assert(!ob_calendar_is_working_time(cal, INT64_MIN));
-    assert(ob_calendar_new_weekdays(100000) == NULL);
-
-    /* Warning at 0.8 of 10 working days (240 h) from Wednesday 09:00:
-       192 working hours = 8 working days later, Monday 7 Dec 09:00. */
-    assert(ob_calendar_warning_fraction(cal) == 0.8);
-    int64_t dl = ob_calendar_add_days(cal, wed_09, 10);
-    assert(ob_calendar_warning_at(cal, wed_09, dl) == s_local(2026, 12, 7, 9, 0, cn));
-    assert(ob_calendar_working_ms(cal, wed_09, dl) == 240 * S_HOUR_MS);
-    assert(ob_calendar_warning_at(cal, dl, wed_09) == wed_09);
-    /* Within one weekend nothing passes: the warning is the deadline. */
-    assert(ob_calendar_warning_at(cal, sat_10, sun_23) == sun_23);
-    assert(ob_calendar_first_year(cal) == 0 && ob_calendar_day_name(cal, sat_10) == NULL);
-    assert(ob_calendar_utc_offset_min(cal) == cn);
+    s_test_weekdays_walk(cal, utc);
 
     ob_calendar_destroy(&utc);
     ob_calendar_destroy(&cal);
@@ -1267,13 +688,13 @@ static void s_test_weekdays(void)
     assert(cal == NULL);
 }
 
-/* The 2026 schedule of China, every holiday edge. Working hours
-   09:00-12:00 and 13:30-17:30: 7 working hours a day. */
-static void s_test_cn2026(ob_calendar_t *cal)
-{
-    const int cn = 480;
 #define AT(m, d, h, mi) s_local(2026, (m), (d), (h), (mi), cn)
 #define WORKS(m, d) ob_calendar_is_working_day(cal, AT((m), (d), 10, 0))
+
+/* Which days of 2026 are working days. */
+static void s_test_cn2026_days(ob_calendar_t *cal)
+{
+    const int cn = 480;
     assert(ob_calendar_first_year(cal) == 2026 || ob_calendar_first_year(cal) == 2025);
     assert(ob_calendar_last_year(cal) == 2026);
     assert(ob_calendar_utc_offset_min(cal) == cn);
@@ -1308,7 +729,12 @@ static void s_test_cn2026(ob_calendar_t *cal)
     assert(strcmp(ob_calendar_day_name(cal, AT(2, 14, 10, 0)), "春节调休上班") == 0);
     assert(strcmp(ob_calendar_day_name(cal, AT(10, 10, 10, 0)), "国庆节调休上班") == 0);
     assert(ob_calendar_day_name(cal, AT(3, 10, 10, 0)) == NULL);
+}
 
+/* Working hours and deadlines across every holiday of 2026. */
+static void s_test_cn2026_deadlines(ob_calendar_t *cal)
+{
+    const int cn = 480;
     /* Working hours, half open. */
     assert(ob_calendar_is_working_time(cal, AT(3, 2, 9, 0)));
     assert(!ob_calendar_is_working_time(cal, AT(3, 2, 8, 59)));
@@ -1398,7 +824,12 @@ static void s_test_cn2026(ob_calendar_t *cal)
             assert(ob_calendar_is_working_time(cal, dh - 1));
             assert(ob_calendar_working_ms(cal, from, dh) == (int64_t) n * S_HOUR_MS);
         }
+}
 
+/* Warnings, and years without a file. */
+static void s_test_cn2026_warnings(ob_calendar_t *cal)
+{
+    const int cn = 480;
     /* Warnings at 0.8. 10 h from Monday 2 Mar 09:00 ends Tuesday 12:00;
        8 h: Tuesday 10:00. */
     assert(ob_calendar_warning_fraction(cal) == 0.8);
@@ -1452,11 +883,23 @@ static void s_test_cn2026(ob_calendar_t *cal)
     assert(ob_calendar_add_hours(cal, s_local(1990, 1, 1, 10, 0, cn), UINT32_MAX) > 0);
     assert(ob_calendar_working_ms(cal, s_local(1990, 1, 1, 10, 0, cn),
                                   s_local(4990, 1, 1, 10, 0, cn)) > 0);
-#undef WORKS
-#undef AT
 }
 
-static void s_test_files(bool verbose)
+#undef WORKS
+#undef AT
+
+/* The 2026 schedule of China, every holiday edge. Working hours
+   09:00-12:00 and 13:30-17:30: 7 working hours a day. */
+static void s_test_cn2026(ob_calendar_t *cal)
+{
+    s_test_cn2026_days(cal);
+    s_test_cn2026_deadlines(cal);
+    s_test_cn2026_warnings(cal);
+}
+
+/* The files of China's 2025 and 2026 schedules, and those of the source
+   tree when run from it. */
+static void s_test_files_cn(bool verbose)
 {
     char err[512];
     /* 2026 alone, then 2025 and 2026 (given in either order). */
@@ -1513,7 +956,13 @@ static void s_test_files(bool verbose)
             printf("(router-rules/calendar checked) ");
     }
     ob_calendar_destroy(&cal);
+}
 
+/* Other weekly patterns: 00:00-24:00 is a weekday calendar; a six-day week. */
+static void s_test_files_patterns(void)
+{
+    char err[512];
+    ob_calendar_t *cal;
     /* A calendar with 00:00-24:00 and no holidays is a weekday calendar. */
     const char *plain[] = {"year: 2026\nhours: [00:00-24:00]\ntimezone: '+00:00'\n"};
     cal = s_load_texts(plain, 1, err, sizeof err);
@@ -1541,7 +990,13 @@ static void s_test_files(bool verbose)
                                   s_local(2026, 3, 7, 16, 0, 180))
            == s_local(2026, 3, 5, 16, 0, 180));
     ob_calendar_destroy(&cal);
+}
 
+/* Refused files. */
+static void s_test_files_errors(void)
+{
+    char err[512];
+    ob_calendar_t *cal;
     /* Errors: each names the file, line and column. */
     s_refused("year: 2026\n", 1, 1, "missing required key 'hours'");
     s_refused("hours: [09:00-17:00]\n", 1, 1, "missing required key 'year'");
@@ -1586,19 +1041,31 @@ static void s_test_files(bool verbose)
 
     /* Across files: the same zone and warning, no year twice. */
     const char *tz[] = {s_cn2026, "year: 2025\nhours: [09:00-17:00]\ntimezone: '+09:00'\n"};
-    assert(!s_load_texts(tz, 2, err, sizeof err));
+    cal = s_load_texts(tz, 2, err, sizeof err);
+    assert(!cal);
     assert(strstr(err, ":3:11: timezone differs from the one of"));
     const char *warn[] = {s_cn2026, "year: 2025\nhours: [09:00-17:00]\nwarning: 0.7\n"};
-    assert(!s_load_texts(warn, 2, err, sizeof err));
+    cal = s_load_texts(warn, 2, err, sizeof err);
+    assert(!cal);
     assert(strstr(err, ":3:10: warning differs from the one of"));
     const char *twice[] = {s_cn2026, s_cn2026};
-    assert(!s_load_texts(twice, 2, err, sizeof err));
+    cal = s_load_texts(twice, 2, err, sizeof err);
+    assert(!cal);
     assert(strstr(err, ":1:7: year 2026 is already loaded from"));
     const char *missing[] = {"/nonexistent/CN-2026.yaml"};
-    assert(!ob_calendar_load(missing, 1, err, sizeof err));
+    cal = ob_calendar_load(missing, 1, err, sizeof err);
+    assert(!cal);
     assert(strncmp(err, "/nonexistent/CN-2026.yaml: cannot open calendar file", 52) == 0);
-    assert(!ob_calendar_load(NULL, 0, err, sizeof err));
+    cal = ob_calendar_load(NULL, 0, err, sizeof err);
+    assert(!cal);
     assert(strstr(err, "no calendar file"));
+}
+
+static void s_test_files(bool verbose)
+{
+    s_test_files_cn(verbose);
+    s_test_files_patterns();
+    s_test_files_errors();
 }
 
 void ob_calendar_test(bool verbose)

@@ -9,13 +9,14 @@
     names without prefix ("DISPATCHED"), ids in hex, times as unix ms plus
     an ISO-8601 string in the site's zone (+08:00) for readers. The JSON a
     work order is printed as is accepted back as input.                    */
-#include <assert.h>
 #include <math.h>
 #include <time.h>
 #include <zmq.h>
 #include "ob_json.h"
+#include "ob_text.h"
 #include "ob_fsm.h"
 #include "ob_util.h"
+#include "ob_selftest.h"
 
 #define OB_JSON_TITLE_MAX    512
 #define OB_JSON_CONTENT_MAX  (64 * 1024)
@@ -165,7 +166,7 @@ static void s_field_error(char *err, size_t errlen, const char *field, const cha
 static void s_unknown_field(char *err, size_t errlen, const char *prefix, const char *key)
 {
     size_t len = strlen(key);
-    bool quotable = len > 0 && len <= 64 && ob_utf8_valid(key, len);
+    bool quotable = len > 0 && len <= 64 && ob_text_utf8_valid(key, len);
     for (size_t i = 0; quotable && i < len; i++)
         if ((unsigned char) key[i] < 0x20 || key[i] == '\'' || key[i] == 0x7f)
             quotable = false;
@@ -200,7 +201,7 @@ static int s_take_str(json_t *v, const char *field, size_t max, char **out, char
         s_field_error(err, errlen, field, "contains a NUL character");
         return -1;
     }
-    if (!ob_utf8_valid(s, len)) {
+    if (!ob_text_utf8_valid(s, len)) {
         s_field_error(err, errlen, field, "is not valid UTF-8");
         return -1;
     }
@@ -516,7 +517,7 @@ static int s_add_category(ob_workorder_t *wo, const char *s, size_t len, char *e
         s_field_error(err, errlen, "category", "has a level longer than 1024 bytes");
         return -1;
     }
-    if (memchr(s, '\0', len) || !ob_utf8_valid(s, len)) {
+    if (memchr(s, '\0', len) || !ob_text_utf8_valid(s, len)) {
         s_field_error(err, errlen, "category", "is not valid UTF-8 text");
         return -1;
     }
@@ -750,7 +751,7 @@ static json_t *s_jstr(const char *s)
     if (!s)
         s = "";
     size_t len = strlen(s);
-    if (ob_utf8_valid(s, len))
+    if (ob_text_utf8_valid(s, len))
         return json_stringn(s, len);
     char *clean = (char *) malloc(3 * len + 1);
     if (!clean)
@@ -759,7 +760,7 @@ static json_t *s_jstr(const char *s)
     for (size_t i = 0; i < len;) {
         unsigned char c = (unsigned char) s[i];
         size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (n && i + n <= len && ob_utf8_valid(s + i, n)) {
+        if (n && i + n <= len && ob_text_utf8_valid(s + i, n)) {
             memcpy(clean + o, s + i, n);
             o += n;
             i += n;

@@ -9,12 +9,13 @@
     czmq's own copies are wiped before zcert_destroy.                      */
 #include <czmq.h>
 #include <sodium.h>
-#include <assert.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "ob_keys.h"
+#include "ob_text.h"
 #include "ob_util.h"
+#include "ob_selftest.h"
 
 /* czmq builds "<path>_secret" in a 256-byte buffer: stay well inside it. */
 #define OB_KEY_PATH_MAX 200
@@ -126,7 +127,7 @@ static char *s_read_zpl(const char *path, char *err, size_t errlen)
         goto fail;
     }
     text[len] = '\0';
-    if (strlen(text) != len || !ob_utf8_valid(text, len) || !s_zpl_well_formed(text)) {
+    if (strlen(text) != len || !ob_text_utf8_valid(text, len) || !s_zpl_well_formed(text)) {
         snprintf(err, errlen, "key file '%s' is not a certificate (not ZPL text)", path);
         goto fail;
     }

@@ -22,7 +22,8 @@
     valid or not. Memory for 10,000 Chinese keywords of a few characters:
     some 30,000 nodes, under 1 MiB with the symbol table.                 */
 #include "ob_match.h"
-#include <assert.h>
+#include "ob_text.h"
+#include "ob_selftest.h"
 
 #define S_BMP 0x10000      /* code points with a direct symbol table entry */
 #define S_SPACE_SYM_CP ' ' /* white space runs are read as this character */
@@ -100,56 +101,6 @@ static inline size_t s_decode(const unsigned char *p, const unsigned char *end, 
     return 1;
 }
 
-static bool s_utf8_ok(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *) s, *end = p + len;
-    while (p < end) {
-        uint32_t cp;
-        p += s_decode(p, end, &cp);
-        if (cp >= 0x110000)
-            return false;
-    }
-    return true;
-}
-
-static bool s_is_space(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* Normalises `in` into out (capacity cap); returns the length, or cap + 1
-   when it does not fit. */
-static size_t s_normalise(const char *in, size_t len, char *out, size_t cap)
-{
-    size_t n = 0;
-    bool space = false;
-    for (size_t i = 0; i < len;) {
-        unsigned char c = (unsigned char) in[i];
-        bool ws = s_is_space(c);
-        if (!ws && c == 0xE3 && i + 2 < len && (unsigned char) in[i + 1] == 0x80
-            && (unsigned char) in[i + 2] == 0x80) {
-            ws = true;
-            i += 3;
-        }
-        else
-            i++;
-        if (ws) {
-            space = true;
-            continue;
-        }
-        if (space && n > 0) {
-            if (n == cap)
-                return cap + 1;
-            out[n++] = ' ';
-        }
-        space = false;
-        if (n == cap)
-            return cap + 1;
-        out[n++] = (char) (c >= 'A' && c <= 'Z' ? c + 32 : c);
-    }
-    return n;
-}
-
 static uint64_t s_fnv(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
@@ -207,8 +158,8 @@ int ob_match_add(ob_match_t *self, const char *pattern, size_t len)
     if (self->compiled)
         return -1;
     char buf[OB_MATCH_PATTERN_MAX + 1];
-    size_t n = s_normalise(pattern, len, buf, OB_MATCH_PATTERN_MAX);
-    if (n == 0 || n > OB_MATCH_PATTERN_MAX || memchr(buf, '\0', n) || !s_utf8_ok(buf, n))
+    size_t n = ob_text_fold(pattern, len, buf, OB_MATCH_PATTERN_MAX);
+    if (n == 0 || n > OB_MATCH_PATTERN_MAX || memchr(buf, '\0', n) || !ob_text_utf8_valid(buf, n))
         return -1;
     buf[n] = '\0';
     if (2 * (self->npats + 1) > self->hashcap && s_hash_grow(self))
@@ -584,7 +535,7 @@ void ob_match_scan(const ob_match_t *self, const char *text, size_t len, uint64_
                 cp += 32;
         } else
             p += s_decode(p, end, &cp);
-        if (cp < 0x80 ? s_is_space((unsigned char) cp) : cp == 0x3000) {   /* U+3000 too */
+        if (cp < 0x80 ? ob_text_is_space((unsigned char) cp) : cp == 0x3000) {   /* U+3000 too */
             if (in_space)
                 continue;
             in_space = true;
@@ -619,8 +570,8 @@ void ob_match_scan(const ob_match_t *self, const char *text, size_t len, uint64_
 static bool s_test_naive(const char *text, const char *pat)
 {
     char nt[4096], np[OB_MATCH_PATTERN_MAX + 1];
-    size_t lt = s_normalise(text, strlen(text), nt, sizeof nt - 1);
-    size_t lp = s_normalise(pat, strlen(pat), np, OB_MATCH_PATTERN_MAX);
+    size_t lt = ob_text_fold(text, strlen(text), nt, sizeof nt - 1);
+    size_t lp = ob_text_fold(pat, strlen(pat), np, OB_MATCH_PATTERN_MAX);
     assert(lt < sizeof nt && lp <= OB_MATCH_PATTERN_MAX);
     nt[lt] = '\0';
     np[lp] = '\0';

@@ -1,4 +1,4 @@
-/*  ob_util.h — time, ids, hex, case numbers, big-endian keys, UTF-8 checks.  */
+/*  ob_util.h — time, ids, hex, case numbers, big-endian keys.               */
 #ifndef OB_UTIL_H
 #define OB_UTIL_H
 
@@ -40,7 +40,8 @@ uint32_t ob_day_of(int64_t ms, int utc_offset_min);
 void     ob_be64_put(uint8_t out[8], uint64_t v);
 uint64_t ob_be64_get(const uint8_t in[8]);
 
-/* True if s[0..len) is valid UTF-8 (no overlongs, no surrogates). */
+/* ob_text_utf8_valid() under its old name, for the callers outside lib/
+   (broker, nodes, cli); lib/ calls ob_text_utf8_valid. */
 bool ob_utf8_valid(const char *s, size_t len);
 
 /* Formats ms as "2026-11-24 12:34:56" in the site's zone into out (32 bytes). */

@@ -8,8 +8,9 @@
     start. libyaml's reader errors carry a byte offset, which is turned
     into a line and a column in characters; parser errors carry a mark.   */
 #include "ob_yamltree.h"
-#include <assert.h>
+#include <strings.h>
 #include <yaml.h>
+#include "ob_selftest.h"
 
 struct ob_yamltree {
     ob_yamlnode_t *root;  /* NULL for an empty stream */
@@ -17,9 +18,7 @@ struct ob_yamltree {
 
 /* Parsing context: input, limits and where errors go. */
 typedef struct {
-    const char *path;
-    char *err;
-    size_t errlen;
+    ob_yamlctx_t out;          /* the file's path and where errors go */
     const unsigned char *buf;  /* file contents, to place reader errors */
     size_t len;
     const ob_yamltree_limits_t *limits;
@@ -70,18 +69,9 @@ size_t ob_yamltree_error_where(const char *err, const char *path, size_t *line, 
     return (size_t) (p + 1 - err);
 }
 
-static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int s_fail(s_ctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
-#define s_fail_at(ctx, node, ...) s_fail((ctx), (node)->line, (node)->col, __VA_ARGS__)
+/* Errors of the parse, through the schema helpers' one writer. */
+#define s_fail(ctx, ...) ob_yamlctx_fail(&(ctx)->out, __VA_ARGS__)
+#define s_fail_at(ctx, ...) ob_yamlctx_fail_at(&(ctx)->out, __VA_ARGS__)
 
 static void s_node_free(ob_yamlnode_t *node)
 {
@@ -274,7 +264,7 @@ ob_yamltree_t *ob_yamltree_parse(const void *buf, size_t len, const char *path,
     assert(buf || len == 0);
     assert(path);
     assert(limits && limits->what);
-    s_ctx_t ctx = {.path = path, .err = err, .errlen = errlen,
+    s_ctx_t ctx = {.out = {.path = path, .err = err, .errlen = errlen},
                    .buf = buf ? buf : (const void *) "", .len = len, .limits = limits};
     ob_yamltree_t *self = calloc(1, sizeof *self);
     if (!self) {
@@ -344,6 +334,182 @@ int ob_yamltree_show(const char *text, size_t max)
     return (int) n;
 }
 
+/* --- schema helpers --------------------------------------------------------- */
+
+#define S_SHOW 64   /* bytes of a key or value quoted in an error */
+
+int ob_yamlctx_fail(ob_yamlctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
+{
+    if (!ctx->err || ctx->errlen == 0)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    if (line) {
+        ctx->emsg = ob_yamltree_verror(ctx->err, ctx->errlen, ctx->path, line, col, fmt, ap);
+    }
+    else {
+        int n = snprintf(ctx->err, ctx->errlen, "%s: ", ctx->path);
+        ctx->emsg = n > 0 && (size_t) n < ctx->errlen ? (size_t) n : 0;
+        vsnprintf(ctx->err + ctx->emsg, ctx->errlen - ctx->emsg, fmt, ap);
+        col = 0;
+    }
+    va_end(ap);
+    ctx->pending = true;
+    ctx->eline = line;
+    ctx->ecol = col;
+    return -1;
+}
+
+void ob_yamlctx_report(ob_yamlctx_t *ctx)
+{
+    ctx->pending = false;
+    ctx->nerrors++;
+    if (ctx->diag)
+        ctx->diag(ctx->diag_arg, false, ctx->path, ctx->eline, ctx->ecol, ctx->err + ctx->emsg);
+}
+
+int ob_yamlctx_show(const char *text)
+{
+    return ob_yamltree_show(text, S_SHOW);
+}
+
+/* True when `key` is one of the context's reserved keys. */
+static bool s_reserved(const ob_yamlctx_t *ctx, const char *key)
+{
+    for (size_t r = 0; ctx->reserved && ctx->reserved[r]; r++)
+        if (strcmp(key, ctx->reserved[r]) == 0)
+            return true;
+    return false;
+}
+
+int ob_yamlctx_fields(ob_yamlctx_t *ctx, const ob_yamlnode_t *map, const char *what,
+                      ob_yamlfield_t *fields, size_t n)
+{
+    if (map->kind != OB_YAML_MAP)
+        return ob_yamlctx_fail_at(ctx, map, "%s must be a mapping", what);
+    for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+        ob_yamlnode_t *key = map->kids[i];
+        size_t f;
+        for (f = 0; f < n; f++)
+            if (strcmp(key->text, fields[f].key) == 0)
+                break;
+        if (f == n && s_reserved(ctx, key->text))
+            return ob_yamlctx_fail_at(ctx, key, "key '%s' in %s is reserved for a later "
+                                      "release of %s", key->text, what, ctx->release_of);
+        if (f == n)
+            return ob_yamlctx_fail_at(ctx, key, "unknown key '%.*s' in %s",
+                                      ob_yamlctx_show(key->text), key->text, what);
+        if (fields[f].val)
+            return ob_yamlctx_fail_at(ctx, key, "duplicate key '%s' in %s", fields[f].key, what);
+        fields[f].val = map->kids[i + 1];
+        fields[f].keynode = key;
+    }
+    return 0;
+}
+
+int ob_yamlctx_require(ob_yamlctx_t *ctx, const ob_yamlnode_t *map,
+                       const ob_yamlfield_t *field, const char *what)
+{
+    if (field->val)
+        return 0;
+    return ob_yamlctx_fail_at(ctx, map, "missing required key '%s' in %s", field->key, what);
+}
+
+int ob_yamlctx_string(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                      size_t max, const char **out)
+{
+    if (node->kind != OB_YAML_SCALAR)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be a string, not a %s", what,
+                                  node->kind == OB_YAML_MAP ? "mapping" : "list");
+    if (ob_yamlnode_is_null(node) || node->len == 0)
+        return ob_yamlctx_fail_at(ctx, node, "%s must not be empty", what);
+    if (node->len > max)
+        return ob_yamlctx_fail_at(ctx, node, "%s is too long (at most %zu bytes)", what, max);
+    *out = node->text;
+    return 0;
+}
+
+int ob_yamlctx_ident(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                     const char **out)
+{
+    if (ob_yamlctx_string(ctx, node, what, OB_DEPT_MAX - 1, out))
+        return -1;
+    for (const char *p = *out; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'
+              || *p == '-'))
+            return ob_yamlctx_fail_at(ctx, node, "%s '%.*s' may hold only a-z, 0-9, '_' "
+                                      "and '-'", what, ob_yamlctx_show(*out), *out);
+    return 0;
+}
+
+int ob_yamlctx_integer(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                       long min, long max, long *out)
+{
+    if (node->kind != OB_YAML_SCALAR || !node->plain || node->len == 0)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be an integer", what);
+    const char *p = node->text;
+    if (*p == '+' || *p == '-')
+        p++;
+    if (*p == '\0' || strspn(p, "0123456789") != strlen(p))
+        return ob_yamlctx_fail_at(ctx, node, "%s must be an integer", what);
+    errno = 0;
+    long v = strtol(node->text, NULL, 10);
+    if (errno || v < min || v > max)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be between %ld and %ld", what, min, max);
+    *out = v;
+    return 0;
+}
+
+int ob_yamlctx_bool(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what, bool *out)
+{
+    if (node->kind == OB_YAML_SCALAR && node->plain) {
+        if (strcasecmp(node->text, "true") == 0) {
+            *out = true;
+            return 0;
+        }
+        if (strcasecmp(node->text, "false") == 0) {
+            *out = false;
+            return 0;
+        }
+    }
+    return ob_yamlctx_fail_at(ctx, node, "%s must be true or false", what);
+}
+
+int ob_yamlctx_scalar(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what)
+{
+    if (node->kind != OB_YAML_SCALAR)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be a single value, not a %s", what,
+                                  node->kind == OB_YAML_MAP ? "mapping" : "list");
+    if (node->len == 0)
+        return ob_yamlctx_fail_at(ctx, node, "%s must not be empty", what);
+    return 0;
+}
+
+int ob_yamlctx_list(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what)
+{
+    if (node->kind != OB_YAML_SEQ)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be a list", what);
+    return 0;
+}
+
+int ob_yamlctx_one_or_list(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                           size_t max, bool map_is_item, ob_yamlctx_each_fn each, void *arg)
+{
+    if (node->kind == OB_YAML_SEQ) {
+        if (node->nkids == 0)
+            return ob_yamlctx_fail_at(ctx, node, "%s must not be an empty list", what);
+        if (node->nkids > max)
+            return ob_yamlctx_fail_at(ctx, node, "%s lists more than %zu entries", what, max);
+        for (size_t i = 0; i < node->nkids; i++)
+            if (each(ctx, node->kids[i], arg))
+                return -1;
+        return 0;
+    }
+    if (node->kind == OB_YAML_MAP && !map_is_item)
+        return ob_yamlctx_fail_at(ctx, node, "%s must be a string or a list of strings", what);
+    return each(ctx, node, arg);
+}
+
 /* --- self-test ------------------------------------------------------------ */
 
 /* Parses `text` expecting failure; asserts the error is `want`. */
@@ -356,6 +522,77 @@ static void s_test_fail(const char *text, size_t len, const ob_yamltree_limits_t
         fprintf(stderr, "\nyamltree: got '%s', want '%s'\n", err, want);
     assert(!tree);
     assert(strcmp(err, want) == 0);
+}
+
+/* Collects the first diagnostic of ob_yamlctx_report. */
+static void s_test_diag(void *arg, bool warning, const char *path, size_t line, size_t col,
+                        const char *message)
+{
+    snprintf(arg, 128, "%s %zu:%zu %s%s", path, line, col, warning ? "warning " : "", message);
+}
+
+static int s_test_each(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg)
+{
+    if (item->kind != OB_YAML_SCALAR)
+        return ob_yamlctx_fail_at(ctx, item, "item must be a scalar");
+    (*(int *) arg)++;
+    return 0;
+}
+
+/* The schema helpers on a small tree. */
+static void s_test_ctx(void)
+{
+    const char *text = "a: 1\nb: [x, y]\nc: {d: e}\nnope: 2\ncalendar: 3\n";
+    ob_yamltree_limits_t lim = {.max_nodes = 100, .max_depth = 8, .what = "test file"};
+    char err[256] = "", diag[128] = "";
+    ob_yamltree_t *tree = ob_yamltree_parse(text, strlen(text), "t.yaml", &lim, err, sizeof err);
+    assert(tree);
+    const ob_yamlnode_t *root = ob_yamltree_root(tree);
+    static const char *const reserved[] = {"calendar", NULL};
+    ob_yamlctx_t ctx = {.path = "t.yaml", .err = err, .errlen = sizeof err,
+                        .reserved = reserved, .release_of = "the tests",
+                        .diag = s_test_diag, .diag_arg = diag};
+    ob_yamlfield_t f[] = {{"a", NULL, NULL}, {"b", NULL, NULL}, {"c", NULL, NULL}};
+    int rc = ob_yamlctx_fields(&ctx, root, "the file", f, 3);
+    assert(rc == -1 && strcmp(err, "t.yaml:4:1: unknown key 'nope' in the file") == 0);
+    assert(ctx.pending && ctx.eline == 4 && ctx.ecol == 1);
+    ob_yamlctx_report(&ctx);
+    assert(!ctx.pending && ctx.nerrors == 1);
+    assert(strcmp(diag, "t.yaml 4:1 unknown key 'nope' in the file") == 0);
+    ob_yamlfield_t g[] = {{"a", NULL, NULL}, {"b", NULL, NULL}, {"c", NULL, NULL},
+                          {"nope", NULL, NULL}};
+    rc = ob_yamlctx_fields(&ctx, root, "the file", g, 4);
+    assert(rc == -1 && strstr(err, "5:1: key 'calendar' in the file is reserved for a later "
+                                   "release of the tests"));
+    long v = 0;
+    rc = ob_yamlctx_integer(&ctx, g[0].val, "a", 0, 9, &v);
+    assert(rc == 0 && v == 1);
+    rc = ob_yamlctx_integer(&ctx, g[0].val, "a", 2, 9, &v);
+    assert(rc == -1 && strstr(err, "1:4: a must be between 2 and 9"));
+    int n = 0;
+    rc = ob_yamlctx_one_or_list(&ctx, g[1].val, "b", 8, false, s_test_each, &n);
+    assert(rc == 0 && n == 2);
+    rc = ob_yamlctx_one_or_list(&ctx, g[1].val, "b", 1, false, s_test_each, &n);
+    assert(rc == -1 && strstr(err, "2:4: b lists more than 1 entries"));
+    rc = ob_yamlctx_one_or_list(&ctx, g[2].val, "c", 8, false, s_test_each, &n);
+    assert(rc == -1 && strstr(err, "3:4: c must be a string or a list of strings"));
+    rc = ob_yamlctx_one_or_list(&ctx, g[2].val, "c", 8, true, s_test_each, &n);
+    assert(rc == -1 && strstr(err, "3:4: item must be a scalar"));
+    rc = ob_yamlctx_list(&ctx, g[1].val, "b");
+    assert(rc == 0);
+    rc = ob_yamlctx_scalar(&ctx, g[1].val, "b");
+    assert(rc == -1 && strstr(err, "b must be a single value, not a list"));
+    const char *s = NULL;
+    rc = ob_yamlctx_ident(&ctx, g[0].val, "id", &s);
+    assert(rc == 0 && strcmp(s, "1") == 0);
+    bool yes = false;
+    rc = ob_yamlctx_bool(&ctx, g[0].val, "flag", &yes);
+    assert(rc == -1 && strstr(err, "flag must be true or false"));
+    /* line 0: a problem of the whole file */
+    rc = ob_yamlctx_fail(&ctx, 0, 7, "cannot %s", "read");
+    assert(rc == -1 && strcmp(err, "t.yaml: cannot read") == 0);
+    assert(ctx.eline == 0 && ctx.ecol == 0 && strcmp(err + ctx.emsg, "cannot read") == 0);
+    ob_yamltree_destroy(&tree);
 }
 
 void ob_yamltree_test(bool verbose)
@@ -435,16 +672,20 @@ void ob_yamltree_test(bool verbose)
                 "t.yaml:2:4: file is not valid UTF-8 (invalid leading UTF-8 octet)");
 
     /* Error helpers. */
-    assert(ob_yamltree_error(err, sizeof err, "dir/r.yaml", 12, 3, "bad '%s'", "k") == -1);
+    int rc = ob_yamltree_error(err, sizeof err, "dir/r.yaml", 12, 3, "bad '%s'", "k");
+    assert(rc == -1);
     assert(strcmp(err, "dir/r.yaml:12:3: bad 'k'") == 0);
     size_t line, col;
     size_t msg = ob_yamltree_error_where(err, "dir/r.yaml", &line, &col);
     assert(line == 12 && col == 3 && strcmp(err + msg, "bad 'k'") == 0);
-    assert(ob_yamltree_error_where("dir/r.yaml: no position", "dir/r.yaml", &line, &col) == 0);
+    msg = ob_yamltree_error_where("dir/r.yaml: no position", "dir/r.yaml", &line, &col);
+    assert(msg == 0);
     assert(line == 0 && col == 0);
     char tiny[4];
-    assert(ob_yamltree_error(tiny, sizeof tiny, "dir/r.yaml", 1, 1, "x") == -1);
+    rc = ob_yamltree_error(tiny, sizeof tiny, "dir/r.yaml", 1, 1, "x");
+    assert(rc == -1);
     assert(ob_yamltree_error(NULL, 0, "p", 1, 1, "x") == -1);
     assert(ob_yamltree_show("abc", 64) == 3);
     assert(ob_yamltree_show("中文", 4) == 3);  /* never cuts a character */
+    s_test_ctx();
 }

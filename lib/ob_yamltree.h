@@ -93,6 +93,102 @@ const char *ob_yamlnode_kind_name(const ob_yamlnode_t *node);
    character boundary so that the message stays valid UTF-8. */
 int ob_yamltree_show(const char *text, size_t max);
 
+/* --- schema helpers: checking a tree against a file format ----------------
+
+   The rule and calendar loaders validate their trees with these. Every
+   helper that can fail writes "path:line:column: message" through the
+   context and returns -1; 0 on success. */
+
+/* A problem reported in check mode (ob_rules_check): line 0 is a problem
+   of the whole file. */
+typedef void(ob_yamlctx_diag_fn)(void *arg, bool warning, const char *path, size_t line,
+                                 size_t col, const char *message);
+
+/* A loader's context: where its errors go. Set path, err, errlen (and the
+   optional fields); zero the rest. */
+typedef struct {
+    const char *path;               /* the file, as errors name it */
+    char *err;                      /* error buffer; NULL or errlen 0: none written */
+    size_t errlen;
+    const char *const *reserved;    /* NULL-terminated keys refused as reserved for a
+                                       later release of `release_of`; NULL: none */
+    const char *release_of;         /* e.g. "the rules engine" */
+    ob_yamlctx_diag_fn *diag;       /* check mode: errors go here too (see report) */
+    void *diag_arg;
+    int nerrors;                    /* errors reported */
+    size_t eline, ecol;             /* position of the last error (0 0: whole file) */
+    size_t emsg;                    /* offset of its message in err */
+    bool pending;                   /* an error was written and not yet reported */
+} ob_yamlctx_t;
+
+/* Writes "path:line:column: message" into ctx->err, or "path: message"
+   when line is 0 (a problem of the whole file), and keeps its position
+   for ob_yamlctx_report. Returns -1, so that loaders can `return
+   ob_yamlctx_fail(...)`. */
+int ob_yamlctx_fail(ob_yamlctx_t *ctx, size_t line, size_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The same at a node's position. */
+#define ob_yamlctx_fail_at(ctx, node, ...) \
+    ob_yamlctx_fail((ctx), (node)->line, (node)->col, __VA_ARGS__)
+
+/* Reports the error last written (check mode): counts it and hands it to
+   ctx->diag when there is one. */
+void ob_yamlctx_report(ob_yamlctx_t *ctx);
+
+/* Bytes of `text` to quote in an error: ob_yamltree_show at 64 bytes. */
+int ob_yamlctx_show(const char *text);
+
+/* One accepted key of a mapping, and what ob_yamlctx_fields found. */
+typedef struct {
+    const char *key;            /* accepted key */
+    ob_yamlnode_t *val;         /* its value, NULL when absent */
+    ob_yamlnode_t *keynode;     /* its key node, for positions */
+} ob_yamlfield_t;
+
+/* Checks that `map` (`what` in errors) is a mapping whose keys are among
+   fields[0..n), each at most once, and fills each field's val. Fails on a
+   node that is not a mapping, an unknown key (a reserved one said so) or
+   a duplicate key. */
+int ob_yamlctx_fields(ob_yamlctx_t *ctx, const ob_yamlnode_t *map, const char *what,
+                      ob_yamlfield_t *fields, size_t n);
+
+/* Fails with "missing required key" at `map` when field has no value. */
+int ob_yamlctx_require(ob_yamlctx_t *ctx, const ob_yamlnode_t *map,
+                       const ob_yamlfield_t *field, const char *what);
+
+/* A non-empty, non-null string scalar of at most max bytes into *out
+   (borrowed from the tree). */
+int ob_yamlctx_string(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                      size_t max, const char **out);
+
+/* An identifier [a-z0-9_-]{1,OB_DEPT_MAX-1} into *out (borrowed). */
+int ob_yamlctx_ident(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                     const char **out);
+
+/* A plain (unquoted) decimal integer scalar in [min, max]. */
+int ob_yamlctx_integer(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                       long min, long max, long *out);
+
+/* A plain true or false (any case). */
+int ob_yamlctx_bool(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what, bool *out);
+
+/* A scalar with at least one byte ("a single value"). */
+int ob_yamlctx_scalar(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what);
+
+/* A sequence (may be empty). */
+int ob_yamlctx_list(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what);
+
+/* Called by ob_yamlctx_one_or_list for each item; 0 or -1 (error set). */
+typedef int (*ob_yamlctx_each_fn)(ob_yamlctx_t *ctx, const ob_yamlnode_t *item, void *arg);
+
+/* A single item, or a list of 1 to max items, handed one by one to
+   `each`. A single item is a scalar, or also a mapping when map_is_item
+   (a list item may be anything `each` accepts). Fails on a mapping that
+   is not an item, an empty or too long list, or when `each` fails. */
+int ob_yamlctx_one_or_list(ob_yamlctx_t *ctx, const ob_yamlnode_t *node, const char *what,
+                           size_t max, bool map_is_item, ob_yamlctx_each_fn each, void *arg);
+
 void ob_yamltree_test(bool verbose);
 
 #endif

@@ -3,6 +3,7 @@
 #include "ob_common.h"
 #include "ob_log.h"
 #include "ob_util.h"
+#include "ob_text.h"
 #include "ob_wire.h"
 #include "ob_store.h"
 #include "ob_fsm.h"
@@ -31,6 +32,7 @@ static const struct {
     {"json", ob_json_test},         {"rules", ob_rules_test},
     {"calendar", ob_calendar_test}, {"match", ob_match_test},
     {"geo", ob_geo_test},           {"yamltree", ob_yamltree_test},
+    {"text", ob_text_test},
 };
 
 int main(int argc, char **argv)
