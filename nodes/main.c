@@ -4,7 +4,7 @@
 #include "ob_common.h"
 #include "ob_config.h"
 #include "ob_log.h"
-#include "ob_node.h"
+#include "node.h"
 #include "ob_util.h"
 #include <getopt.h>
 #include <signal.h>
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
     int level = -1;
     int exit_code = 0;
     ob_config_t *config = NULL;
-    ob_node_t *node = NULL;
+    node_t *node = NULL;
     char err[512];
 
     ob_log_init("orderbus-node", OB_LOG_INFO);
@@ -253,7 +253,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "orderbus-node: %s is required%s\n", required[i][1], what);
             bad = 1;
         }
-    ob_node_config_t cfg = {0};
+    node_config_t cfg = {0};
     cfg.data_dir = data;
     cfg.broker = broker;
     cfg.broker_key = broker_key;
@@ -324,14 +324,14 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     signal(SIGHUP, SIG_IGN);   /* nothing to reload on a node */
 
-    node = ob_node_new(&cfg, &exit_code, err, sizeof err);
+    node = node_new(&cfg, &exit_code, err, sizeof err);
     if (!node) {
         ob_error("%s", err);
         goto out;
     }
-    if (ob_node_run(node, &s_stop) != 0)
+    if (node_run(node, &s_stop) != 0)
         exit_code = EX_SOFTWARE;
-    ob_node_destroy(&node);
+    node_destroy(&node);
     ob_info("stopped");
 out:
     ob_config_destroy(&config);

@@ -1,11 +1,11 @@
-/*  local_service.c — the node's local request/answer service (ipc) for the
+/*  node_local.c — the node's local request/answer service (ipc) for the
     department's clerk CLI: inbox look-up (one order by id or case number)
     and listing (pages ascending by id), the four department actions, and
-    the node's own status. Actions go through ob_node_apply_action, the same
+    the node's own status. Actions go through node_apply_action, the same
     path the demo agent takes; a request resent with the same msg_id (the
     client retries after a time-out) is answered from the `seen` database
     instead of being applied twice.                                         */
-#include "local_service.h"
+#include "node_local.h"
 #include "ob_fsm.h"
 #include "ob_log.h"
 #include "ob_util.h"
@@ -18,15 +18,15 @@
 #define S_INBOX_MAX 100000
 #define S_ANSWER_BUDGET (900 * 1024)    /* stay under OB_MAX_FRAME */
 
-struct ob_local {
+struct node_local {
     void *sock;                         /* ROUTER bound at endpoint */
     char endpoint[sizeof(((struct sockaddr_un *) 0)->sun_path) + 8];
     char path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
 };
 
-ob_local_t *ob_local_new(void *zmq_ctx, const char *dir, char *err, size_t errlen)
+node_local_t *node_local_new(void *zmq_ctx, const char *dir, char *err, size_t errlen)
 {
-    ob_local_t *self = calloc(1, sizeof *self);
+    node_local_t *self = calloc(1, sizeof *self);
     if (!self) {
         ob_fmt(err, errlen, "out of memory");
         return NULL;
@@ -61,15 +61,15 @@ ob_local_t *ob_local_new(void *zmq_ctx, const char *dir, char *err, size_t errle
     chmod(self->path, 0600);
     return self;
 fail:
-    ob_local_destroy(&self);
+    node_local_destroy(&self);
     return NULL;
 }
 
-void ob_local_destroy(ob_local_t **self_p)
+void node_local_destroy(node_local_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    ob_local_t *self = *self_p;
+    node_local_t *self = *self_p;
     if (self->sock) {
         zmq_close(self->sock);
         unlink(self->path);
@@ -78,17 +78,17 @@ void ob_local_destroy(ob_local_t **self_p)
     *self_p = NULL;
 }
 
-void *ob_local_socket(ob_local_t *self)
+void *node_local_socket(node_local_t *self)
 {
     return self->sock;
 }
 
-const char *ob_local_endpoint(ob_local_t *self)
+const char *node_local_endpoint(node_local_t *self)
 {
     return self->endpoint;
 }
 
-void ob_local_req_clear(ob_local_req_t *req)
+void node_local_req_clear(node_local_req_t *req)
 {
     ob_inmsg_clear(&req->in);
     if (req->env)
@@ -99,7 +99,7 @@ void ob_local_req_clear(ob_local_req_t *req)
     req->answer_len = 0;
 }
 
-int ob_local_recv(ob_local_t *self, ob_local_req_t *req)
+int node_local_recv(node_local_t *self, node_local_req_t *req)
 {
     memset(req, 0, sizeof *req);
     if (ob_wire_recv(self->sock, true, &req->in) != 0)
@@ -120,7 +120,7 @@ int ob_local_recv(ob_local_t *self, ob_local_req_t *req)
 }
 
 /* Packs an Answer for req (ref_msg_id = the request's msg id). */
-static void s_set_answer(ob_local_req_t *req, Orderbus__V1__Answer *answer)
+static void s_set_answer(node_local_req_t *req, Orderbus__V1__Answer *answer)
 {
     free(req->answer);
     req->answer = NULL;
@@ -139,7 +139,7 @@ static void s_set_answer(ob_local_req_t *req, Orderbus__V1__Answer *answer)
     }
 }
 
-void ob_local_fail(ob_local_req_t *req, ob_errcode_t code, const char *message)
+void node_local_fail(node_local_req_t *req, ob_errcode_t code, const char *message)
 {
     Orderbus__V1__Answer answer = ORDERBUS__V1__ANSWER__INIT;
     answer.code = code;
@@ -147,7 +147,7 @@ void ob_local_fail(ob_local_req_t *req, ob_errcode_t code, const char *message)
     s_set_answer(req, &answer);
 }
 
-void ob_local_send(ob_local_t *self, ob_local_req_t *req)
+void node_local_send(node_local_t *self, node_local_req_t *req)
 {
     if (!req->answer) {   /* could not pack (out of memory): say so, smaller */
         const uint8_t *ref = req->env ? req->env->msg_id.data : NULL;
@@ -178,7 +178,7 @@ static ob_nodeorder_t *s_unpack(const MDB_val *k, const MDB_val *v)
 }
 
 /* Answers OK with exactly one order. */
-static void s_answer_one(ob_local_req_t *req, ob_nodeorder_t *o)
+static void s_answer_one(node_local_req_t *req, ob_nodeorder_t *o)
 {
     Orderbus__V1__Answer answer = ORDERBUS__V1__ANSWER__INIT;
     answer.code = ORDERBUS__V1__ERROR_CODE__OK;
@@ -205,10 +205,10 @@ static bool s_better_case_match(const ob_nodeorder_t *o, const ob_nodeorder_t *b
    whatever its state; ERR_NOT_FOUND when the node does not hold it. A
    case number is found by scanning the inbox; only values whose bytes
    hold the case number are unpacked. */
-static int s_handle_inbox_ref(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
+static int s_handle_inbox_ref(node_t *node, MDB_txn *txn, node_local_req_t *req)
 {
     const Orderbus__V1__OrderRef *ref = req->env->inbox->ref;
-    ob_store_t *store = ob_node_store(node);
+    ob_store_t *store = node_store(node);
     MDB_dbi dbi = ob_store_dbi(store, OB_NDB_INBOX);
     const char *case_no = ref->case_no ? ref->case_no : "";
     size_t case_len = strlen(case_no);
@@ -219,7 +219,7 @@ static int s_handle_inbox_ref(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req
         char hex[OB_ID_HEX];
         if (ref->id.len != OB_ID_BYTES) {
             ob_fmt(msg, sizeof msg, "field 'ref.id' must be %d bytes", OB_ID_BYTES);
-            ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
+            node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
             return 0;
         }
         ProtobufCMessage *m = NULL;
@@ -231,7 +231,7 @@ static int s_handle_inbox_ref(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req
                         ob_hex(hex, ref->id.data, OB_ID_BYTES));
             ob_fmt(msg, sizeof msg, "order '%s' is not in this department's inbox",
                    ob_hex(hex, ref->id.data, OB_ID_BYTES));
-            ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, msg);
+            node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, msg);
             return 0;
         }
         if (rc)
@@ -241,7 +241,7 @@ static int s_handle_inbox_ref(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req
         return 0;
     }
     if (case_len == 0 || case_len >= OB_CASE_NO_MAX) {
-        ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
+        node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
                       case_len ? "field 'ref.case_no' is too long"
                                : "field 'ref' needs 'id' (16 bytes) or 'case_no'");
         return 0;
@@ -283,7 +283,7 @@ static int s_handle_inbox_ref(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req
     else {
         ob_fmt(msg, sizeof msg, "no order with case number '%s' in this department's inbox",
                case_no);
-        ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, msg);
+        node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, msg);
     }
     return 0;
 }
@@ -294,7 +294,7 @@ static int s_handle_inbox_ref(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req
    frame. When the frame size cuts the list, the answer's message says how
    many of how many it shows (the client pages on with after_id = the last
    id it got). */
-static int s_handle_inbox_list(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
+static int s_handle_inbox_list(node_t *node, MDB_txn *txn, node_local_req_t *req)
 {
     const Orderbus__V1__InboxRequest *r = req->env->inbox;
     size_t limit = r->limit ? r->limit : S_INBOX_DEFAULT;
@@ -303,10 +303,10 @@ static int s_handle_inbox_list(ob_node_t *node, MDB_txn *txn, ob_local_req_t *re
     if (r->after_id.len != 0 && r->after_id.len != OB_ID_BYTES) {
         char msg[80];
         ob_fmt(msg, sizeof msg, "field 'after_id' must be %d bytes", OB_ID_BYTES);
-        ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
+        node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
         return 0;
     }
-    ob_store_t *store = ob_node_store(node);
+    ob_store_t *store = node_store(node);
     MDB_cursor *cur = NULL;
     ob_nodeorder_t **list = NULL;
     size_t n = 0, cap = 0, bytes = 0;
@@ -375,14 +375,14 @@ out:
         orderbus__v1__node_order__free_unpacked(list[i], NULL);
     free(list);
     if (rc == ENOMEM) {
-        ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_INTERNAL, "out of memory");
+        node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_INTERNAL, "out of memory");
         rc = 0;
     }
     return rc;
 }
 
 /* InboxRequest: one order by ref, or a page of the inbox. */
-static int s_handle_inbox(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
+static int s_handle_inbox(node_t *node, MDB_txn *txn, node_local_req_t *req)
 {
     const Orderbus__V1__OrderRef *ref = req->env->inbox->ref;
     if (ref)
@@ -393,13 +393,13 @@ static int s_handle_inbox(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
 /* --- actions ------------------------------------------------------------- */
 
 /* Sign / Progress / ReturnRequest / Reply from the clerk. */
-static int s_handle_action(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
+static int s_handle_action(node_t *node, MDB_txn *txn, node_local_req_t *req)
 {
-    ob_store_t *store = ob_node_store(node);
+    ob_store_t *store = node_store(node);
     char err[256] = "";
-    ob_action_t a = {.demo = false};
+    node_action_t a = {.demo = false};
     if (ob_act_decode(req->env, &a.act, err, sizeof err) != 0) {
-        ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, err);
+        node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, err);
         return 0;
     }
     ob_nodeorder_t *order = NULL;
@@ -424,11 +424,11 @@ static int s_handle_action(ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
     if (rc != MDB_NOTFOUND)
         return rc;
 
-    rc = ob_node_apply_action(node, txn, &a, &code, err, sizeof err, &order);
+    rc = node_apply_action(node, txn, &a, &code, err, sizeof err, &order);
     if (rc)
         return rc;
     if (code != ORDERBUS__V1__ERROR_CODE__OK) {
-        ob_local_fail(req, code, err);
+        node_local_fail(req, code, err);
         return 0;
     }
     uint8_t when[8];
@@ -452,10 +452,10 @@ answer:
     return 0;
 }
 
-int ob_local_handle(ob_local_t *self, ob_node_t *node, MDB_txn *txn, ob_local_req_t *req)
+int node_local_handle(node_local_t *self, node_t *node, MDB_txn *txn, node_local_req_t *req)
 {
     if (!req->env) {
-        ob_local_fail(req, req->decode_code, req->decode_err);
+        node_local_fail(req, req->decode_code, req->decode_err);
         return 0;
     }
     ob_debug("local %s request", ob_wire_body_name((int) req->env->body_case));
@@ -469,7 +469,7 @@ int ob_local_handle(ob_local_t *self, ob_node_t *node, MDB_txn *txn, ob_local_re
         return s_handle_action(node, txn, req);
     case ORDERBUS__V1__ENVELOPE__BODY_STATUS: {
         Orderbus__V1__LocalStatus st = ORDERBUS__V1__LOCAL_STATUS__INIT;
-        int rc = ob_node_local_status(node, txn, &st);
+        int rc = node_local_status(node, txn, &st);
         if (rc)
             return rc;
         Orderbus__V1__Answer answer = ORDERBUS__V1__ANSWER__INIT;
@@ -482,7 +482,7 @@ int ob_local_handle(ob_local_t *self, ob_node_t *node, MDB_txn *txn, ob_local_re
         char msg[128];
         ob_fmt(msg, sizeof msg, "request '%s' is not served by a department node",
                ob_wire_body_name((int) req->env->body_case));
-        ob_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
+        node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
         return 0;
     }
     }

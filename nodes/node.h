@@ -1,11 +1,11 @@
-/*  ob_node.h — the department node daemon (orderbus-node): its store, its
+/*  node.h — the department node daemon (orderbus-node): its store, its
     link to the broker, its local service for the clerk CLI, the optional
     demo auto-handling agent, and the one loop that drives them
     (STYLE habit 5, DESIGN §5): poll, drain readable sockets into ONE write
     transaction, commit, then send answers, acks and outbox messages, then
     run due timers.                                                         */
-#ifndef OB_NODE_H
-#define OB_NODE_H
+#ifndef NODE_H
+#define NODE_H
 
 #include "ob_common.h"
 #include "ob_store.h"
@@ -24,9 +24,9 @@ typedef struct {
     uint64_t demo_seed;           /* PRNG seed for the demo agent */
     int demo_min_ms, demo_max_ms; /* demo delay range per step */
     int demo_return_pct;          /* % of first dispatches the demo returns */
-} ob_node_config_t;
+} node_config_t;
 
-typedef struct ob_node ob_node_t;
+typedef struct node node_t;
 
 /* A department act (签收, 进展, 退回, 办结反馈: ob_act_t, the one codec's
    form) from the clerk CLI through the local service, or from the demo
@@ -34,21 +34,21 @@ typedef struct ob_node ob_node_t;
 typedef struct {
     ob_act_t act;
     bool demo;                         /* the demo agent acted (for logs) */
-} ob_action_t;
+} node_action_t;
 
 /* Opens the store, loads the keys, binds the local service, creates the
    broker link. Returns NULL with a message in err; *exit_code is set to a
    sysexits.h code saying what failed (EX_CONFIG, EX_CANTCREAT,
    EX_UNAVAILABLE, EX_TEMPFAIL when another node runs on the directory). */
-ob_node_t *ob_node_new(const ob_node_config_t *cfg, int *exit_code, char *err, size_t errlen);
-void ob_node_destroy(ob_node_t **self_p);
+node_t *node_new(const node_config_t *cfg, int *exit_code, char *err, size_t errlen);
+void node_destroy(node_t **self_p);
 
 /* Runs the loop until *stop becomes non-zero. Returns 0 on a clean stop,
    -1 when ZeroMQ itself failed. */
-int ob_node_run(ob_node_t *self, volatile sig_atomic_t *stop);
+int node_run(node_t *self, volatile sig_atomic_t *stop);
 
 /* For the local service and the demo agent: */
-ob_store_t *ob_node_store(ob_node_t *self);
+ob_store_t *node_store(node_t *self);
 
 /* Applies a department action inside `txn`: checks the fields against the
    field table (ERR_BAD_REQUEST), the order (ERR_NOT_FOUND, ERR_STALE_ATTEMPT
@@ -59,12 +59,12 @@ ob_store_t *ob_node_store(ob_node_t *self);
    Returns 0 with *code (OK or the refusal, message in err) and, for OK, the
    updated order in *order_out (free with protobuf_c_message_free_unpacked);
    or an LMDB code when the store failed (the batch must be aborted). */
-int ob_node_apply_action(ob_node_t *self, MDB_txn *txn, const ob_action_t *action,
+int node_apply_action(node_t *self, MDB_txn *txn, const node_action_t *action,
                          ob_errcode_t *code, char *err, size_t errlen,
                          ob_nodeorder_t **order_out);
 
 /* Fills a LocalStatus (dept string borrowed from the node) inside txn.
    Returns 0 or an LMDB code. */
-int ob_node_local_status(ob_node_t *self, MDB_txn *txn, Orderbus__V1__LocalStatus *st);
+int node_local_status(node_t *self, MDB_txn *txn, Orderbus__V1__LocalStatus *st);
 
 #endif

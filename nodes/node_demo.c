@@ -1,10 +1,10 @@
-/*  demo_auto.c — demo auto-handling mode: a scripted department clerk.
+/*  node_demo.c — demo auto-handling mode: a scripted department clerk.
 
     The schedule holds at most one pending step per order (a new note about
     the order replaces it). Steps are kept in a plain array: a demo handles
     hundreds or a few thousand open orders, where a scan is cheap.
     Randomness is a seeded splitmix64, so a demo run can be repeated.       */
-#include "demo_auto.h"
+#include "node_demo.h"
 #include "ob_log.h"
 #include "ob_util.h"
 
@@ -16,7 +16,7 @@ typedef struct {
     bool rework;            /* this round answers a rework request */
 } s_step_t;
 
-struct ob_demo {
+struct node_demo {
     uint64_t rng;           /* splitmix64 state */
     int min_ms, max_ms;     /* delay range per step */
     int return_pct;         /* share of first dispatches returned */
@@ -46,7 +46,7 @@ static const char *s_explained_notes[] = {
 
 #define S_PICK(arr) (arr[s_rand(self) % (sizeof arr / sizeof arr[0])])
 
-static uint64_t s_rand(ob_demo_t *self)
+static uint64_t s_rand(node_demo_t *self)
 {
     uint64_t z = (self->rng += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -54,15 +54,15 @@ static uint64_t s_rand(ob_demo_t *self)
     return z ^ (z >> 31);
 }
 
-static uint64_t s_delay_us(ob_demo_t *self)
+static uint64_t s_delay_us(node_demo_t *self)
 {
     uint64_t span = (uint64_t) (self->max_ms - self->min_ms) + 1;
     return ((uint64_t) self->min_ms + s_rand(self) % span) * 1000u;
 }
 
-ob_demo_t *ob_demo_new(uint64_t seed, int min_ms, int max_ms, int return_pct)
+node_demo_t *node_demo_new(uint64_t seed, int min_ms, int max_ms, int return_pct)
 {
-    ob_demo_t *self = calloc(1, sizeof *self);
+    node_demo_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->rng = seed;
@@ -72,7 +72,7 @@ ob_demo_t *ob_demo_new(uint64_t seed, int min_ms, int max_ms, int return_pct)
     return self;
 }
 
-void ob_demo_destroy(ob_demo_t **self_p)
+void node_demo_destroy(node_demo_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -81,7 +81,7 @@ void ob_demo_destroy(ob_demo_t **self_p)
     *self_p = NULL;
 }
 
-static s_step_t *s_find(ob_demo_t *self, const uint8_t id[OB_ID_BYTES])
+static s_step_t *s_find(node_demo_t *self, const uint8_t id[OB_ID_BYTES])
 {
     for (size_t i = 0; i < self->n; i++)
         if (memcmp(self->steps[i].id, id, OB_ID_BYTES) == 0)
@@ -89,7 +89,7 @@ static s_step_t *s_find(ob_demo_t *self, const uint8_t id[OB_ID_BYTES])
     return NULL;
 }
 
-static void s_forget(ob_demo_t *self, const uint8_t id[OB_ID_BYTES])
+static void s_forget(node_demo_t *self, const uint8_t id[OB_ID_BYTES])
 {
     s_step_t *s = s_find(self, id);
     if (s)
@@ -98,7 +98,7 @@ static void s_forget(ob_demo_t *self, const uint8_t id[OB_ID_BYTES])
 
 /* Schedules `event` for the order after a random delay (replacing any step
    it had). Out of memory: the order is left to the clerk, with a warning. */
-static void s_schedule(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], uint32_t attempt,
+static void s_schedule(node_demo_t *self, const uint8_t id[OB_ID_BYTES], uint32_t attempt,
                        ob_event_t event, bool rework)
 {
     s_step_t *s = s_find(self, id);
@@ -124,7 +124,7 @@ static void s_schedule(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], uint32_t 
 
 /* First step for an order that is DISPATCHED: return it (a share of first
    dispatches, never after a denied return) or sign it. */
-static void s_schedule_first(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], uint32_t attempt,
+static void s_schedule_first(node_demo_t *self, const uint8_t id[OB_ID_BYTES], uint32_t attempt,
                              bool may_return)
 {
     bool ret = may_return && attempt == 1 && self->return_pct > 0
@@ -135,7 +135,7 @@ static void s_schedule_first(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], uin
                false);
 }
 
-void ob_demo_note(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t state,
+void node_demo_note(node_demo_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t state,
                   uint32_t attempt, ob_event_t event)
 {
     switch (state) {
@@ -157,7 +157,7 @@ void ob_demo_note(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t sta
     }
 }
 
-int ob_demo_rebuild(ob_demo_t *self, ob_store_t *store)
+int node_demo_rebuild(node_demo_t *self, ob_store_t *store)
 {
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
@@ -201,7 +201,7 @@ out:
     return rc;
 }
 
-int ob_demo_mark_returned(ob_demo_t *self, ob_store_t *store, MDB_txn *txn,
+int node_demo_mark_returned(node_demo_t *self, ob_store_t *store, MDB_txn *txn,
                           const uint8_t id[OB_ID_BYTES])
 {
     char key[64], hex[OB_ID_HEX];
@@ -209,7 +209,7 @@ int ob_demo_mark_returned(ob_demo_t *self, ob_store_t *store, MDB_txn *txn,
     return ob_store_meta_put_u64(store, txn, key, 1);
 }
 
-size_t ob_demo_take_due(ob_demo_t *self, ob_action_t *out, size_t max)
+size_t node_demo_take_due(node_demo_t *self, node_action_t *out, size_t max)
 {
     uint64_t now = ob_mono_us();
     size_t taken = 0;
@@ -219,7 +219,7 @@ size_t ob_demo_take_due(ob_demo_t *self, ob_action_t *out, size_t max)
             i++;
             continue;
         }
-        ob_action_t *a = &out[taken++];
+        node_action_t *a = &out[taken++];
         memset(a, 0, sizeof *a);
         memcpy(a->act.order_id, s->id, OB_ID_BYTES);
         a->act.event = s->event;
@@ -250,13 +250,13 @@ size_t ob_demo_take_due(ob_demo_t *self, ob_action_t *out, size_t max)
     return taken;
 }
 
-void ob_demo_defer(ob_demo_t *self, const ob_action_t *action)
+void node_demo_defer(node_demo_t *self, const node_action_t *action)
 {
     if (!s_find(self, action->act.order_id))
         s_schedule(self, action->act.order_id, action->act.attempt, action->act.event, false);
 }
 
-int ob_demo_next_timer_ms(ob_demo_t *self)
+int node_demo_next_timer_ms(node_demo_t *self)
 {
     if (self->n == 0)
         return -1;
@@ -267,7 +267,7 @@ int ob_demo_next_timer_ms(ob_demo_t *self)
     return due <= now ? 0 : (int) ((due - now + 999) / 1000);
 }
 
-size_t ob_demo_pending(ob_demo_t *self)
+size_t node_demo_pending(node_demo_t *self)
 {
     return self->n;
 }

@@ -1,12 +1,12 @@
-/*  broker_link.c — the node's client state machine towards the broker, and
+/*  node_link.c — the node's client state machine towards the broker, and
     its half of the reliable sequence protocol (docs/PROTOCOL.md §3).
 
     The link never touches the store outside the transaction the loop hands
     it, and never sends before that transaction committed: everything a
-    batch owes the broker is noted in `b_*` fields and sent by ob_link_flush.
+    batch owes the broker is noted in `b_*` fields and sent by node_link_flush.
     Committed sequence numbers and their in-batch ("pending") copies are kept
     apart so that an aborted batch (map full, disk error) leaves no trace.  */
-#include "broker_link.h"
+#include "node_link.h"
 #include "ob_log.h"
 #include "ob_util.h"
 #include "ob_wire.h"
@@ -25,7 +25,7 @@ typedef struct {
     char message[200];
 } s_error_t;
 
-struct ob_link {
+struct node_link {
     void *ctx;                          /* zmq context (borrowed) */
     ob_store_t *store;                  /* the node's store (borrowed) */
     char *endpoint;                     /* broker node-link endpoint */
@@ -35,7 +35,7 @@ struct ob_link {
     void *sock;                         /* DEALER, NULL between sockets */
     void *mon;                          /* PAIR reading the DEALER's monitor */
     unsigned generation;                /* socket count, names monitor endpoints */
-    ob_link_state_t state;
+    node_link_state_t state;
     bool conn_up;                       /* handshake done, no disconnect since */
     char dept[OB_DEPT_MAX + 1];         /* from Welcome (or meta), "" unknown */
 
@@ -66,20 +66,20 @@ struct ob_link {
 
 static const char *s_state_names[] = {"DISCONNECTED", "HELLO_SENT", "CONNECTED"};
 
-const char *ob_link_state_name(ob_link_state_t state)
+const char *node_link_state_name(node_link_state_t state)
 {
     if ((unsigned) state < sizeof s_state_names / sizeof s_state_names[0])
         return s_state_names[state];
     return "?";
 }
 
-static void s_set_state(ob_link_t *self, ob_link_state_t to, const char *why)
+static void s_set_state(node_link_t *self, node_link_state_t to, const char *why)
 {
     if (self->state == to)
         return;
-    ob_debug("broker link %s -> %s (%s)", ob_link_state_name(self->state),
-             ob_link_state_name(to), why);
-    if (to == OB_LINK_DISCONNECTED) {
+    ob_debug("broker link %s -> %s (%s)", node_link_state_name(self->state),
+             node_link_state_name(to), why);
+    if (to == NODE_LINK_DISCONNECTED) {
         self->down_since_us = ob_mono_us();
         self->down_warn_us = self->down_since_us;
     }
@@ -87,7 +87,7 @@ static void s_set_state(ob_link_t *self, ob_link_state_t to, const char *why)
 }
 
 /* Closes the current DEALER and its monitor, if any. */
-static void s_close_socket(ob_link_t *self)
+static void s_close_socket(node_link_t *self)
 {
     if (self->sock) {
         zmq_socket_monitor(self->sock, NULL, 0);
@@ -102,7 +102,7 @@ static void s_close_socket(ob_link_t *self)
 
 /* Makes a new DEALER (Curve client) and its monitor, and connects. Returns 0
    or -1 with a message in err. */
-static int s_open_socket(ob_link_t *self, char *err, size_t errlen)
+static int s_open_socket(node_link_t *self, char *err, size_t errlen)
 {
     int rc = -1;
     char mon_ep[64];
@@ -159,7 +159,7 @@ out:
 
 /* Drops the socket and makes a new one: the only cure for a connection that
    looks alive to TCP but carries nothing. */
-static void s_reconnect(ob_link_t *self, const char *why)
+static void s_reconnect(node_link_t *self, const char *why)
 {
     ob_info("broker link: %s: reconnecting to %s", why, self->endpoint);
     s_close_socket(self);
@@ -167,16 +167,16 @@ static void s_reconnect(ob_link_t *self, const char *why)
     char err[256];
     if (s_open_socket(self, err, sizeof err) != 0)
         ob_error("broker link: %s (retrying)", err);
-    s_set_state(self, OB_LINK_DISCONNECTED, why);
+    s_set_state(self, NODE_LINK_DISCONNECTED, why);
     self->hello_try_us = 0;
     self->sent_upto = self->acked_seq;
 }
 
-ob_link_t *ob_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoint,
+node_link_t *node_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoint,
                        const ob_keypair_t *broker_public, const ob_keypair_t *keys,
                        int heartbeat_ms, char *err, size_t errlen)
 {
-    ob_link_t *self = calloc(1, sizeof *self);
+    node_link_t *self = calloc(1, sizeof *self);
     MDB_txn *txn = NULL;
     if (!self || !(self->endpoint = strdup(endpoint))
         || !(self->b_errors = calloc(S_MAX_ERRORS, sizeof *self->b_errors))) {
@@ -188,7 +188,7 @@ ob_link_t *ob_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoint,
     self->broker_public = broker_public;
     self->keys = keys;
     self->hb_ms = heartbeat_ms > 0 ? heartbeat_ms : 1000;
-    self->retry_ms = OB_LINK_RETRY_MIN_MS;
+    self->retry_ms = NODE_LINK_RETRY_MIN_MS;
 
     int rc = ob_store_begin(store, false, &txn);
     if (rc == 0)
@@ -222,19 +222,19 @@ ob_link_t *ob_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoint,
 
     if (s_open_socket(self, err, errlen) != 0)
         goto fail;
-    self->state = OB_LINK_DISCONNECTED;
+    self->state = NODE_LINK_DISCONNECTED;
     self->down_since_us = self->down_warn_us = ob_mono_us();
     return self;
 fail:
-    ob_link_destroy(&self);
+    node_link_destroy(&self);
     return NULL;
 }
 
-void ob_link_destroy(ob_link_t **self_p)
+void node_link_destroy(node_link_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    ob_link_t *self = *self_p;
+    node_link_t *self = *self_p;
     s_close_socket(self);
     free(self->b_errors);
     free(self->endpoint);
@@ -242,49 +242,49 @@ void ob_link_destroy(ob_link_t **self_p)
     *self_p = NULL;
 }
 
-void *ob_link_socket(ob_link_t *self)
+void *node_link_socket(node_link_t *self)
 {
     return self->sock;
 }
 
-void *ob_link_monitor(ob_link_t *self)
+void *node_link_monitor(node_link_t *self)
 {
     return self->mon;
 }
 
-ob_link_state_t ob_link_state(ob_link_t *self)
+node_link_state_t node_link_state(node_link_t *self)
 {
     return self->state;
 }
 
-const char *ob_link_dept(ob_link_t *self)
+const char *node_link_dept(node_link_t *self)
 {
     return self->dept;
 }
 
-uint64_t ob_link_in_seq(ob_link_t *self)
+uint64_t node_link_in_seq(node_link_t *self)
 {
     return self->in_seq;
 }
 
-uint64_t ob_link_outbox_depth(ob_link_t *self)
+uint64_t node_link_outbox_depth(node_link_t *self)
 {
     return self->out_seq - self->acked_seq;
 }
 
-int64_t ob_link_last_broker_ms(ob_link_t *self)
+int64_t node_link_last_broker_ms(node_link_t *self)
 {
     return self->last_broker_ms;
 }
 
-void ob_link_touch(ob_link_t *self)
+void node_link_touch(node_link_t *self)
 {
     self->last_rx_us = ob_mono_us();
     self->last_broker_ms = ob_now_ms();
 }
 
 /* Sends a Hello now. Returns 0, or -1 when the connection is not up yet. */
-static int s_send_hello(ob_link_t *self)
+static int s_send_hello(node_link_t *self)
 {
     Orderbus__V1__Hello hello = ORDERBUS__V1__HELLO__INIT;
     hello.software = (char *) "orderbus-node " OB_VERSION_STRING;
@@ -300,7 +300,7 @@ static int s_send_hello(ob_link_t *self)
     return 0;
 }
 
-void ob_link_take_monitor(ob_link_t *self)
+void node_link_take_monitor(node_link_t *self)
 {
     for (int i = 0; i < 64 && self->mon; i++) {
         zmq_msg_t ev, addr;
@@ -328,14 +328,14 @@ void ob_link_take_monitor(ob_link_t *self)
             ob_debug("broker link: connection to %s is up", self->endpoint);
             self->conn_up = true;
             self->hello_try_us = 0;   /* say Hello at once */
-            if (self->state == OB_LINK_CONNECTED)   /* reconnected underneath us */
-                s_set_state(self, OB_LINK_DISCONNECTED, "new connection");
+            if (self->state == NODE_LINK_CONNECTED)   /* reconnected underneath us */
+                s_set_state(self, NODE_LINK_DISCONNECTED, "new connection");
             break;
         case ZMQ_EVENT_DISCONNECTED:
             self->conn_up = false;
-            if (self->state != OB_LINK_DISCONNECTED)
+            if (self->state != NODE_LINK_DISCONNECTED)
                 ob_info("disconnected from broker at %s (connection closed)", self->endpoint);
-            s_set_state(self, OB_LINK_DISCONNECTED, "connection closed");
+            s_set_state(self, NODE_LINK_DISCONNECTED, "connection closed");
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
@@ -358,7 +358,7 @@ void ob_link_take_monitor(ob_link_t *self)
 }
 
 /* Deletes outbox entries with seq <= upto inside txn. */
-static int s_outbox_trim(ob_link_t *self, MDB_txn *txn, uint64_t upto)
+static int s_outbox_trim(node_link_t *self, MDB_txn *txn, uint64_t upto)
 {
     MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open(txn, ob_store_dbi(self->store, OB_NDB_OUTBOX), &cur);
@@ -380,7 +380,7 @@ static int s_outbox_trim(ob_link_t *self, MDB_txn *txn, uint64_t upto)
 }
 
 /* The broker has committed every own message up to `seq`: drop them. */
-static int s_acked(ob_link_t *self, MDB_txn *txn, uint64_t seq, const char *what)
+static int s_acked(node_link_t *self, MDB_txn *txn, uint64_t seq, const char *what)
 {
     if (seq > self->p_out_seq) {
         ob_warn("broker %s seq %llu beyond the last one this node sent (%llu)", what,
@@ -397,7 +397,7 @@ static int s_acked(ob_link_t *self, MDB_txn *txn, uint64_t seq, const char *what
     return rc;
 }
 
-void ob_link_batch_begin(ob_link_t *self)
+void node_link_batch_begin(node_link_t *self)
 {
     self->p_in_seq = self->in_seq;
     self->p_out_seq = self->out_seq;
@@ -407,7 +407,7 @@ void ob_link_batch_begin(ob_link_t *self)
     self->b_nerrors = 0;
 }
 
-int ob_link_take_transport(ob_link_t *self, MDB_txn *txn, const ob_envelope_t *env)
+int node_link_take_transport(node_link_t *self, MDB_txn *txn, const ob_envelope_t *env)
 {
     char idhex[OB_ID_HEX];
     switch (env->body_case) {
@@ -466,19 +466,19 @@ int ob_link_take_transport(ob_link_t *self, MDB_txn *txn, const ob_envelope_t *e
     }
 }
 
-ob_seq_verdict_t ob_link_check_seq(ob_link_t *self, uint64_t seq)
+node_seq_verdict_t node_link_check_seq(node_link_t *self, uint64_t seq)
 {
     if (seq <= self->p_in_seq) {
         self->b_ack = true;
-        return OB_SEQ_DUP;
+        return NODE_SEQ_DUP;
     }
     if (seq == self->p_in_seq + 1)
-        return OB_SEQ_APPLY;
+        return NODE_SEQ_APPLY;
     self->b_gap = true;
-    return OB_SEQ_GAP;
+    return NODE_SEQ_GAP;
 }
 
-int ob_link_applied(ob_link_t *self, MDB_txn *txn, uint64_t seq)
+int node_link_applied(node_link_t *self, MDB_txn *txn, uint64_t seq)
 {
     int rc = ob_store_meta_put_u64(self->store, txn, "in_seq", seq);
     if (rc == 0) {
@@ -488,7 +488,7 @@ int ob_link_applied(ob_link_t *self, MDB_txn *txn, uint64_t seq)
     return rc;
 }
 
-void ob_link_queue_error(ob_link_t *self, const uint8_t *ref_msg_id, size_t ref_len,
+void node_link_queue_error(node_link_t *self, const uint8_t *ref_msg_id, size_t ref_len,
                          ob_errcode_t code, const char *message)
 {
     if (self->b_nerrors >= S_MAX_ERRORS)
@@ -501,7 +501,7 @@ void ob_link_queue_error(ob_link_t *self, const uint8_t *ref_msg_id, size_t ref_
     ob_fmt(e->message, sizeof e->message, "%s", message);
 }
 
-int ob_link_enqueue(ob_link_t *self, MDB_txn *txn, ob_envelope_t *env)
+int node_link_enqueue(node_link_t *self, MDB_txn *txn, ob_envelope_t *env)
 {
     uint64_t seq = self->p_out_seq + 1;
     env->seq = seq;
@@ -522,10 +522,10 @@ int ob_link_enqueue(ob_link_t *self, MDB_txn *txn, ob_envelope_t *env)
     return rc;
 }
 
-void ob_link_batch_commit(ob_link_t *self)
+void node_link_batch_commit(node_link_t *self)
 {
     if (self->p_acked_seq > self->acked_seq) {
-        self->retry_ms = OB_LINK_RETRY_MIN_MS;   /* progress: back to 1 s */
+        self->retry_ms = NODE_LINK_RETRY_MIN_MS;   /* progress: back to 1 s */
         self->progress_us = ob_mono_us();
     }
     self->in_seq = self->p_in_seq;
@@ -535,15 +535,15 @@ void ob_link_batch_commit(ob_link_t *self)
         self->sent_upto = self->acked_seq;
 }
 
-void ob_link_batch_abort(ob_link_t *self)
+void node_link_batch_abort(node_link_t *self)
 {
-    ob_link_batch_begin(self);   /* forget everything the batch noted */
+    node_link_batch_begin(self);   /* forget everything the batch noted */
 }
 
 /* Sends outbox messages after sent_upto, within the window. */
-static void s_pump(ob_link_t *self)
+static void s_pump(node_link_t *self)
 {
-    if (self->state != OB_LINK_CONNECTED || self->sent_upto >= self->out_seq)
+    if (self->state != NODE_LINK_CONNECTED || self->sent_upto >= self->out_seq)
         return;
     MDB_txn *txn = NULL;
     int rc = ob_store_begin(self->store, false, &txn);
@@ -553,7 +553,7 @@ static void s_pump(ob_link_t *self)
     }
     MDB_dbi dbi = ob_store_dbi(self->store, OB_NDB_OUTBOX);
     while (self->sent_upto < self->out_seq
-           && self->sent_upto - self->acked_seq < OB_LINK_WINDOW) {
+           && self->sent_upto - self->acked_seq < NODE_LINK_WINDOW) {
         uint64_t seq = self->sent_upto + 1;
         uint8_t key[8];
         ob_be64_put(key, seq);
@@ -575,7 +575,7 @@ static void s_pump(ob_link_t *self)
     mdb_txn_abort(txn);
 }
 
-void ob_link_flush(ob_link_t *self)
+void node_link_flush(node_link_t *self)
 {
     if (self->b_welcome) {
         bool dept_changed = strcmp(self->dept, self->b_dept) != 0;
@@ -583,7 +583,7 @@ void ob_link_flush(ob_link_t *self)
             ob_warn("this store belonged to department '%s' but the broker welcomes the key as "
                     "'%s': check --key and --data", self->dept, self->b_dept);
         ob_fmt(self->dept, sizeof self->dept, "%s", self->b_dept);
-        s_set_state(self, OB_LINK_CONNECTED, "welcome");
+        s_set_state(self, NODE_LINK_CONNECTED, "welcome");
         ob_info("connected to broker at %s as department '%s'%s (node seq %llu confirmed, "
                 "%llu to resend; broker seq %llu applied here)",
                 self->endpoint, self->dept, dept_changed ? " (new)" : "",
@@ -591,7 +591,7 @@ void ob_link_flush(ob_link_t *self)
                 (unsigned long long) (self->out_seq - self->acked_seq),
                 (unsigned long long) self->in_seq);
         self->sent_upto = self->acked_seq;
-        self->retry_ms = OB_LINK_RETRY_MIN_MS;
+        self->retry_ms = NODE_LINK_RETRY_MIN_MS;
         self->progress_us = ob_mono_us();
     }
     if (self->b_resend)
@@ -629,12 +629,12 @@ void ob_link_flush(ob_link_t *self)
     s_pump(self);
 }
 
-void ob_link_cron(ob_link_t *self)
+void node_link_cron(node_link_t *self)
 {
     uint64_t now = ob_mono_us();
     uint64_t hb_us = (uint64_t) self->hb_ms * 1000u;
     switch (self->state) {
-    case OB_LINK_DISCONNECTED:
+    case NODE_LINK_DISCONNECTED:
         /* Hello only on a connection the monitor reported up: right after a
            disconnect ZeroMQ may still take a message into the dying pipe
            and lose it. Without monitor news for 3 intervals, try anyway. */
@@ -643,10 +643,10 @@ void ob_link_cron(ob_link_t *self)
             self->hello_try_us = now;
             if (s_send_hello(self) == 0) {
                 self->hello_at_us = now;
-                s_set_state(self, OB_LINK_HELLO_SENT, "hello sent");
+                s_set_state(self, NODE_LINK_HELLO_SENT, "hello sent");
             }
         }
-        if (self->state == OB_LINK_DISCONNECTED
+        if (self->state == NODE_LINK_DISCONNECTED
             && now - self->down_warn_us >= S_DOWN_WARN_MS * 1000ull) {
             self->down_warn_us = now;
             ob_warn("broker at %s unreachable for %llu s (still trying; %llu messages queued)",
@@ -657,11 +657,11 @@ void ob_link_cron(ob_link_t *self)
         if (!self->sock)
             s_reconnect(self, "no socket");
         break;
-    case OB_LINK_HELLO_SENT:
+    case NODE_LINK_HELLO_SENT:
         if (now - self->hello_at_us >= 3 * hb_us)
             s_reconnect(self, "no welcome within 3 heartbeat intervals");
         break;
-    case OB_LINK_CONNECTED:
+    case NODE_LINK_CONNECTED:
         if (now - self->last_rx_us >= 3 * hb_us) {
             char why[96];
             ob_fmt(why, sizeof why, "disconnected: broker silent for %llu ms",
@@ -674,7 +674,7 @@ void ob_link_cron(ob_link_t *self)
             ob_info("no confirmation from the broker for %d ms: resending from node seq %llu",
                     self->retry_ms, (unsigned long long) self->acked_seq + 1);
             self->sent_upto = self->acked_seq;
-            self->retry_ms = self->retry_ms * 2 > OB_LINK_RETRY_MAX_MS ? OB_LINK_RETRY_MAX_MS
+            self->retry_ms = self->retry_ms * 2 > NODE_LINK_RETRY_MAX_MS ? NODE_LINK_RETRY_MAX_MS
                                                                        : self->retry_ms * 2;
             self->progress_us = now;
             s_pump(self);
@@ -697,19 +697,19 @@ void ob_link_cron(ob_link_t *self)
     }
 }
 
-int ob_link_next_timer_ms(ob_link_t *self)
+int node_link_next_timer_ms(node_link_t *self)
 {
     uint64_t now = ob_mono_us();
     uint64_t hb_us = (uint64_t) self->hb_ms * 1000u;
     uint64_t due = now + hb_us;
     switch (self->state) {
-    case OB_LINK_DISCONNECTED:
+    case NODE_LINK_DISCONNECTED:
         due = self->hello_try_us + S_HELLO_TRY_MS * 1000ull;
         break;
-    case OB_LINK_HELLO_SENT:
+    case NODE_LINK_HELLO_SENT:
         due = self->hello_at_us + 3 * hb_us;
         break;
-    case OB_LINK_CONNECTED:
+    case NODE_LINK_CONNECTED:
         due = self->last_rx_us + 3 * hb_us;
         if (self->last_hb_us + hb_us < due)
             due = self->last_hb_us + hb_us;

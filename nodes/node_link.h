@@ -1,4 +1,4 @@
-/*  broker_link.h — the department node's link to its broker: a DEALER with
+/*  node_link.h — the department node's link to its broker: a DEALER with
     CurveZMQ, as an explicit client state machine, and the node's side of the
     reliable sequence protocol (docs/PROTOCOL.md §3).
 
@@ -17,112 +17,112 @@
       in_seq    highest broker seq committed here ("in_seq")
       out_seq   last seq given to one of our reliable messages ("out_seq")
       acked_seq highest own seq the broker confirmed ("acked_seq")
-    The loop runs each batch as: ob_link_batch_begin, then for every message
-    ob_link_take_* inside the write transaction, then ob_link_batch_commit
-    (or _abort) and ob_link_flush after the commit. Nothing is sent to the
+    The loop runs each batch as: node_link_batch_begin, then for every message
+    node_link_take_* inside the write transaction, then node_link_batch_commit
+    (or _abort) and node_link_flush after the commit. Nothing is sent to the
     broker before the transaction holding its cause has committed.          */
-#ifndef OB_BROKER_LINK_H
-#define OB_BROKER_LINK_H
+#ifndef NODE_LINK_H
+#define NODE_LINK_H
 
 #include "ob_common.h"
 #include "ob_keys.h"
 #include "ob_store.h"
 
 typedef enum {
-    OB_LINK_DISCONNECTED = 0,
-    OB_LINK_HELLO_SENT,
-    OB_LINK_CONNECTED
-} ob_link_state_t;
+    NODE_LINK_DISCONNECTED = 0,
+    NODE_LINK_HELLO_SENT,
+    NODE_LINK_CONNECTED
+} node_link_state_t;
 
 /* What to do with a reliable message from the broker (seq rules, §3). */
 typedef enum {
-    OB_SEQ_APPLY = 0,   /* seq = last + 1: apply it, then ob_link_applied() */
-    OB_SEQ_DUP,         /* seq <= last: already applied; re-acknowledged */
-    OB_SEQ_GAP          /* seq > last + 1: not applied; ERR_OUT_OF_ORDER sent */
-} ob_seq_verdict_t;
+    NODE_SEQ_APPLY = 0,   /* seq = last + 1: apply it, then node_link_applied() */
+    NODE_SEQ_DUP,         /* seq <= last: already applied; re-acknowledged */
+    NODE_SEQ_GAP          /* seq > last + 1: not applied; ERR_OUT_OF_ORDER sent */
+} node_seq_verdict_t;
 
-#define OB_LINK_WINDOW 256          /* unconfirmed own messages on the wire */
-#define OB_LINK_RETRY_MIN_MS 1000   /* go-back-N retry interval, doubling ... */
-#define OB_LINK_RETRY_MAX_MS 30000  /* ... up to this */
+#define NODE_LINK_WINDOW 256          /* unconfirmed own messages on the wire */
+#define NODE_LINK_RETRY_MIN_MS 1000   /* go-back-N retry interval, doubling ... */
+#define NODE_LINK_RETRY_MAX_MS 30000  /* ... up to this */
 
-typedef struct ob_link ob_link_t;
+typedef struct node_link node_link_t;
 
 /* Creates the link (and its first socket, connecting to `endpoint`).
    `broker_public` is the broker's public key, `keys` this node's keypair
    (both borrowed, must outlive the link). Seqs are read from `store`.
    Returns NULL with a message in err. */
-ob_link_t *ob_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoint,
+node_link_t *node_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoint,
                        const ob_keypair_t *broker_public, const ob_keypair_t *keys,
                        int heartbeat_ms, char *err, size_t errlen);
-void ob_link_destroy(ob_link_t **self_p);
+void node_link_destroy(node_link_t **self_p);
 
 /* The DEALER (poll it for input; read with ob_wire_recv(sock, false, ...))
-   and the socket monitor (poll it; drain with ob_link_take_monitor). Both
+   and the socket monitor (poll it; drain with node_link_take_monitor). Both
    change on a reconnect: fetch them again each turn. */
-void *ob_link_socket(ob_link_t *self);
-void *ob_link_monitor(ob_link_t *self);
+void *node_link_socket(node_link_t *self);
+void *node_link_monitor(node_link_t *self);
 
 /* Reads pending socket-monitor events (connected, disconnected, handshake
    failures) and moves the state machine. Never blocks. */
-void ob_link_take_monitor(ob_link_t *self);
+void node_link_take_monitor(node_link_t *self);
 
 /* Notes that a frame arrived from the broker (liveness). */
-void ob_link_touch(ob_link_t *self);
+void node_link_touch(node_link_t *self);
 
-ob_link_state_t ob_link_state(ob_link_t *self);
-const char *ob_link_state_name(ob_link_state_t state);
+node_link_state_t node_link_state(node_link_t *self);
+const char *node_link_state_name(node_link_state_t state);
 
 /* The department the broker welcomed us as ("" before the first Welcome;
    kept in the store's meta so status shows it while offline). */
-const char *ob_link_dept(ob_link_t *self);
+const char *node_link_dept(node_link_t *self);
 
 /* Committed values, for status. */
-uint64_t ob_link_in_seq(ob_link_t *self);
-uint64_t ob_link_outbox_depth(ob_link_t *self);
-int64_t  ob_link_last_broker_ms(ob_link_t *self);
+uint64_t node_link_in_seq(node_link_t *self);
+uint64_t node_link_outbox_depth(node_link_t *self);
+int64_t  node_link_last_broker_ms(node_link_t *self);
 
 /* --- batch phase (inside one write transaction) ----------------------- */
 
-void ob_link_batch_begin(ob_link_t *self);
+void node_link_batch_begin(node_link_t *self);
 
 /* Handles a transport body (Welcome, Received, Heartbeat, Error, Hello) from
    the broker inside `txn`: outbox entries the broker has are deleted, meta
    updated. Returns 0 or an LMDB code (the batch must then be aborted). */
-int ob_link_take_transport(ob_link_t *self, MDB_txn *txn, const ob_envelope_t *env);
+int node_link_take_transport(node_link_t *self, MDB_txn *txn, const ob_envelope_t *env);
 
-/* Classifies a reliable message by its seq. For OB_SEQ_APPLY the caller
-   applies the effect and then calls ob_link_applied in the same txn. */
-ob_seq_verdict_t ob_link_check_seq(ob_link_t *self, uint64_t seq);
+/* Classifies a reliable message by its seq. For NODE_SEQ_APPLY the caller
+   applies the effect and then calls node_link_applied in the same txn. */
+node_seq_verdict_t node_link_check_seq(node_link_t *self, uint64_t seq);
 
 /* Advances in_seq to `seq` in `txn` (meta "in_seq"). Returns 0 or LMDB code. */
-int ob_link_applied(ob_link_t *self, MDB_txn *txn, uint64_t seq);
+int node_link_applied(node_link_t *self, MDB_txn *txn, uint64_t seq);
 
 /* Queues an Error{code, message, ref_msg_id} to the broker, sent after the
    commit (a valid reliable message refused by the business rules). */
-void ob_link_queue_error(ob_link_t *self, const uint8_t *ref_msg_id, size_t ref_len,
+void node_link_queue_error(node_link_t *self, const uint8_t *ref_msg_id, size_t ref_len,
                          ob_errcode_t code, const char *message);
 
 /* Appends one of our reliable messages to the outbox in `txn`: assigns the
    next seq (meta "out_seq"), sets env->seq and env->sender, stores the packed
    envelope. Returns 0 or an LMDB code (ENOMEM when it cannot pack). */
-int ob_link_enqueue(ob_link_t *self, MDB_txn *txn, ob_envelope_t *env);
+int node_link_enqueue(node_link_t *self, MDB_txn *txn, ob_envelope_t *env);
 
 /* Adopts the batch's sequence changes (after a successful commit), or
    forgets them (after an abort). */
-void ob_link_batch_commit(ob_link_t *self);
-void ob_link_batch_abort(ob_link_t *self);
+void node_link_batch_commit(node_link_t *self);
+void node_link_batch_abort(node_link_t *self);
 
 /* --- after the commit ---------------------------------------------------- */
 
 /* Sends what the committed batch owes the broker: Received{in_seq}, a gap
    error, business errors, then outbox messages within the window. */
-void ob_link_flush(ob_link_t *self);
+void node_link_flush(node_link_t *self);
 
 /* Timers: Hello attempts, heartbeat, liveness (reconnect), go-back-N
-   retransmit. Call once a turn, after ob_link_flush. */
-void ob_link_cron(ob_link_t *self);
+   retransmit. Call once a turn, after node_link_flush. */
+void node_link_cron(node_link_t *self);
 
 /* Milliseconds until the next link timer is due (0 if due now). */
-int ob_link_next_timer_ms(ob_link_t *self);
+int node_link_next_timer_ms(node_link_t *self);
 
 #endif

@@ -1,4 +1,4 @@
-/*  ob_node.c — the department node daemon: store, broker link, local
+/*  node.c — the department node daemon: store, broker link, local
     service, demo agent, and the loop that drives them.
 
     One turn of the loop (DESIGN §5):
@@ -14,10 +14,10 @@
          work for the next turn).
     A store failure aborts the batch: clerks get ERR_STORE, broker messages
     stay unacknowledged (the broker resends them), nothing is lost.       */
-#include "ob_node.h"
-#include "broker_link.h"
-#include "demo_auto.h"
-#include "local_service.h"
+#include "node.h"
+#include "node_link.h"
+#include "node_demo.h"
+#include "node_local.h"
 #include "ob_fsm.h"
 #include "ob_keys.h"
 #include "ob_log.h"
@@ -43,23 +43,23 @@ typedef struct {
     ob_event_t event;
 } s_touched_t;
 
-struct ob_node {
-    ob_node_config_t cfg;           /* settings (strings borrowed from main) */
+struct node {
+    node_config_t cfg;           /* settings (strings borrowed from main) */
     void *ctx;                      /* the one zmq context */
     int lock_fd;                    /* DIR/node.lock, flock'ed while we run */
     ob_store_t *store;
     ob_keypair_t *keys;             /* our keypair (sodium_malloc) */
     ob_keypair_t *broker_key;       /* broker public key */
-    ob_link_t *link;
-    ob_local_t *local;
-    ob_demo_t *demo;                /* NULL unless --demo-auto */
+    node_link_t *link;
+    node_local_t *local;
+    node_demo_t *demo;                /* NULL unless --demo-auto */
 
     /* the current batch */
     ob_envelope_t *in_broker[S_BATCH];
     size_t n_broker;
-    ob_local_req_t in_local[S_BATCH];
+    node_local_req_t in_local[S_BATCH];
     size_t n_local;
-    ob_action_t in_demo[S_BATCH];
+    node_action_t in_demo[S_BATCH];
     size_t n_demo;
     s_touched_t touched[3 * S_BATCH];
     size_t n_touched;
@@ -67,7 +67,7 @@ struct ob_node {
     uint64_t prune_us;              /* last prune of the seen database */
 };
 
-ob_store_t *ob_node_store(ob_node_t *self)
+ob_store_t *node_store(node_t *self)
 {
     return self->store;
 }
@@ -96,10 +96,10 @@ static int s_lock_dir(const char *dir, char *err, size_t errlen)
     return fd;
 }
 
-ob_node_t *ob_node_new(const ob_node_config_t *cfg, int *exit_code, char *err, size_t errlen)
+node_t *node_new(const node_config_t *cfg, int *exit_code, char *err, size_t errlen)
 {
     *exit_code = EX_SOFTWARE;
-    ob_node_t *self = calloc(1, sizeof *self);
+    node_t *self = calloc(1, sizeof *self);
     if (!self) {
         ob_fmt(err, errlen, "out of memory");
         return NULL;
@@ -146,19 +146,19 @@ ob_node_t *ob_node_new(const ob_node_config_t *cfg, int *exit_code, char *err, s
         ob_fmt(err, errlen, "cannot create zmq context: %s", zmq_strerror(errno));
         goto fail;
     }
-    self->local = ob_local_new(self->ctx, cfg->data_dir, err, errlen);
+    self->local = node_local_new(self->ctx, cfg->data_dir, err, errlen);
     if (!self->local) {
         *exit_code = EX_CANTCREAT;
         goto fail;
     }
-    self->link = ob_link_new(self->ctx, self->store, cfg->broker, self->broker_key, self->keys,
+    self->link = node_link_new(self->ctx, self->store, cfg->broker, self->broker_key, self->keys,
                              self->cfg.heartbeat_ms, err, errlen);
     if (!self->link) {
         *exit_code = EX_UNAVAILABLE;
         goto fail;
     }
     if (cfg->demo_auto) {
-        self->demo = ob_demo_new(cfg->demo_seed, cfg->demo_min_ms, cfg->demo_max_ms,
+        self->demo = node_demo_new(cfg->demo_seed, cfg->demo_min_ms, cfg->demo_max_ms,
                                  cfg->demo_return_pct);
         if (!self->demo) {
             ob_fmt(err, errlen, "out of memory");
@@ -168,31 +168,31 @@ ob_node_t *ob_node_new(const ob_node_config_t *cfg, int *exit_code, char *err, s
                 "this node signs, progresses and replies by itself",
                 (unsigned long long) cfg->demo_seed, cfg->demo_min_ms, cfg->demo_max_ms,
                 cfg->demo_return_pct);
-        int rc = ob_demo_rebuild(self->demo, self->store);
+        int rc = node_demo_rebuild(self->demo, self->store);
         if (rc) {
             ob_fmt(err, errlen, "cannot read inbox: %s", ob_store_strerror(rc));
             *exit_code = EX_IOERR;
             goto fail;
         }
     }
-    const char *dept = ob_link_dept(self->link);
+    const char *dept = node_link_dept(self->link);
     ob_info("started: node of department '%s', broker %s, local service %s",
-            dept[0] ? dept : "(not yet welcomed)", cfg->broker, ob_local_endpoint(self->local));
+            dept[0] ? dept : "(not yet welcomed)", cfg->broker, node_local_endpoint(self->local));
     *exit_code = 0;
     return self;
 fail:
-    ob_node_destroy(&self);
+    node_destroy(&self);
     return NULL;
 }
 
-void ob_node_destroy(ob_node_t **self_p)
+void node_destroy(node_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    ob_node_t *self = *self_p;
-    ob_demo_destroy(&self->demo);
-    ob_link_destroy(&self->link);
-    ob_local_destroy(&self->local);
+    node_t *self = *self_p;
+    node_demo_destroy(&self->demo);
+    node_link_destroy(&self->link);
+    node_local_destroy(&self->local);
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     ob_store_destroy(&self->store);
@@ -206,7 +206,7 @@ void ob_node_destroy(ob_node_t **self_p)
 
 /* --- applying ------------------------------------------------------------ */
 
-static void s_touch(ob_node_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t state,
+static void s_touch(node_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t state,
                     uint32_t attempt, ob_event_t event)
 {
     if (self->n_touched >= sizeof self->touched / sizeof self->touched[0])
@@ -220,7 +220,7 @@ static void s_touch(ob_node_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t s
 
 /* Reads the inbox entry for id: 0 with *out, MDB_NOTFOUND, or an LMDB code.
    An entry that does not unpack reads as absent (and is replaced). */
-static int s_inbox_get(ob_node_t *self, MDB_txn *txn, const uint8_t *id, ob_nodeorder_t **out)
+static int s_inbox_get(node_t *self, MDB_txn *txn, const uint8_t *id, ob_nodeorder_t **out)
 {
     ProtobufCMessage *m = NULL;
     int rc = ob_store_get_pb(txn, ob_store_dbi(self->store, OB_NDB_INBOX), id, OB_ID_BYTES,
@@ -234,7 +234,7 @@ static int s_inbox_get(ob_node_t *self, MDB_txn *txn, const uint8_t *id, ob_node
     return rc;
 }
 
-static int s_inbox_put(ob_node_t *self, MDB_txn *txn, const uint8_t *id, const ob_nodeorder_t *o)
+static int s_inbox_put(node_t *self, MDB_txn *txn, const uint8_t *id, const ob_nodeorder_t *o)
 {
     /* new orders have the newest ids: they append */
     return ob_store_put_pb_append(txn, ob_store_dbi(self->store, OB_NDB_INBOX), id, OB_ID_BYTES,
@@ -247,11 +247,11 @@ static const char *s_case(const ob_nodeorder_t *o)
 }
 
 /* Dispatch: the department holds the order under a (new) attempt. */
-static int s_apply_dispatch(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *env)
+static int s_apply_dispatch(node_t *self, MDB_txn *txn, const ob_envelope_t *env)
 {
     const Orderbus__V1__Dispatch *d = env->dispatch;
     if (!d->order || d->order->id.len != OB_ID_BYTES || d->attempt == 0) {
-        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
+        node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
                             ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
                             "dispatch needs 'order.id' (16 bytes) and 'attempt'");
         return 0;
@@ -277,7 +277,7 @@ static int s_apply_dispatch(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
     char err[160];
     if (ob_fsm_apply_node(&o, ORDERBUS__V1__ORDER_EVENT__EVENT_ROUTE, &centre, &code, err,
                           sizeof err) != 0) {
-        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len, code, err);
+        node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len, code, err);
         orderbus__v1__node_order__free_unpacked(old, NULL);
         return 0;
     }
@@ -309,11 +309,11 @@ static int s_apply_dispatch(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
 }
 
 /* Recall: the order left the department; its attempt is stale. */
-static int s_apply_recall(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *env)
+static int s_apply_recall(node_t *self, MDB_txn *txn, const ob_envelope_t *env)
 {
     const Orderbus__V1__Recall *r = env->recall;
     if (r->order_id.len != OB_ID_BYTES) {
-        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
+        node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
                             ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
                             "recall needs 'order_id' (16 bytes)");
         return 0;
@@ -352,11 +352,11 @@ static int s_apply_recall(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *en
 }
 
 /* Decision: the centre decided on the department's order. */
-static int s_apply_decision(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *env)
+static int s_apply_decision(node_t *self, MDB_txn *txn, const ob_envelope_t *env)
 {
     const Orderbus__V1__Decision *dc = env->decision;
     if (dc->order_id.len != OB_ID_BYTES || dc->state == 0) {
-        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
+        node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
                             ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
                             "decision needs 'order_id' (16 bytes) and 'state'");
         return 0;
@@ -369,7 +369,7 @@ static int s_apply_decision(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
         ob_warn("order %s: decision %s for an order this node does not hold", hex,
                 ob_event_name(dc->event));
         ob_fmt(msg, sizeof msg, "order '%s' is not in this department's inbox", hex);
-        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
+        node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
                             ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, msg);
         return 0;
     }
@@ -380,7 +380,7 @@ static int s_apply_decision(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
                 s_case(o), ob_event_name(dc->event), dc->attempt, o->attempt);
         ob_fmt(msg, sizeof msg, "attempt %u is stale: this department holds attempt %u",
                dc->attempt, o->attempt);
-        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
+        node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
                             ORDERBUS__V1__ERROR_CODE__ERR_STALE_ATTEMPT, msg);
         orderbus__v1__node_order__free_unpacked(o, NULL);
         return 0;
@@ -391,7 +391,7 @@ static int s_apply_decision(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
     ob_errcode_t code;
     if (ob_fsm_apply_node(o, ORDERBUS__V1__ORDER_EVENT__EVENT_SYNC, &centre, &code, msg,
                           sizeof msg) != 0) {
-        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len, code, msg);
+        node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len, code, msg);
         orderbus__v1__node_order__free_unpacked(o, NULL);
         return 0;
     }
@@ -413,7 +413,7 @@ static int s_apply_decision(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *
 }
 
 /* One message from the broker, inside the batch transaction. */
-static int s_take_broker(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *env)
+static int s_take_broker(node_t *self, MDB_txn *txn, const ob_envelope_t *env)
 {
     if (env->body_case == ORDERBUS__V1__ENVELOPE__BODY_RECEIVED)
         ob_debug("broker received: node seq %llu confirmed",
@@ -436,12 +436,12 @@ static int s_take_broker(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *env
     case ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT:
     case ORDERBUS__V1__ENVELOPE__BODY_ERROR:
     case ORDERBUS__V1__ENVELOPE__BODY_HELLO:
-        return ob_link_take_transport(self->link, txn, env);
+        return node_link_take_transport(self->link, txn, env);
     default:
         /* a numbered body this release does not handle (Urge, Supervise...):
            consumed so it never blocks the ones behind it, and refused */
         if (env->seq == 0) {
-            ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
+            node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
                                 ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
                                 "message not handled on the node link");
             return 0;
@@ -449,17 +449,17 @@ static int s_take_broker(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *env
         break;
     }
     if (env->seq == 0) {
-        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
+        node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
                             ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
                             "reliable message without 'seq'");
         return 0;
     }
-    ob_seq_verdict_t verdict = ob_link_check_seq(self->link, env->seq);
-    if (verdict == OB_SEQ_DUP) {
+    node_seq_verdict_t verdict = node_link_check_seq(self->link, env->seq);
+    if (verdict == NODE_SEQ_DUP) {
         ob_debug("broker seq %llu is a duplicate", (unsigned long long) env->seq);
         return 0;
     }
-    if (verdict == OB_SEQ_GAP) {
+    if (verdict == NODE_SEQ_GAP) {
         ob_debug("broker seq %llu after a gap: not applied", (unsigned long long) env->seq);
         return 0;
     }
@@ -467,7 +467,7 @@ static int s_take_broker(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *env
     if (!reliable) {
         ob_info("broker %s seq %llu not handled by this release: consumed",
                 ob_wire_body_name((int) env->body_case), (unsigned long long) env->seq);
-        ob_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
+        node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
                             ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
                             "message not handled by this node release");
     } else if (env->body_case == ORDERBUS__V1__ENVELOPE__BODY_DISPATCH)
@@ -477,11 +477,11 @@ static int s_take_broker(ob_node_t *self, MDB_txn *txn, const ob_envelope_t *env
     else
         rc = s_apply_decision(self, txn, env);
     if (rc == 0)
-        rc = ob_link_applied(self->link, txn, env->seq);
+        rc = node_link_applied(self->link, txn, env->seq);
     return rc;
 }
 
-int ob_node_apply_action(ob_node_t *self, MDB_txn *txn, const ob_action_t *action,
+int node_apply_action(node_t *self, MDB_txn *txn, const node_action_t *action,
                          ob_errcode_t *code, char *err, size_t errlen,
                          ob_nodeorder_t **order_out)
 {
@@ -535,7 +535,7 @@ int ob_node_apply_action(ob_node_t *self, MDB_txn *txn, const ob_action_t *actio
     /* the message to the broker, in the same transaction */
     act.attempt = o->attempt;
     ob_act_encode(&act, &body, &m.env);
-    rc = ob_link_enqueue(self->link, txn, &m.env);
+    rc = node_link_enqueue(self->link, txn, &m.env);
     if (rc)
         goto fail;
     rc = s_inbox_put(self, txn, a->order_id, o);
@@ -543,7 +543,7 @@ int ob_node_apply_action(ob_node_t *self, MDB_txn *txn, const ob_action_t *actio
         goto fail;
     if (action->demo && a->event == ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_REQUEST
         && self->demo) {
-        rc = ob_demo_mark_returned(self->demo, self->store, txn, a->order_id);
+        rc = node_demo_mark_returned(self->demo, self->store, txn, a->order_id);
         if (rc)
             goto fail;
     }
@@ -563,13 +563,13 @@ fail:
     return rc;
 }
 
-int ob_node_local_status(ob_node_t *self, MDB_txn *txn, Orderbus__V1__LocalStatus *st)
+int node_local_status(node_t *self, MDB_txn *txn, Orderbus__V1__LocalStatus *st)
 {
-    st->dept = (char *) ob_link_dept(self->link);
-    st->broker_up = ob_link_state(self->link) == OB_LINK_CONNECTED;
-    st->last_broker_ms = ob_link_last_broker_ms(self->link);
-    st->outbox_depth = ob_link_outbox_depth(self->link);
-    st->last_applied_seq = ob_link_in_seq(self->link);
+    st->dept = (char *) node_link_dept(self->link);
+    st->broker_up = node_link_state(self->link) == NODE_LINK_CONNECTED;
+    st->last_broker_ms = node_link_last_broker_ms(self->link);
+    st->outbox_depth = node_link_outbox_depth(self->link);
+    st->last_applied_seq = node_link_in_seq(self->link);
     MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open(txn, ob_store_dbi(self->store, OB_NDB_INBOX), &cur);
     if (rc)
@@ -593,7 +593,7 @@ int ob_node_local_status(ob_node_t *self, MDB_txn *txn, Orderbus__V1__LocalStatu
 
 /* Applies the whole batch in one write transaction. Returns 0 or the LMDB
    code that made it fail (after growing and retrying on MDB_MAP_FULL). */
-static int s_apply_batch(ob_node_t *self)
+static int s_apply_batch(node_t *self)
 {
     if (ob_store_needs_growth(self->store)) {
         int g = ob_store_grow(self->store);
@@ -605,18 +605,18 @@ static int s_apply_batch(ob_node_t *self)
     int rc = 0;
     for (int attempt = 0; attempt < S_GROW_TRIES; attempt++) {
         MDB_txn *txn = NULL;
-        ob_link_batch_begin(self->link);
+        node_link_batch_begin(self->link);
         self->n_touched = 0;
         rc = ob_store_begin(self->store, true, &txn);
         for (size_t i = 0; rc == 0 && i < self->n_broker; i++)
             rc = s_take_broker(self, txn, self->in_broker[i]);
         for (size_t i = 0; rc == 0 && i < self->n_local; i++)
-            rc = ob_local_handle(self->local, self, txn, &self->in_local[i]);
+            rc = node_local_handle(self->local, self, txn, &self->in_local[i]);
         for (size_t i = 0; rc == 0 && i < self->n_demo; i++) {
             ob_errcode_t code;
             char err[256];
             ob_nodeorder_t *o = NULL;
-            rc = ob_node_apply_action(self, txn, &self->in_demo[i], &code, err, sizeof err, &o);
+            rc = node_apply_action(self, txn, &self->in_demo[i], &code, err, sizeof err, &o);
             if (rc == 0 && code != ORDERBUS__V1__ERROR_CODE__OK) {
                 char hex[OB_ID_HEX];
                 ob_info("demo auto-handling mode: order %s: %s not done: %s: %s",
@@ -631,10 +631,10 @@ static int s_apply_batch(ob_node_t *self)
         else if (txn)
             mdb_txn_abort(txn);
         if (rc == 0) {
-            ob_link_batch_commit(self->link);
+            node_link_batch_commit(self->link);
             return 0;
         }
-        ob_link_batch_abort(self->link);
+        node_link_batch_abort(self->link);
         self->n_touched = 0;
         if (rc != MDB_MAP_FULL)
             break;
@@ -650,14 +650,14 @@ static int s_apply_batch(ob_node_t *self)
 
 /* Reads up to S_BATCH broker messages. Frames that do not decode are
    answered with an Error at once (nothing to commit for them). */
-static void s_drain_broker(ob_node_t *self)
+static void s_drain_broker(node_t *self)
 {
-    void *sock = ob_link_socket(self->link);
+    void *sock = node_link_socket(self->link);
     while (sock && self->n_broker < S_BATCH) {
         ob_inmsg_t in;
         if (ob_wire_recv(sock, false, &in) != 0)
             break;
-        ob_link_touch(self->link);
+        node_link_touch(self->link);
         ob_errcode_t code = ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST;
         char err[160] = "frame is not one envelope";
         ob_envelope_t *env = NULL;
@@ -679,12 +679,12 @@ static void s_drain_broker(ob_node_t *self)
 
 /* One turn of the loop. Returns 0, or -1 when zmq_poll failed for another
    reason than a signal (the context is gone: nothing more can be done). */
-static int s_turn(ob_node_t *self, int timeout_ms)
+static int s_turn(node_t *self, int timeout_ms)
 {
     zmq_pollitem_t items[3] = {
-        {ob_link_socket(self->link), 0, ZMQ_POLLIN, 0},
-        {ob_link_monitor(self->link), 0, ZMQ_POLLIN, 0},
-        {ob_local_socket(self->local), 0, ZMQ_POLLIN, 0},
+        {node_link_socket(self->link), 0, ZMQ_POLLIN, 0},
+        {node_link_monitor(self->link), 0, ZMQ_POLLIN, 0},
+        {node_local_socket(self->local), 0, ZMQ_POLLIN, 0},
     };
     int rc = zmq_poll(items, 3, timeout_ms);
     if (rc < 0) {
@@ -695,23 +695,23 @@ static int s_turn(ob_node_t *self, int timeout_ms)
     }
 
     if (items[1].revents & ZMQ_POLLIN)
-        ob_link_take_monitor(self->link);
+        node_link_take_monitor(self->link);
     self->n_broker = self->n_local = self->n_demo = 0;
     if (items[0].revents & ZMQ_POLLIN)
         s_drain_broker(self);
     if (items[2].revents & ZMQ_POLLIN)
         while (self->n_local < S_BATCH
-               && ob_local_recv(self->local, &self->in_local[self->n_local]) == 0)
+               && node_local_recv(self->local, &self->in_local[self->n_local]) == 0)
             self->n_local++;
     if (self->demo)
-        self->n_demo = ob_demo_take_due(self->demo, self->in_demo, S_BATCH);
+        self->n_demo = node_demo_take_due(self->demo, self->in_demo, S_BATCH);
 
     if (self->n_broker + self->n_local + self->n_demo > 0) {
         rc = s_apply_batch(self);
         if (rc == 0) {
             if (self->demo)
                 for (size_t i = 0; i < self->n_touched; i++)
-                    ob_demo_note(self->demo, self->touched[i].id, self->touched[i].state,
+                    node_demo_note(self->demo, self->touched[i].id, self->touched[i].state,
                                  self->touched[i].attempt, self->touched[i].event);
         } else {
             char msg[200];
@@ -720,25 +720,25 @@ static int s_turn(ob_node_t *self, int timeout_ms)
             ob_error("batch of %zu broker, %zu local, %zu demo messages not applied: %s",
                      self->n_broker, self->n_local, self->n_demo, ob_store_strerror(rc));
             for (size_t i = 0; i < self->n_local; i++)
-                ob_local_fail(&self->in_local[i], ORDERBUS__V1__ERROR_CODE__ERR_STORE, msg);
+                node_local_fail(&self->in_local[i], ORDERBUS__V1__ERROR_CODE__ERR_STORE, msg);
             for (size_t i = 0; i < self->n_demo; i++)
-                ob_demo_defer(self->demo, &self->in_demo[i]);
+                node_demo_defer(self->demo, &self->in_demo[i]);
         }
         /* only now, after the commit: answers, then the link's acks and sends */
         for (size_t i = 0; i < self->n_local; i++) {
-            ob_local_send(self->local, &self->in_local[i]);
-            ob_local_req_clear(&self->in_local[i]);
+            node_local_send(self->local, &self->in_local[i]);
+            node_local_req_clear(&self->in_local[i]);
         }
         for (size_t i = 0; i < self->n_broker; i++)
             ob_wire_free(self->in_broker[i]);
         self->n_broker = self->n_local = self->n_demo = 0;
     }
-    ob_link_flush(self->link);
+    node_link_flush(self->link);
     return 0;
 }
 
 /* Drops `seen` entries older than a week (clerk request dedup). */
-static void s_prune_seen(ob_node_t *self)
+static void s_prune_seen(node_t *self)
 {
     MDB_txn *txn = NULL;
     MDB_cursor *cur = NULL;
@@ -772,13 +772,13 @@ static void s_prune_seen(ob_node_t *self)
         ob_debug("pruned %zu old request ids", dropped);
 }
 
-int ob_node_run(ob_node_t *self, volatile sig_atomic_t *stop)
+int node_run(node_t *self, volatile sig_atomic_t *stop)
 {
     self->prune_us = ob_mono_us();
     while (!*stop) {
-        int timeout = ob_link_next_timer_ms(self->link);
+        int timeout = node_link_next_timer_ms(self->link);
         if (self->demo) {
-            int d = ob_demo_next_timer_ms(self->demo);
+            int d = node_demo_next_timer_ms(self->demo);
             if (d >= 0 && d < timeout)
                 timeout = d;
         }
@@ -786,13 +786,13 @@ int ob_node_run(ob_node_t *self, volatile sig_atomic_t *stop)
             return -1;
         if (*stop)
             break;
-        ob_link_cron(self->link);
+        node_link_cron(self->link);
         if (ob_mono_us() - self->prune_us >= S_PRUNE_EVERY_US) {
             self->prune_us = ob_mono_us();
             s_prune_seen(self);
         }
     }
     ob_info("stopping: %llu messages wait in the outbox for the broker",
-            (unsigned long long) ob_link_outbox_depth(self->link));
+            (unsigned long long) node_link_outbox_depth(self->link));
     return 0;
 }
