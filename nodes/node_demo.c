@@ -157,56 +157,48 @@ void node_demo_note(node_demo_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t
     }
 }
 
-int node_demo_rebuild(node_demo_t *self, ob_store_t *store)
+typedef struct {
+    node_demo_t *self;
+    node_inbox_t *inbox;
+    MDB_txn *txn;
+    size_t found;
+} s_rebuild_t;
+
+/* One inbox entry: schedules the next step of a DISPATCHED or IN_PROGRESS
+   order. */
+static int s_rebuild_one(void *arg, const uint8_t id[OB_ID_BYTES], const void *packed,
+                         size_t len)
 {
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    size_t found = 0;
-    int rc = ob_store_begin(store, false, &txn);
-    if (rc)
-        return rc;
-    rc = mdb_cursor_open(txn, ob_store_dbi(store, OB_NDB_INBOX), &cur);
-    if (rc)
-        goto out;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != OB_ID_BYTES)
-            continue;
-        ob_nodeorder_t *o = orderbus__v1__node_order__unpack(NULL, v.mv_size, v.mv_data);
-        if (!o)
-            continue;
-        if (o->state == ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED) {
-            char key[64], hex[OB_ID_HEX];
-            ob_fmt(key, sizeof key, "demo_returned.%s", ob_hex(hex, k.mv_data, OB_ID_BYTES));
-            uint64_t returned = 0;
-            if (ob_store_meta_get_u64(store, txn, key, &returned) != 0)
-                returned = 1;
-            s_schedule_first(self, k.mv_data, o->attempt, returned == 0);
-            found++;
-        } else if (o->state == ORDERBUS__V1__ORDER_STATE__STATE_IN_PROGRESS) {
-            s_schedule(self, k.mv_data, o->attempt, ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS,
-                       o->rework_count > 0);
-            found++;
-        }
-        orderbus__v1__node_order__free_unpacked(o, NULL);
+    s_rebuild_t *r = arg;
+    ob_nodeorder_t *o = orderbus__v1__node_order__unpack(NULL, len, packed);
+    if (!o)
+        return 0;
+    int rc = 0;
+    if (o->state == ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED) {
+        bool returned = true;
+        rc = node_inbox_demo_returned(r->inbox, r->txn, id, &returned);
+        s_schedule_first(r->self, id, o->attempt, !returned);
+        r->found++;
+    } else if (o->state == ORDERBUS__V1__ORDER_STATE__STATE_IN_PROGRESS) {
+        s_schedule(r->self, id, o->attempt, ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS,
+                   o->rework_count > 0);
+        r->found++;
     }
-    rc = rc == MDB_NOTFOUND ? 0 : rc;
-out:
-    if (cur)
-        mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    if (rc == 0 && found)
-        ob_info("demo auto-handling mode: resumed %zu open orders from the inbox", found);
+    orderbus__v1__node_order__free_unpacked(o, NULL);
     return rc;
 }
 
-int node_demo_mark_returned(node_demo_t *self, ob_store_t *store, MDB_txn *txn,
-                          const uint8_t id[OB_ID_BYTES])
+int node_demo_rebuild(node_demo_t *self, node_inbox_t *inbox)
 {
-    char key[64], hex[OB_ID_HEX];
-    ob_fmt(key, sizeof key, "demo_returned.%s", ob_hex(hex, id, OB_ID_BYTES));
-    return ob_store_meta_put_u64(store, txn, key, 1);
+    s_rebuild_t r = {.self = self, .inbox = inbox};
+    int rc = ob_store_begin(node_inbox_store(inbox), false, &r.txn);
+    if (rc)
+        return rc;
+    rc = node_inbox_scan(inbox, r.txn, NULL, s_rebuild_one, &r);
+    mdb_txn_abort(r.txn);
+    if (rc == 0 && r.found)
+        ob_info("demo auto-handling mode: resumed %zu open orders from the inbox", r.found);
+    return rc;
 }
 
 size_t node_demo_take_due(node_demo_t *self, node_action_t *out, size_t max)

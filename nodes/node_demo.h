@@ -7,15 +7,15 @@
     with a Chinese reason) or signs; after signing it reports progress, then
     replies (RESOLVED mostly, sometimes EXPLAINED), each after a random
     delay; an order sent back for rework gets progress and a reply again.
-    It only produces node_action_t values: the node applies them through the
+    It only produces node_action_t values (it never writes the store;
+    node_inbox records its returns): the node applies them through the
     same path as the clerk's requests. After a restart the schedule is
     rebuilt from the inbox so nothing stalls.                               */
 #ifndef NODE_DEMO_H
 #define NODE_DEMO_H
 
 #include "ob_common.h"
-#include "ob_store.h"
-#include "node.h"
+#include "node_inbox.h"
 
 typedef struct node_demo node_demo_t;
 
@@ -25,7 +25,7 @@ void node_demo_destroy(node_demo_t **self_p);
 
 /* Schedules steps for every open DISPATCHED / IN_PROGRESS order in the
    inbox. Returns 0 or an LMDB code. */
-int node_demo_rebuild(node_demo_t *self, ob_store_t *store);
+int node_demo_rebuild(node_demo_t *self, node_inbox_t *inbox);
 
 /* Tells the agent where an order stands after a committed change (`event`
    caused it: ROUTE for a Dispatch, a Decision's event, or the department
@@ -39,11 +39,6 @@ size_t node_demo_take_due(node_demo_t *self, node_action_t *out, size_t max);
 
 /* Puts back a step that could not be applied (store error): retried later. */
 void node_demo_defer(node_demo_t *self, const node_action_t *action);
-
-/* Records inside txn that the demo requested a return for this order, so
-   it never returns it twice, across restarts. Returns 0 or an LMDB code. */
-int node_demo_mark_returned(node_demo_t *self, ob_store_t *store, MDB_txn *txn,
-                          const uint8_t id[OB_ID_BYTES]);
 
 /* Milliseconds until the next step is due (-1: nothing scheduled). */
 int node_demo_next_timer_ms(node_demo_t *self);

@@ -7,6 +7,7 @@
     Committed sequence numbers and their in-batch ("pending") copies are kept
     apart so that an aborted batch (map full, disk error) leaves no trace.  */
 #include "node_link.h"
+#include "node_inbox.h"
 #include "ob_log.h"
 #include "ob_util.h"
 #include "ob_wire.h"
@@ -27,7 +28,7 @@ typedef struct {
 
 struct node_link {
     void *ctx;                          /* zmq context (borrowed) */
-    ob_store_t *store;                  /* the node's store (borrowed) */
+    node_inbox_t *inbox;                /* the node's store (borrowed): seqs, outbox */
     char *endpoint;                     /* broker node-link endpoint */
     const ob_keypair_t *broker_public;  /* broker's public key (borrowed) */
     const ob_keypair_t *keys;           /* this node's keypair (borrowed) */
@@ -35,12 +36,12 @@ struct node_link {
     void *sock;                         /* DEALER, NULL between sockets */
     void *mon;                          /* PAIR reading the DEALER's monitor */
     unsigned generation;                /* socket count, names monitor endpoints */
-    node_link_state_t state;
+    node_link_phase_t phase;            /* where the connection is */
     bool conn_up;                       /* handshake done, no disconnect since */
     char dept[OB_DEPT_MAX + 1];         /* from Welcome (or meta), "" unknown */
 
-    uint64_t in_seq, out_seq, acked_seq;        /* committed */
-    uint64_t p_in_seq, p_out_seq, p_acked_seq;  /* inside the open batch */
+    uint64_t in_seq, acked_seq;         /* committed (out_seq: the inbox's) */
+    uint64_t p_in_seq, p_acked_seq;     /* inside the open batch */
 
     bool b_ack;                         /* batch saw a reliable message: Received */
     bool b_gap;                         /* batch saw a gap: ERR_OUT_OF_ORDER */
@@ -64,26 +65,27 @@ struct node_link {
     int64_t last_broker_ms;             /* wall clock of last frame, 0 never */
 };
 
-static const char *s_state_names[] = {"DISCONNECTED", "HELLO_SENT", "CONNECTED"};
+static const char *s_phase_names[] = {"DISCONNECTED", "HELLO_SENT", "CONNECTED"};
 
-const char *node_link_state_name(node_link_state_t state)
+const char *node_link_phase_name(node_link_phase_t phase)
 {
-    if ((unsigned) state < sizeof s_state_names / sizeof s_state_names[0])
-        return s_state_names[state];
+    if ((unsigned) phase < sizeof s_phase_names / sizeof s_phase_names[0])
+        return s_phase_names[phase];
     return "?";
 }
 
-static void s_set_state(node_link_t *self, node_link_state_t to, const char *why)
+/* The one place the link's phase changes (logged from -> to). */
+static void s_enter(node_link_t *self, node_link_phase_t to, const char *why)
 {
-    if (self->state == to)
+    if (self->phase == to)
         return;
-    ob_debug("broker link %s -> %s (%s)", node_link_state_name(self->state),
-             node_link_state_name(to), why);
+    ob_debug("broker link %s -> %s (%s)", node_link_phase_name(self->phase),
+             node_link_phase_name(to), why);
     if (to == NODE_LINK_DISCONNECTED) {
         self->down_since_us = ob_mono_us();
         self->down_warn_us = self->down_since_us;
     }
-    self->state = to;
+    self->phase = to;
 }
 
 /* Closes the current DEALER and its monitor, if any. */
@@ -167,14 +169,14 @@ static void s_reconnect(node_link_t *self, const char *why)
     char err[256];
     if (s_open_socket(self, err, sizeof err) != 0)
         ob_error("broker link: %s (retrying)", err);
-    s_set_state(self, NODE_LINK_DISCONNECTED, why);
+    s_enter(self, NODE_LINK_DISCONNECTED, why);
     self->hello_try_us = 0;
     self->sent_upto = self->acked_seq;
 }
 
-node_link_t *node_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoint,
-                       const ob_keypair_t *broker_public, const ob_keypair_t *keys,
-                       int heartbeat_ms, char *err, size_t errlen)
+node_link_t *node_link_new(void *zmq_ctx, node_inbox_t *inbox, const char *endpoint,
+                           const ob_keypair_t *broker_public, const ob_keypair_t *keys,
+                           int heartbeat_ms, char *err, size_t errlen)
 {
     node_link_t *self = calloc(1, sizeof *self);
     MDB_txn *txn = NULL;
@@ -184,27 +186,20 @@ node_link_t *node_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoin
         goto fail;
     }
     self->ctx = zmq_ctx;
-    self->store = store;
+    self->inbox = inbox;
     self->broker_public = broker_public;
     self->keys = keys;
     self->hb_ms = heartbeat_ms > 0 ? heartbeat_ms : 1000;
     self->retry_ms = NODE_LINK_RETRY_MIN_MS;
 
+    ob_store_t *store = node_inbox_store(inbox);
     int rc = ob_store_begin(store, false, &txn);
     if (rc == 0)
-        rc = ob_store_meta_get_u64(store, txn, "in_seq", &self->in_seq);
+        rc = node_inbox_meta_get(inbox, txn, "in_seq", &self->in_seq);
     if (rc == 0)
-        rc = ob_store_meta_get_u64(store, txn, "out_seq", &self->out_seq);
+        rc = node_inbox_meta_get(inbox, txn, "acked_seq", &self->acked_seq);
     if (rc == 0)
-        rc = ob_store_meta_get_u64(store, txn, "acked_seq", &self->acked_seq);
-    if (rc == 0) {
-        MDB_val k = {4, (void *) "dept"}, v;
-        int g = mdb_get(txn, ob_store_dbi(store, OB_NDB_META), &k, &v);
-        if (g == 0 && v.mv_size <= OB_DEPT_MAX) {
-            memcpy(self->dept, v.mv_data, v.mv_size);
-            self->dept[v.mv_size] = '\0';
-        }
-    }
+        rc = node_inbox_dept_get(inbox, txn, self->dept);
     if (txn)
         mdb_txn_abort(txn);
     txn = NULL;
@@ -213,16 +208,15 @@ node_link_t *node_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoin
                ob_store_dir(store), ob_store_strerror(rc));
         goto fail;
     }
-    if (self->acked_seq > self->out_seq)
-        self->acked_seq = self->out_seq;
+    if (self->acked_seq > node_inbox_out_seq(self->inbox, false))
+        self->acked_seq = node_inbox_out_seq(self->inbox, false);
     self->sent_upto = self->acked_seq;
     self->p_in_seq = self->in_seq;
-    self->p_out_seq = self->out_seq;
     self->p_acked_seq = self->acked_seq;
 
     if (s_open_socket(self, err, errlen) != 0)
         goto fail;
-    self->state = NODE_LINK_DISCONNECTED;
+    self->phase = NODE_LINK_DISCONNECTED;
     self->down_since_us = self->down_warn_us = ob_mono_us();
     return self;
 fail:
@@ -252,9 +246,9 @@ void *node_link_monitor(node_link_t *self)
     return self->mon;
 }
 
-node_link_state_t node_link_state(node_link_t *self)
+node_link_phase_t node_link_phase(node_link_t *self)
 {
-    return self->state;
+    return self->phase;
 }
 
 const char *node_link_dept(node_link_t *self)
@@ -269,7 +263,7 @@ uint64_t node_link_in_seq(node_link_t *self)
 
 uint64_t node_link_outbox_depth(node_link_t *self)
 {
-    return self->out_seq - self->acked_seq;
+    return node_inbox_out_seq(self->inbox, false) - self->acked_seq;
 }
 
 int64_t node_link_last_broker_ms(node_link_t *self)
@@ -328,14 +322,14 @@ void node_link_take_monitor(node_link_t *self)
             ob_debug("broker link: connection to %s is up", self->endpoint);
             self->conn_up = true;
             self->hello_try_us = 0;   /* say Hello at once */
-            if (self->state == NODE_LINK_CONNECTED)   /* reconnected underneath us */
-                s_set_state(self, NODE_LINK_DISCONNECTED, "new connection");
+            if (self->phase == NODE_LINK_CONNECTED)   /* reconnected underneath us */
+                s_enter(self, NODE_LINK_DISCONNECTED, "new connection");
             break;
         case ZMQ_EVENT_DISCONNECTED:
             self->conn_up = false;
-            if (self->state != NODE_LINK_DISCONNECTED)
+            if (self->phase != NODE_LINK_DISCONNECTED)
                 ob_info("disconnected from broker at %s (connection closed)", self->endpoint);
-            s_set_state(self, NODE_LINK_DISCONNECTED, "connection closed");
+            s_enter(self, NODE_LINK_DISCONNECTED, "connection closed");
             break;
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
@@ -357,41 +351,19 @@ void node_link_take_monitor(node_link_t *self)
     }
 }
 
-/* Deletes outbox entries with seq <= upto inside txn. */
-static int s_outbox_trim(node_link_t *self, MDB_txn *txn, uint64_t upto)
-{
-    MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, ob_store_dbi(self->store, OB_NDB_OUTBOX), &cur);
-    if (rc)
-        return rc;
-    MDB_val k, v;
-    /* after mdb_cursor_del the cursor's MDB_NEXT yields the entry that
-       followed the deleted one */
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 8 || ob_be64_get(k.mv_data) > upto)
-            break;
-        rc = mdb_cursor_del(cur, 0);
-        if (rc)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 /* The broker has committed every own message up to `seq`: drop them. */
 static int s_acked(node_link_t *self, MDB_txn *txn, uint64_t seq, const char *what)
 {
-    if (seq > self->p_out_seq) {
+    if (seq > node_inbox_out_seq(self->inbox, true)) {
         ob_warn("broker %s seq %llu beyond the last one this node sent (%llu)", what,
-                (unsigned long long) seq, (unsigned long long) self->p_out_seq);
-        seq = self->p_out_seq;
+                (unsigned long long) seq, (unsigned long long) node_inbox_out_seq(self->inbox, true));
+        seq = node_inbox_out_seq(self->inbox, true);
     }
     if (seq <= self->p_acked_seq)
         return 0;
-    int rc = s_outbox_trim(self, txn, seq);
+    int rc = node_inbox_outbox_trim(self->inbox, txn, seq);
     if (rc == 0)
-        rc = ob_store_meta_put_u64(self->store, txn, "acked_seq", seq);
+        rc = node_inbox_meta_put(self->inbox, txn, "acked_seq", seq);
     if (rc == 0)
         self->p_acked_seq = seq;
     return rc;
@@ -400,7 +372,6 @@ static int s_acked(node_link_t *self, MDB_txn *txn, uint64_t seq, const char *wh
 void node_link_batch_begin(node_link_t *self)
 {
     self->p_in_seq = self->in_seq;
-    self->p_out_seq = self->out_seq;
     self->p_acked_seq = self->acked_seq;
     self->b_ack = self->b_gap = self->b_welcome = self->b_resend = false;
     self->b_dept[0] = '\0';
@@ -415,21 +386,18 @@ int node_link_take_transport(node_link_t *self, MDB_txn *txn, const ob_envelope_
         const Orderbus__V1__Welcome *w = env->welcome;
         uint64_t last = w->last_applied_seq;
         int rc = 0;
-        if (last > self->p_out_seq) {
+        if (last > node_inbox_out_seq(self->inbox, true)) {
             ob_warn("broker has node seq %llu but this node's store ends at %llu "
                     "(store replaced?): numbering continues after %llu",
-                    (unsigned long long) last, (unsigned long long) self->p_out_seq,
+                    (unsigned long long) last, (unsigned long long) node_inbox_out_seq(self->inbox, true),
                     (unsigned long long) last);
-            self->p_out_seq = last;
-            rc = ob_store_meta_put_u64(self->store, txn, "out_seq", last);
+            rc = node_inbox_outbox_skip_to(self->inbox, txn, last);
         }
         if (rc == 0)
             rc = s_acked(self, txn, last, "welcome");
         const char *dept = w->dept ? w->dept : "";
-        if (rc == 0 && strlen(dept) <= OB_DEPT_MAX && strcmp(dept, self->dept) != 0) {
-            MDB_val k = {4, (void *) "dept"}, v = {strlen(dept), (void *) dept};
-            rc = mdb_put(txn, ob_store_dbi(self->store, OB_NDB_META), &k, &v, 0);
-        }
+        if (rc == 0 && strlen(dept) <= OB_DEPT_MAX && strcmp(dept, self->dept) != 0)
+            rc = node_inbox_dept_put(self->inbox, txn, dept);
         if (rc)
             return rc;
         self->b_welcome = true;
@@ -480,7 +448,7 @@ node_seq_verdict_t node_link_check_seq(node_link_t *self, uint64_t seq)
 
 int node_link_applied(node_link_t *self, MDB_txn *txn, uint64_t seq)
 {
-    int rc = ob_store_meta_put_u64(self->store, txn, "in_seq", seq);
+    int rc = node_inbox_meta_put(self->inbox, txn, "in_seq", seq);
     if (rc == 0) {
         self->p_in_seq = seq;
         self->b_ack = true;
@@ -501,27 +469,6 @@ void node_link_queue_error(node_link_t *self, const uint8_t *ref_msg_id, size_t 
     ob_fmt(e->message, sizeof e->message, "%s", message);
 }
 
-int node_link_enqueue(node_link_t *self, MDB_txn *txn, ob_envelope_t *env)
-{
-    uint64_t seq = self->p_out_seq + 1;
-    env->seq = seq;
-    env->sender = self->dept[0] ? self->dept : (char *) "node";
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    if (ob_wire_pack(env, &buf, &len) != 0)
-        return ENOMEM;
-    uint8_t key[8];
-    ob_be64_put(key, seq);
-    MDB_val k = {8, key}, v = {len, buf};
-    int rc = ob_store_put_append(txn, ob_store_dbi(self->store, OB_NDB_OUTBOX), &k, &v, 0);
-    free(buf);
-    if (rc == 0)
-        rc = ob_store_meta_put_u64(self->store, txn, "out_seq", seq);
-    if (rc == 0)
-        self->p_out_seq = seq;
-    return rc;
-}
-
 void node_link_batch_commit(node_link_t *self)
 {
     if (self->p_acked_seq > self->acked_seq) {
@@ -529,7 +476,6 @@ void node_link_batch_commit(node_link_t *self)
         self->progress_us = ob_mono_us();
     }
     self->in_seq = self->p_in_seq;
-    self->out_seq = self->p_out_seq;
     self->acked_seq = self->p_acked_seq;
     if (self->sent_upto < self->acked_seq)
         self->sent_upto = self->acked_seq;
@@ -543,22 +489,19 @@ void node_link_batch_abort(node_link_t *self)
 /* Sends outbox messages after sent_upto, within the window. */
 static void s_pump(node_link_t *self)
 {
-    if (self->state != NODE_LINK_CONNECTED || self->sent_upto >= self->out_seq)
+    if (self->phase != NODE_LINK_CONNECTED || self->sent_upto >= node_inbox_out_seq(self->inbox, false))
         return;
     MDB_txn *txn = NULL;
-    int rc = ob_store_begin(self->store, false, &txn);
+    int rc = ob_store_begin(node_inbox_store(self->inbox), false, &txn);
     if (rc) {
         ob_error("cannot read outbox: %s", ob_store_strerror(rc));
         return;
     }
-    MDB_dbi dbi = ob_store_dbi(self->store, OB_NDB_OUTBOX);
-    while (self->sent_upto < self->out_seq
+    while (self->sent_upto < node_inbox_out_seq(self->inbox, false)
            && self->sent_upto - self->acked_seq < NODE_LINK_WINDOW) {
         uint64_t seq = self->sent_upto + 1;
-        uint8_t key[8];
-        ob_be64_put(key, seq);
-        MDB_val k = {8, key}, v;
-        rc = mdb_get(txn, dbi, &k, &v);
+        MDB_val v;
+        rc = node_inbox_outbox_get(self->inbox, txn, seq, &v);
         if (rc) {
             ob_error("outbox entry %llu missing: %s", (unsigned long long) seq,
                      ob_store_strerror(rc));
@@ -583,12 +526,12 @@ void node_link_flush(node_link_t *self)
             ob_warn("this store belonged to department '%s' but the broker welcomes the key as "
                     "'%s': check --key and --data", self->dept, self->b_dept);
         ob_fmt(self->dept, sizeof self->dept, "%s", self->b_dept);
-        s_set_state(self, NODE_LINK_CONNECTED, "welcome");
+        s_enter(self, NODE_LINK_CONNECTED, "welcome");
         ob_info("connected to broker at %s as department '%s'%s (node seq %llu confirmed, "
                 "%llu to resend; broker seq %llu applied here)",
                 self->endpoint, self->dept, dept_changed ? " (new)" : "",
                 (unsigned long long) self->acked_seq,
-                (unsigned long long) (self->out_seq - self->acked_seq),
+                (unsigned long long) (node_inbox_out_seq(self->inbox, false) - self->acked_seq),
                 (unsigned long long) self->in_seq);
         self->sent_upto = self->acked_seq;
         self->retry_ms = NODE_LINK_RETRY_MIN_MS;
@@ -633,7 +576,7 @@ void node_link_cron(node_link_t *self)
 {
     uint64_t now = ob_mono_us();
     uint64_t hb_us = (uint64_t) self->hb_ms * 1000u;
-    switch (self->state) {
+    switch (self->phase) {
     case NODE_LINK_DISCONNECTED:
         /* Hello only on a connection the monitor reported up: right after a
            disconnect ZeroMQ may still take a message into the dying pipe
@@ -643,16 +586,16 @@ void node_link_cron(node_link_t *self)
             self->hello_try_us = now;
             if (s_send_hello(self) == 0) {
                 self->hello_at_us = now;
-                s_set_state(self, NODE_LINK_HELLO_SENT, "hello sent");
+                s_enter(self, NODE_LINK_HELLO_SENT, "hello sent");
             }
         }
-        if (self->state == NODE_LINK_DISCONNECTED
+        if (self->phase == NODE_LINK_DISCONNECTED
             && now - self->down_warn_us >= S_DOWN_WARN_MS * 1000ull) {
             self->down_warn_us = now;
             ob_warn("broker at %s unreachable for %llu s (still trying; %llu messages queued)",
                     self->endpoint,
                     (unsigned long long) ((now - self->down_since_us) / 1000000u),
-                    (unsigned long long) (self->out_seq - self->acked_seq));
+                    (unsigned long long) (node_inbox_out_seq(self->inbox, false) - self->acked_seq));
         }
         if (!self->sock)
             s_reconnect(self, "no socket");
@@ -702,7 +645,7 @@ int node_link_next_timer_ms(node_link_t *self)
     uint64_t now = ob_mono_us();
     uint64_t hb_us = (uint64_t) self->hb_ms * 1000u;
     uint64_t due = now + hb_us;
-    switch (self->state) {
+    switch (self->phase) {
     case NODE_LINK_DISCONNECTED:
         due = self->hello_try_us + S_HELLO_TRY_MS * 1000ull;
         break;
@@ -723,3 +666,4 @@ int node_link_next_timer_ms(node_link_t *self)
     uint64_t ms = (due - now + 999) / 1000;
     return ms > (uint64_t) self->hb_ms ? self->hb_ms : (int) ms;
 }
+

@@ -2,7 +2,7 @@
     CurveZMQ, as an explicit client state machine, and the node's side of the
     reliable sequence protocol (docs/PROTOCOL.md §3).
 
-    States:
+    Phases (node_link_phase_t; the connection's, not an order's state):
       DISCONNECTED  no usable connection; Hello is sent as soon as the socket
                     monitor reports a completed Curve handshake (and retried
                     every 200 ms; ZMQ_IMMEDIATE makes a send fail until then)
@@ -13,9 +13,9 @@
     intervals of broker silence (in HELLO_SENT or CONNECTED) -> the socket is
     dropped and a new one made -> DISCONNECTED.
 
-    Sequences (committed values live in the store's meta database):
+    Sequences (committed values live in the store's meta, node_inbox.h):
       in_seq    highest broker seq committed here ("in_seq")
-      out_seq   last seq given to one of our reliable messages ("out_seq")
+      out_seq   last seq given to one of our acts (the inbox's outbox)
       acked_seq highest own seq the broker confirmed ("acked_seq")
     The loop runs each batch as: node_link_batch_begin, then for every message
     node_link_take_* inside the write transaction, then node_link_batch_commit
@@ -26,13 +26,13 @@
 
 #include "ob_common.h"
 #include "ob_keys.h"
-#include "ob_store.h"
+#include "node_inbox.h"
 
 typedef enum {
     NODE_LINK_DISCONNECTED = 0,
     NODE_LINK_HELLO_SENT,
     NODE_LINK_CONNECTED
-} node_link_state_t;
+} node_link_phase_t;
 
 /* What to do with a reliable message from the broker (seq rules, §3). */
 typedef enum {
@@ -49,11 +49,12 @@ typedef struct node_link node_link_t;
 
 /* Creates the link (and its first socket, connecting to `endpoint`).
    `broker_public` is the broker's public key, `keys` this node's keypair
-   (both borrowed, must outlive the link). Seqs are read from `store`.
+   (both borrowed, must outlive the link). Seqs are read from `inbox`
+   (borrowed), whose outbox the link sends and trims.
    Returns NULL with a message in err. */
-node_link_t *node_link_new(void *zmq_ctx, ob_store_t *store, const char *endpoint,
-                       const ob_keypair_t *broker_public, const ob_keypair_t *keys,
-                       int heartbeat_ms, char *err, size_t errlen);
+node_link_t *node_link_new(void *zmq_ctx, node_inbox_t *inbox, const char *endpoint,
+                           const ob_keypair_t *broker_public, const ob_keypair_t *keys,
+                           int heartbeat_ms, char *err, size_t errlen);
 void node_link_destroy(node_link_t **self_p);
 
 /* The DEALER (poll it for input; read with ob_wire_recv(sock, false, ...))
@@ -69,8 +70,8 @@ void node_link_take_monitor(node_link_t *self);
 /* Notes that a frame arrived from the broker (liveness). */
 void node_link_touch(node_link_t *self);
 
-node_link_state_t node_link_state(node_link_t *self);
-const char *node_link_state_name(node_link_state_t state);
+node_link_phase_t node_link_phase(node_link_t *self);
+const char *node_link_phase_name(node_link_phase_t phase);
 
 /* The department the broker welcomed us as ("" before the first Welcome;
    kept in the store's meta so status shows it while offline). */
@@ -102,11 +103,6 @@ int node_link_applied(node_link_t *self, MDB_txn *txn, uint64_t seq);
 void node_link_queue_error(node_link_t *self, const uint8_t *ref_msg_id, size_t ref_len,
                          ob_errcode_t code, const char *message);
 
-/* Appends one of our reliable messages to the outbox in `txn`: assigns the
-   next seq (meta "out_seq"), sets env->seq and env->sender, stores the packed
-   envelope. Returns 0 or an LMDB code (ENOMEM when it cannot pack). */
-int node_link_enqueue(node_link_t *self, MDB_txn *txn, ob_envelope_t *env);
-
 /* Adopts the batch's sequence changes (after a successful commit), or
    forgets them (after an abort). */
 void node_link_batch_commit(node_link_t *self);
@@ -124,5 +120,6 @@ void node_link_cron(node_link_t *self);
 
 /* Milliseconds until the next link timer is due (0 if due now). */
 int node_link_next_timer_ms(node_link_t *self);
+
 
 #endif

@@ -1,12 +1,13 @@
 /*  node_local.c — the node's local request/answer service (ipc) for the
     department's clerk CLI: inbox look-up (one order by id or case number)
     and listing (pages ascending by id), the four department actions, and
-    the node's own status. Actions go through node_apply_action, the same
-    path the demo agent takes; a request resent with the same msg_id (the
+    the node's own status. Actions go through node_inbox_apply_act, the
+    same path the demo agent takes; a request resent with the same msg_id (the
     client retries after a time-out) is answered from the `seen` database
     instead of being applied twice.                                         */
 #include "node_local.h"
 #include "ob_fsm.h"
+#include "node_inbox.h"
 #include "ob_log.h"
 #include "ob_util.h"
 #include <sys/stat.h>
@@ -162,21 +163,6 @@ void node_local_send(node_local_t *self, node_local_req_t *req)
 }
 
 /* --- inbox --------------------------------------------------------------- */
-
-/* Unpacks an inbox value; an entry that does not unpack is logged and
-   reads as NULL (skipped). */
-static ob_nodeorder_t *s_unpack(const MDB_val *k, const MDB_val *v)
-{
-    ob_nodeorder_t *o = orderbus__v1__node_order__unpack(NULL, v->mv_size, v->mv_data);
-    if (!o) {
-        char hex[OB_ID_HEX] = "?";
-        if (k->mv_size == OB_ID_BYTES)
-            ob_hex(hex, k->mv_data, OB_ID_BYTES);
-        ob_warn("inbox entry %s does not unpack: skipped", hex);
-    }
-    return o;
-}
-
 /* Answers OK with exactly one order. */
 static void s_answer_one(node_local_req_t *req, ob_nodeorder_t *o)
 {
@@ -201,90 +187,125 @@ static bool s_better_case_match(const ob_nodeorder_t *o, const ob_nodeorder_t *b
     return o->received_at_ms > best->received_at_ms;
 }
 
+/* A case-number search: the best match so far. */
+typedef struct {
+    const char *case_no;
+    size_t case_len;
+    ob_nodeorder_t *best;
+} s_case_search_t;
+
+static int s_visit_case(void *arg, const uint8_t id[OB_ID_BYTES], const void *packed, size_t len)
+{
+    s_case_search_t *cs = arg;
+    /* the case number travels as plain bytes in the packed value */
+    if (!memmem(packed, len, cs->case_no, cs->case_len))
+        return 0;
+    ob_nodeorder_t *o = node_inbox_unpack(id, packed, len);
+    if (!o)
+        return 0;
+    if (o->order && o->order->case_no && strcmp(o->order->case_no, cs->case_no) == 0
+        && s_better_case_match(o, cs->best)) {
+        if (cs->best)
+            orderbus__v1__node_order__free_unpacked(cs->best, NULL);
+        cs->best = o;
+    } else
+        orderbus__v1__node_order__free_unpacked(o, NULL);
+    return 0;
+}
+
+/* InboxRequest{ref.id}: exactly that order, whatever its state. */
+static int s_handle_inbox_id(node_inbox_t *inbox, MDB_txn *txn, node_local_req_t *req)
+{
+    const Orderbus__V1__OrderRef *ref = req->env->inbox->ref;
+    char hex[OB_ID_HEX], msg[160];
+    if (ref->id.len != OB_ID_BYTES) {
+        ob_fmt(msg, sizeof msg, "field 'ref.id' must be %d bytes", OB_ID_BYTES);
+        node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
+        return 0;
+    }
+    ob_nodeorder_t *o = NULL;
+    int rc = node_inbox_get(inbox, txn, ref->id.data, &o);
+    if (rc == MDB_NOTFOUND) {
+        ob_fmt(msg, sizeof msg, "order '%s' is not in this department's inbox",
+               ob_hex(hex, ref->id.data, OB_ID_BYTES));
+        node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, msg);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    s_answer_one(req, o);
+    orderbus__v1__node_order__free_unpacked(o, NULL);
+    return 0;
+}
+
 /* InboxRequest{ref}: exactly the order named by id or case number,
    whatever its state; ERR_NOT_FOUND when the node does not hold it. A
    case number is found by scanning the inbox; only values whose bytes
    hold the case number are unpacked. */
-static int s_handle_inbox_ref(node_t *node, MDB_txn *txn, node_local_req_t *req)
+static int s_handle_inbox_ref(node_inbox_t *inbox, MDB_txn *txn, node_local_req_t *req)
 {
     const Orderbus__V1__OrderRef *ref = req->env->inbox->ref;
-    ob_store_t *store = node_store(node);
-    MDB_dbi dbi = ob_store_dbi(store, OB_NDB_INBOX);
-    const char *case_no = ref->case_no ? ref->case_no : "";
-    size_t case_len = strlen(case_no);
-    char msg[160];
-    int rc = 0;
-
-    if (ref->id.len > 0) {
-        char hex[OB_ID_HEX];
-        if (ref->id.len != OB_ID_BYTES) {
-            ob_fmt(msg, sizeof msg, "field 'ref.id' must be %d bytes", OB_ID_BYTES);
-            node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
-            return 0;
-        }
-        ProtobufCMessage *m = NULL;
-        rc = ob_store_get_pb(txn, dbi, ref->id.data, OB_ID_BYTES,
-                             &orderbus__v1__node_order__descriptor, &m);
-        if (rc == MDB_NOTFOUND || rc == EBADMSG) {
-            if (rc == EBADMSG)
-                ob_warn("inbox entry %s does not unpack",
-                        ob_hex(hex, ref->id.data, OB_ID_BYTES));
-            ob_fmt(msg, sizeof msg, "order '%s' is not in this department's inbox",
-                   ob_hex(hex, ref->id.data, OB_ID_BYTES));
-            node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, msg);
-            return 0;
-        }
-        if (rc)
-            return rc;
-        s_answer_one(req, (ob_nodeorder_t *) m);
-        protobuf_c_message_free_unpacked(m, NULL);
-        return 0;
-    }
-    if (case_len == 0 || case_len >= OB_CASE_NO_MAX) {
+    if (ref->id.len > 0)
+        return s_handle_inbox_id(inbox, txn, req);
+    s_case_search_t cs = {.case_no = ref->case_no ? ref->case_no : ""};
+    cs.case_len = strlen(cs.case_no);
+    if (cs.case_len == 0 || cs.case_len >= OB_CASE_NO_MAX) {
         node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
-                      case_len ? "field 'ref.case_no' is too long"
-                               : "field 'ref' needs 'id' (16 bytes) or 'case_no'");
+                        cs.case_len ? "field 'ref.case_no' is too long"
+                                    : "field 'ref' needs 'id' (16 bytes) or 'case_no'");
         return 0;
     }
-
-    MDB_cursor *cur = NULL;
-    ob_nodeorder_t *best = NULL;
-    rc = mdb_cursor_open(txn, dbi, &cur);
-    if (rc)
-        return rc;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        /* the case number travels as plain bytes in the packed value */
-        if (!memmem(v.mv_data, v.mv_size, case_no, case_len))
-            continue;
-        ob_nodeorder_t *o = s_unpack(&k, &v);
-        if (!o)
-            continue;
-        if (o->order && o->order->case_no && strcmp(o->order->case_no, case_no) == 0
-            && s_better_case_match(o, best)) {
-            if (best)
-                orderbus__v1__node_order__free_unpacked(best, NULL);
-            best = o;
-        }
-        else
-            orderbus__v1__node_order__free_unpacked(o, NULL);
-    }
-    mdb_cursor_close(cur);
-    if (rc != MDB_NOTFOUND) {
-        if (best)
-            orderbus__v1__node_order__free_unpacked(best, NULL);
-        return rc;
-    }
-    if (best) {
-        s_answer_one(req, best);
-        orderbus__v1__node_order__free_unpacked(best, NULL);
-    }
-    else {
+    int rc = node_inbox_scan(inbox, txn, NULL, s_visit_case, &cs);
+    if (rc == 0 && cs.best)
+        s_answer_one(req, cs.best);
+    else if (rc == 0) {
+        char msg[160];
         ob_fmt(msg, sizeof msg, "no order with case number '%s' in this department's inbox",
-               case_no);
+               cs.case_no);
         node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, msg);
     }
+    if (cs.best)
+        orderbus__v1__node_order__free_unpacked(cs.best, NULL);
+    return rc;
+}
+
+/* A page of the inbox being gathered. */
+typedef struct {
+    const Orderbus__V1__InboxRequest *r;
+    size_t limit;
+    ob_nodeorder_t **list;
+    size_t n, cap, bytes;
+    bool cut;          /* the size budget ended the page before the limit */
+} s_page_t;
+
+static int s_visit_page(void *arg, const uint8_t id[OB_ID_BYTES], const void *packed, size_t len)
+{
+    s_page_t *pg = arg;
+    ob_nodeorder_t *o = node_inbox_unpack(id, packed, len);
+    if (!o)
+        return 0;
+    bool match = pg->r->state != ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED
+                     ? o->state == pg->r->state
+                     : pg->r->all || ob_state_is_open(o->state);
+    size_t size = match ? orderbus__v1__node_order__get_packed_size(o) + 8 : 0;
+    if (match && pg->n < pg->limit && pg->bytes + size > S_ANSWER_BUDGET && pg->n > 0)
+        pg->cut = true;
+    if (!match || pg->n == pg->limit || pg->cut) {
+        orderbus__v1__node_order__free_unpacked(o, NULL);
+        return match ? 1 : 0;   /* a full page: the client asks again after the last id */
+    }
+    if (pg->n == pg->cap) {
+        size_t ncap = pg->cap ? 2 * pg->cap : 64;
+        ob_nodeorder_t **grown = realloc(pg->list, ncap * sizeof *grown);
+        if (!grown) {
+            orderbus__v1__node_order__free_unpacked(o, NULL);
+            return ENOMEM;
+        }
+        pg->list = grown;
+        pg->cap = ncap;
+    }
+    pg->bytes += size;
+    pg->list[pg->n++] = o;
     return 0;
 }
 
@@ -294,108 +315,48 @@ static int s_handle_inbox_ref(node_t *node, MDB_txn *txn, node_local_req_t *req)
    frame. When the frame size cuts the list, the answer's message says how
    many of how many it shows (the client pages on with after_id = the last
    id it got). */
-static int s_handle_inbox_list(node_t *node, MDB_txn *txn, node_local_req_t *req)
+static int s_handle_inbox_list(node_inbox_t *inbox, MDB_txn *txn, node_local_req_t *req)
 {
-    const Orderbus__V1__InboxRequest *r = req->env->inbox;
-    size_t limit = r->limit ? r->limit : S_INBOX_DEFAULT;
-    if (limit > S_INBOX_MAX)
-        limit = S_INBOX_MAX;
-    if (r->after_id.len != 0 && r->after_id.len != OB_ID_BYTES) {
+    s_page_t pg = {.r = req->env->inbox};
+    pg.limit = pg.r->limit ? pg.r->limit : S_INBOX_DEFAULT;
+    if (pg.limit > S_INBOX_MAX)
+        pg.limit = S_INBOX_MAX;
+    if (pg.r->after_id.len != 0 && pg.r->after_id.len != OB_ID_BYTES) {
         char msg[80];
         ob_fmt(msg, sizeof msg, "field 'after_id' must be %d bytes", OB_ID_BYTES);
         node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, msg);
         return 0;
     }
-    ob_store_t *store = node_store(node);
-    MDB_cursor *cur = NULL;
-    ob_nodeorder_t **list = NULL;
-    size_t n = 0, cap = 0, bytes = 0;
-    bool cut = false;   /* the size budget ended the page before the limit */
-    int rc = mdb_cursor_open(txn, ob_store_dbi(store, OB_NDB_INBOX), &cur);
-    if (rc)
-        goto out;
-    MDB_val k, v;
-    if (r->after_id.len == OB_ID_BYTES) {
-        k.mv_size = OB_ID_BYTES;
-        k.mv_data = r->after_id.data;
-        rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        if (rc == 0 && k.mv_size == OB_ID_BYTES
-            && memcmp(k.mv_data, r->after_id.data, OB_ID_BYTES) == 0)
-            rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-    }
-    else
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-    for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        ob_nodeorder_t *o = s_unpack(&k, &v);
-        if (!o)
-            continue;
-        bool match = r->state != ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED
-                         ? o->state == r->state
-                         : r->all || ob_state_is_open(o->state);
-        size_t size = match ? orderbus__v1__node_order__get_packed_size(o) + 8 : 0;
-        if (match && n < limit && bytes + size > S_ANSWER_BUDGET && n > 0)
-            cut = true;
-        if (!match || n == limit || cut) {
-            orderbus__v1__node_order__free_unpacked(o, NULL);
-            if (!match)
-                continue;
-            break;   /* a full page: the client asks again after the last id */
-        }
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 64;
-            ob_nodeorder_t **grown = realloc(list, ncap * sizeof *list);
-            if (!grown) {
-                orderbus__v1__node_order__free_unpacked(o, NULL);
-                rc = ENOMEM;
-                goto out;
-            }
-            list = grown;
-            cap = ncap;
-        }
-        bytes += size;
-        list[n++] = o;
-    }
-    if (rc != 0 && rc != MDB_NOTFOUND)
-        goto out;
-    rc = 0;
-    char msg[200] = "";
-    if (cut)
-        ob_fmt(msg, sizeof msg, "showing the first %zu orders (answer size limit): page on "
-                                "with after_id = the last id, or narrow with a state or a limit", n);
-    Orderbus__V1__Answer answer = ORDERBUS__V1__ANSWER__INIT;
-    answer.code = ORDERBUS__V1__ERROR_CODE__OK;
-    answer.message = msg;
-    answer.n_inbox = n;
-    answer.inbox = list;
-    s_set_answer(req, &answer);
-out:
-    if (cur)
-        mdb_cursor_close(cur);
-    for (size_t i = 0; i < n; i++)
-        orderbus__v1__node_order__free_unpacked(list[i], NULL);
-    free(list);
-    if (rc == ENOMEM) {
+    int rc = node_inbox_scan(inbox, txn, pg.r->after_id.len ? pg.r->after_id.data : NULL,
+                             s_visit_page, &pg);
+    if (rc == 0) {
+        char msg[200] = "";
+        if (pg.cut)
+            ob_fmt(msg, sizeof msg, "showing the first %zu orders (answer size limit): page on "
+                                    "with after_id = the last id, or narrow with a state or a "
+                                    "limit", pg.n);
+        Orderbus__V1__Answer answer = ORDERBUS__V1__ANSWER__INIT;
+        answer.code = ORDERBUS__V1__ERROR_CODE__OK;
+        answer.message = msg;
+        answer.n_inbox = pg.n;
+        answer.inbox = pg.list;
+        s_set_answer(req, &answer);
+    } else if (rc == ENOMEM) {
         node_local_fail(req, ORDERBUS__V1__ERROR_CODE__ERR_INTERNAL, "out of memory");
         rc = 0;
     }
+    for (size_t i = 0; i < pg.n; i++)
+        orderbus__v1__node_order__free_unpacked(pg.list[i], NULL);
+    free(pg.list);
     return rc;
-}
-
-/* InboxRequest: one order by ref, or a page of the inbox. */
-static int s_handle_inbox(node_t *node, MDB_txn *txn, node_local_req_t *req)
-{
-    const Orderbus__V1__OrderRef *ref = req->env->inbox->ref;
-    if (ref)
-        return s_handle_inbox_ref(node, txn, req);
-    return s_handle_inbox_list(node, txn, req);
 }
 
 /* --- actions ------------------------------------------------------------- */
 
 /* Sign / Progress / ReturnRequest / Reply from the clerk. */
-static int s_handle_action(node_t *node, MDB_txn *txn, node_local_req_t *req)
+static int s_handle_action(node_inbox_t *inbox, const node_local_view_t *view, MDB_txn *txn,
+                           node_local_req_t *req)
 {
-    ob_store_t *store = node_store(node);
     char err[256] = "";
     node_action_t a = {.demo = false};
     if (ob_act_decode(req->env, &a.act, err, sizeof err) != 0) {
@@ -408,39 +369,30 @@ static int s_handle_action(node_t *node, MDB_txn *txn, node_local_req_t *req)
 
     /* the same request again (client retry after a time-out): answer with
        the order as it is, apply nothing */
-    MDB_val sk = {OB_ID_BYTES, req->env->msg_id.data}, sv;
-    int rc = mdb_get(txn, ob_store_dbi(store, OB_NDB_SEEN), &sk, &sv);
-    if (rc == 0) {
-        ProtobufCMessage *m = NULL;
-        rc = ob_store_get_pb(txn, ob_store_dbi(store, OB_NDB_INBOX), a.act.order_id, OB_ID_BYTES,
-                             &orderbus__v1__node_order__descriptor, &m);
-        if (rc && rc != MDB_NOTFOUND && rc != EBADMSG)
-            return rc;
-        rc = 0;
-        order = (ob_nodeorder_t *) m;
-        answer.message = (char *) "already applied";
-        goto answer;
-    }
-    if (rc != MDB_NOTFOUND)
-        return rc;
-
-    rc = node_apply_action(node, txn, &a, &code, err, sizeof err, &order);
+    bool seen = false;
+    int rc = node_inbox_seen_get(inbox, txn, req->env->msg_id.data, &seen);
     if (rc)
         return rc;
-    if (code != ORDERBUS__V1__ERROR_CODE__OK) {
-        node_local_fail(req, code, err);
-        return 0;
+    if (seen) {
+        rc = node_inbox_get(inbox, txn, a.act.order_id, &order);
+        if (rc && rc != MDB_NOTFOUND)
+            return rc;
+        answer.message = (char *) "already applied";
+    } else {
+        rc = node_inbox_apply_act(inbox, txn, &a, view->dept[0] ? view->dept : "node", &code,
+                                  err, sizeof err, &order);
+        if (rc)
+            return rc;
+        if (code != ORDERBUS__V1__ERROR_CODE__OK) {
+            node_local_fail(req, code, err);
+            return 0;
+        }
+        rc = node_inbox_seen_put(inbox, txn, req->env->msg_id.data);
+        if (rc) {
+            orderbus__v1__node_order__free_unpacked(order, NULL);
+            return rc;
+        }
     }
-    uint8_t when[8];
-    ob_be64_put(when, (uint64_t) ob_now_ms());
-    sv.mv_size = 8;
-    sv.mv_data = when;
-    rc = ob_store_put_append(txn, ob_store_dbi(store, OB_NDB_SEEN), &sk, &sv, 0);
-    if (rc) {
-        orderbus__v1__node_order__free_unpacked(order, NULL);
-        return rc;
-    }
-answer:
     answer.code = ORDERBUS__V1__ERROR_CODE__OK;
     if (order) {
         answer.n_inbox = 1;
@@ -452,7 +404,28 @@ answer:
     return 0;
 }
 
-int node_local_handle(node_local_t *self, node_t *node, MDB_txn *txn, node_local_req_t *req)
+/* StatusRequest: the link's view and the open orders. */
+static int s_handle_status(node_inbox_t *inbox, const node_local_view_t *view, MDB_txn *txn,
+                           node_local_req_t *req)
+{
+    Orderbus__V1__LocalStatus st = ORDERBUS__V1__LOCAL_STATUS__INIT;
+    st.dept = (char *) view->dept;
+    st.broker_up = view->broker_up;
+    st.last_broker_ms = view->last_broker_ms;
+    st.outbox_depth = view->outbox_depth;
+    st.last_applied_seq = view->last_applied_seq;
+    int rc = node_inbox_count_open(inbox, txn, &st.inbox_orders);
+    if (rc)
+        return rc;
+    Orderbus__V1__Answer answer = ORDERBUS__V1__ANSWER__INIT;
+    answer.code = ORDERBUS__V1__ERROR_CODE__OK;
+    answer.local = &st;
+    s_set_answer(req, &answer);
+    return 0;
+}
+
+int node_local_handle(node_local_t *self, node_inbox_t *inbox, const node_local_view_t *view,
+                      MDB_txn *txn, node_local_req_t *req)
 {
     if (!req->env) {
         node_local_fail(req, req->decode_code, req->decode_err);
@@ -461,23 +434,16 @@ int node_local_handle(node_local_t *self, node_t *node, MDB_txn *txn, node_local
     ob_debug("local %s request", ob_wire_body_name((int) req->env->body_case));
     switch (req->env->body_case) {
     case ORDERBUS__V1__ENVELOPE__BODY_INBOX:
-        return s_handle_inbox(node, txn, req);
+        if (req->env->inbox->ref)
+            return s_handle_inbox_ref(inbox, txn, req);
+        return s_handle_inbox_list(inbox, txn, req);
     case ORDERBUS__V1__ENVELOPE__BODY_SIGN:
     case ORDERBUS__V1__ENVELOPE__BODY_PROGRESS:
     case ORDERBUS__V1__ENVELOPE__BODY_RETURN_REQUEST:
     case ORDERBUS__V1__ENVELOPE__BODY_REPLY:
-        return s_handle_action(node, txn, req);
-    case ORDERBUS__V1__ENVELOPE__BODY_STATUS: {
-        Orderbus__V1__LocalStatus st = ORDERBUS__V1__LOCAL_STATUS__INIT;
-        int rc = node_local_status(node, txn, &st);
-        if (rc)
-            return rc;
-        Orderbus__V1__Answer answer = ORDERBUS__V1__ANSWER__INIT;
-        answer.code = ORDERBUS__V1__ERROR_CODE__OK;
-        answer.local = &st;
-        s_set_answer(req, &answer);
-        return 0;
-    }
+        return s_handle_action(inbox, view, txn, req);
+    case ORDERBUS__V1__ENVELOPE__BODY_STATUS:
+        return s_handle_status(inbox, view, txn, req);
     default: {
         char msg[128];
         ob_fmt(msg, sizeof msg, "request '%s' is not served by a department node",

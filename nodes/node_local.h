@@ -21,7 +21,7 @@
 
 #include "ob_common.h"
 #include "ob_wire.h"
-#include "node.h"
+#include "node_inbox.h"
 
 typedef struct node_local node_local_t;
 
@@ -48,10 +48,22 @@ const char *node_local_endpoint(node_local_t *self);
    req->env NULL: it is answered ERR_BAD_REQUEST (or the decode code). */
 int node_local_recv(node_local_t *self, node_local_req_t *req);
 
-/* Handles `req` inside `txn`, building req->answer. Returns 0, or an LMDB
-   code when the store failed (the batch is then aborted or retried, and
-   node_local_fail sets the answer). */
-int node_local_handle(node_local_t *self, node_t *node, MDB_txn *txn, node_local_req_t *req);
+/* What the service shows of the link (StatusRequest) and signs acts with:
+   filled by the loop from the link's committed values before each batch
+   (the service never calls back into the node). */
+typedef struct {
+    const char *dept;            /* the department ("" before the first Welcome) */
+    bool broker_up;              /* the link is CONNECTED */
+    int64_t last_broker_ms;      /* wall clock of the broker's last frame, 0 never */
+    uint64_t outbox_depth;       /* acts not yet confirmed by the broker */
+    uint64_t last_applied_seq;   /* highest broker seq applied here */
+} node_local_view_t;
+
+/* Handles `req` inside `txn` on `inbox`, building req->answer. Returns 0,
+   or an LMDB code when the store failed (the batch is then aborted or
+   retried, and node_local_fail sets the answer). */
+int node_local_handle(node_local_t *self, node_inbox_t *inbox, const node_local_view_t *view,
+                      MDB_txn *txn, node_local_req_t *req);
 
 /* Replaces req's answer by an error answer. */
 void node_local_fail(node_local_req_t *req, ob_errcode_t code, const char *message);
