@@ -613,3 +613,206 @@ int node_inbox_demo_returned(node_inbox_t *self, MDB_txn *txn, const uint8_t id[
     return 0;
 }
 
+/* --- self-test ----------------------------------------------------------- */
+#include <ftw.h>
+#include <unistd.h>
+#include "ob_selftest.h"
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* Applies `env` from the centre in its own committed transaction. */
+static void s_test_centre(node_inbox_t *self, const ob_envelope_t *env, ob_errcode_t want)
+{
+    MDB_txn *txn = NULL;
+    node_refusal_t refusal;
+    node_inbox_batch_begin(self);
+    int rc = ob_store_begin(self->store, true, &txn);
+    assert(rc == 0);
+    rc = node_inbox_apply_centre(self, txn, env, &refusal);
+    assert(rc == 0);
+    assert(refusal.code == want);
+    rc = ob_store_commit(txn);
+    assert(rc == 0);
+    node_inbox_batch_commit(self);
+}
+
+/* Applies a clerk's act in its own committed transaction; returns the
+   code, the order's state after it in *state. */
+static ob_errcode_t s_test_act(node_inbox_t *self, const uint8_t *id, ob_event_t event,
+                               const char *note, ob_state_t *state)
+{
+    MDB_txn *txn = NULL;
+    node_action_t a = {.act = {.event = event, .note = note, .clerk = "王"}};
+    memcpy(a.act.order_id, id, OB_ID_BYTES);
+    ob_errcode_t code;
+    char err[256];
+    ob_nodeorder_t *o = NULL;
+    node_inbox_batch_begin(self);
+    int rc = ob_store_begin(self->store, true, &txn);
+    assert(rc == 0);
+    rc = node_inbox_apply_act(self, txn, &a, "housing", &code, err, sizeof err, &o);
+    assert(rc == 0);
+    assert((code == ORDERBUS__V1__ERROR_CODE__OK) == (o != NULL));
+    rc = ob_store_commit(txn);
+    assert(rc == 0);
+    node_inbox_batch_commit(self);
+    if (o) {
+        *state = o->state;
+        orderbus__v1__node_order__free_unpacked(o, NULL);
+    }
+    return code;
+}
+
+/* The state the store holds for `id`. */
+static ob_state_t s_test_state(node_inbox_t *self, const uint8_t *id, uint32_t *attempt)
+{
+    MDB_txn *txn = NULL;
+    ob_nodeorder_t *o = NULL;
+    int rc = ob_store_begin(self->store, false, &txn);
+    assert(rc == 0);
+    rc = node_inbox_get(self, txn, id, &o);
+    assert(rc == 0 && o);
+    mdb_txn_abort(txn);
+    ob_state_t state = o->state;
+    if (attempt)
+        *attempt = o->attempt;
+    orderbus__v1__node_order__free_unpacked(o, NULL);
+    return state;
+}
+
+void node_inbox_test(bool verbose)
+{
+    char dir[] = "/tmp/node_inbox_test.XXXXXX", err[256];
+    char *made = mkdtemp(dir);
+    assert(made);
+    int level = ob_log_level();
+    ob_log_set_level(verbose ? OB_LOG_DEBUG : OB_LOG_ERROR);
+    node_inbox_t *self = node_inbox_open(dir, 1, err, sizeof err);
+    assert(self);
+    uint8_t id[OB_ID_BYTES];
+    ob_id_new(id);
+
+    /* Dispatch: the department holds the order, DISPATCHED, attempt 1 */
+    Orderbus__V1__WorkOrder order = ORDERBUS__V1__WORK_ORDER__INIT;
+    order.id.data = id;
+    order.id.len = OB_ID_BYTES;
+    order.case_no = (char *) "20261206-000001";
+    order.title = (char *) "路灯不亮";
+    Orderbus__V1__Dispatch d = ORDERBUS__V1__DISPATCH__INIT;
+    d.order = &order;
+    d.attempt = 1;
+    ob_msg_t m;
+    ob_msg_init(&m, "centre");
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_DISPATCH;
+    m.env.dispatch = &d;
+    s_test_centre(self, &m.env, ORDERBUS__V1__ERROR_CODE__OK);
+    uint32_t attempt = 0;
+    assert(s_test_state(self, id, &attempt) == ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED);
+    assert(attempt == 1);
+    const node_touched_t *touched = NULL;
+    size_t n = node_inbox_touched(self, &touched);
+    assert(n == 1 && memcmp(touched[0].id, id, OB_ID_BYTES) == 0);
+
+    /* a dispatch without an attempt is refused, and changes nothing */
+    d.attempt = 0;
+    s_test_centre(self, &m.env, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST);
+    d.attempt = 1;
+
+    /* the clerk signs: IN_PROGRESS, the act waits in the outbox as seq 1 */
+    ob_state_t state = 0;
+    ob_errcode_t code = s_test_act(self, id, ORDERBUS__V1__ORDER_EVENT__EVENT_SIGN, "", &state);
+    assert(code == ORDERBUS__V1__ERROR_CODE__OK);
+    assert(state == ORDERBUS__V1__ORDER_STATE__STATE_IN_PROGRESS);
+    assert(s_test_state(self, id, NULL) == ORDERBUS__V1__ORDER_STATE__STATE_IN_PROGRESS);
+    assert(node_inbox_out_seq(self, false) == 1);
+    MDB_txn *txn = NULL;
+    MDB_val packed;
+    int rc = ob_store_begin(self->store, false, &txn);
+    assert(rc == 0);
+    rc = node_inbox_outbox_get(self, txn, 1, &packed);
+    assert(rc == 0);
+    ob_envelope_t *sent = orderbus__v1__envelope__unpack(NULL, packed.mv_size, packed.mv_data);
+    assert(sent && sent->body_case == ORDERBUS__V1__ENVELOPE__BODY_SIGN && sent->seq == 1);
+    assert(strcmp(sent->sender, "housing") == 0 && sent->sign->attempt == 1);
+    orderbus__v1__envelope__free_unpacked(sent, NULL);
+    mdb_txn_abort(txn);
+
+    /* signing twice is refused by the lifecycle: nothing queued */
+    code = s_test_act(self, id, ORDERBUS__V1__ORDER_EVENT__EVENT_SIGN, "", &state);
+    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_ILLEGAL_TRANSITION);
+    assert(node_inbox_out_seq(self, false) == 1);
+    /* a progress note is required */
+    code = s_test_act(self, id, ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS, "", &state);
+    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST);
+
+    /* Recall: RECALLED, and the clerk's next act is stale */
+    Orderbus__V1__Recall r = ORDERBUS__V1__RECALL__INIT;
+    r.order_id.data = id;
+    r.order_id.len = OB_ID_BYTES;
+    r.attempt = 1;
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_RECALL;
+    m.env.recall = &r;
+    s_test_centre(self, &m.env, ORDERBUS__V1__ERROR_CODE__OK);
+    assert(s_test_state(self, id, NULL) == ORDERBUS__V1__ORDER_STATE__STATE_RECALLED);
+    code = s_test_act(self, id, ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS, "已到现场", &state);
+    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_STALE_ATTEMPT);
+
+    /* a Decision for an order the node never held: NOT_FOUND */
+    uint8_t other[OB_ID_BYTES];
+    ob_id_new(other);
+    Orderbus__V1__Decision dc = ORDERBUS__V1__DECISION__INIT;
+    dc.order_id.data = other;
+    dc.order_id.len = OB_ID_BYTES;
+    dc.state = ORDERBUS__V1__ORDER_STATE__STATE_CLOSED;
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_DECISION;
+    m.env.decision = &dc;
+    s_test_centre(self, &m.env, ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND);
+
+    /* the broker confirmed seq 1: the outbox is empty; an aborted batch
+       leaves the numbering as it was */
+    rc = ob_store_begin(self->store, true, &txn);
+    assert(rc == 0);
+    rc = node_inbox_outbox_trim(self, txn, 1);
+    assert(rc == 0);
+    rc = node_inbox_outbox_get(self, txn, 1, &packed);
+    assert(rc == MDB_NOTFOUND);
+    rc = ob_store_commit(txn);
+    assert(rc == 0);
+    node_inbox_batch_begin(self);
+    rc = ob_store_begin(self->store, true, &txn);
+    assert(rc == 0);
+    rc = node_inbox_outbox_skip_to(self, txn, 9);
+    assert(rc == 0 && node_inbox_out_seq(self, true) == 9);
+    mdb_txn_abort(txn);
+    node_inbox_batch_abort(self);
+    assert(node_inbox_out_seq(self, true) == 1 && node_inbox_out_seq(self, false) == 1);
+
+    /* the open count (a recalled order is not open) and the seen ids */
+    uint64_t open = 99;
+    bool seen = true;
+    rc = ob_store_begin(self->store, true, &txn);
+    assert(rc == 0);
+    rc = node_inbox_count_open(self, txn, &open);
+    assert(rc == 0 && open == 0);
+    rc = node_inbox_seen_get(self, txn, other, &seen);
+    assert(rc == 0 && !seen);
+    rc = node_inbox_seen_put(self, txn, other);
+    assert(rc == 0);
+    rc = node_inbox_seen_get(self, txn, other, &seen);
+    assert(rc == 0 && seen);
+    rc = ob_store_commit(txn);
+    assert(rc == 0);
+    size_t dropped = 0;
+    rc = node_inbox_seen_prune(self, -1000, &dropped);   /* everything is older */
+    assert(rc == 0 && dropped == 1);
+
+    node_inbox_destroy(&self);
+    node_inbox_destroy(&self);
+    assert(self == NULL);
+    ob_log_set_level(level);
+    rc = nftw(dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    assert(rc == 0);
+}

@@ -172,5 +172,6 @@ int node_inbox_seen_prune(node_inbox_t *self, int64_t keep_ms, size_t *dropped);
 int node_inbox_demo_returned(node_inbox_t *self, MDB_txn *txn, const uint8_t id[OB_ID_BYTES],
                              bool *returned);
 
+void node_inbox_test(bool verbose);
 
 #endif

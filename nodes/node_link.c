@@ -667,3 +667,149 @@ int node_link_next_timer_ms(node_link_t *self)
     return ms > (uint64_t) self->hb_ms ? self->hb_ms : (int) ms;
 }
 
+/* --- self-test ----------------------------------------------------------- */
+#include <ftw.h>
+#include "ob_selftest.h"
+
+static int s_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* A Curve keypair made for the test. */
+static void s_test_keypair(ob_keypair_t *kp)
+{
+    char pub[41], sec[41];
+    int rc = zmq_curve_keypair(pub, sec);
+    assert(rc == 0);
+    memset(kp, 0, sizeof *kp);
+    uint8_t *p = zmq_z85_decode(kp->public_key, pub);
+    uint8_t *s = zmq_z85_decode(kp->secret_key, sec);
+    assert(p && s);
+    kp->has_secret = true;
+}
+
+/* Runs one batch holding `env` (a transport body) through the link. */
+static void s_test_take(node_link_t *self, node_inbox_t *inbox, const ob_envelope_t *env)
+{
+    MDB_txn *txn = NULL;
+    node_link_batch_begin(self);
+    node_inbox_batch_begin(inbox);
+    int rc = ob_store_begin(node_inbox_store(inbox), true, &txn);
+    assert(rc == 0);
+    rc = node_link_take_transport(self, txn, env);
+    assert(rc == 0);
+    rc = ob_store_commit(txn);
+    assert(rc == 0);
+    node_inbox_batch_commit(inbox);
+    node_link_batch_commit(self);
+    node_link_flush(self);
+}
+
+void node_link_test(bool verbose)
+{
+    char dir[] = "/tmp/node_link_test.XXXXXX", err[256];
+    char *made = mkdtemp(dir);
+    assert(made);
+    int level = ob_log_level();
+    ob_log_set_level(verbose ? OB_LOG_DEBUG : OB_LOG_ERROR);
+    node_inbox_t *inbox = node_inbox_open(dir, 1, err, sizeof err);
+    assert(inbox);
+    void *ctx = zmq_ctx_new();
+    assert(ctx);
+    ob_keypair_t broker, mine;
+    s_test_keypair(&broker);
+    s_test_keypair(&mine);
+    /* nobody listens there: sends fail at once (ZMQ_IMMEDIATE), never block */
+    node_link_t *self = node_link_new(ctx, inbox, "tcp://127.0.0.1:1", &broker, &mine, 1000,
+                                      err, sizeof err);
+    assert(self);
+    assert(node_link_phase(self) == NODE_LINK_DISCONNECTED);
+    assert(strcmp(node_link_dept(self), "") == 0);
+    assert(strcmp(node_link_phase_name(NODE_LINK_HELLO_SENT), "HELLO_SENT") == 0);
+
+    /* Welcome: CONNECTED as the department it names, kept in the store */
+    Orderbus__V1__Welcome w = ORDERBUS__V1__WELCOME__INIT;
+    w.dept = (char *) "housing";
+    ob_msg_t m;
+    ob_msg_init(&m, "broker");
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_WELCOME;
+    m.env.welcome = &w;
+    s_test_take(self, inbox, &m.env);
+    assert(node_link_phase(self) == NODE_LINK_CONNECTED);
+    assert(strcmp(node_link_dept(self), "housing") == 0);
+
+    /* the broker's seqs: the next one applies, an old one is a duplicate,
+       one after a gap is not applied; an aborted batch leaves no trace */
+    MDB_txn *txn = NULL;
+    node_link_batch_begin(self);
+    int rc = ob_store_begin(node_inbox_store(inbox), true, &txn);
+    assert(rc == 0);
+    node_seq_verdict_t v = node_link_check_seq(self, 1);
+    assert(v == NODE_SEQ_APPLY);
+    rc = node_link_applied(self, txn, 1);
+    assert(rc == 0);
+    v = node_link_check_seq(self, 1);
+    assert(v == NODE_SEQ_DUP);
+    v = node_link_check_seq(self, 3);
+    assert(v == NODE_SEQ_GAP);
+    rc = ob_store_commit(txn);
+    assert(rc == 0);
+    node_link_batch_commit(self);
+    node_link_flush(self);
+    assert(node_link_in_seq(self) == 1);
+    node_link_batch_begin(self);
+    rc = ob_store_begin(node_inbox_store(inbox), true, &txn);
+    assert(rc == 0);
+    v = node_link_check_seq(self, 2);
+    assert(v == NODE_SEQ_APPLY);
+    rc = node_link_applied(self, txn, 2);
+    assert(rc == 0);
+    mdb_txn_abort(txn);
+    node_link_batch_abort(self);
+    assert(node_link_in_seq(self) == 1);
+
+    /* two acts in the outbox; Received{1} confirms the first, a heartbeat
+       naming a seq beyond the last one sent confirms only what exists */
+    for (int i = 0; i < 2; i++) {
+        Orderbus__V1__Sign sign = ORDERBUS__V1__SIGN__INIT;
+        ob_msg_t act;
+        ob_msg_init(&act, NULL);
+        act.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SIGN;
+        act.env.sign = &sign;
+        node_inbox_batch_begin(inbox);
+        rc = ob_store_begin(node_inbox_store(inbox), true, &txn);
+        assert(rc == 0);
+        rc = node_inbox_outbox_append(inbox, txn, &act.env, node_link_dept(self));
+        assert(rc == 0);
+        rc = ob_store_commit(txn);
+        assert(rc == 0);
+        node_inbox_batch_commit(inbox);
+    }
+    assert(node_link_outbox_depth(self) == 2);
+    Orderbus__V1__Received rcv = ORDERBUS__V1__RECEIVED__INIT;
+    rcv.seq = 1;
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_RECEIVED;
+    m.env.received = &rcv;
+    s_test_take(self, inbox, &m.env);
+    assert(node_link_outbox_depth(self) == 1);
+    Orderbus__V1__Heartbeat hb = ORDERBUS__V1__HEARTBEAT__INIT;
+    hb.last_applied_seq = 7;
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT;
+    m.env.heartbeat = &hb;
+    s_test_take(self, inbox, &m.env);
+    assert(node_link_outbox_depth(self) == 0);
+
+    /* the timers never wait longer than a heartbeat interval */
+    int ms = node_link_next_timer_ms(self);
+    assert(ms >= 0 && ms <= 1000);
+
+    node_link_destroy(&self);
+    node_link_destroy(&self);
+    assert(self == NULL);
+    zmq_ctx_term(ctx);
+    node_inbox_destroy(&inbox);
+    ob_log_set_level(level);
+    rc = nftw(dir, s_rm, 8, FTW_DEPTH | FTW_PHYS);
+    assert(rc == 0);
+}

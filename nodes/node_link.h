@@ -121,5 +121,6 @@ void node_link_cron(node_link_t *self);
 /* Milliseconds until the next link timer is due (0 if due now). */
 int node_link_next_timer_ms(node_link_t *self);
 
+void node_link_test(bool verbose);
 
 #endif

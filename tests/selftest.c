@@ -17,6 +17,8 @@
 #include "ob_match.h"
 #include "ob_geo.h"
 #include "ob_yamltree.h"
+#include "../nodes/node_inbox.h"
+#include "../nodes/node_link.h"
 #include <sodium.h>
 
 static const struct {
@@ -31,6 +33,7 @@ static const struct {
     {"json", ob_json_test},         {"rules", ob_rules_test},
     {"calendar", ob_calendar_test}, {"match", ob_match_test},
     {"geo", ob_geo_test},           {"yamltree", ob_yamltree_test},
+    {"node_inbox", node_inbox_test}, {"node_link", node_link_test},
 };
 
 int main(int argc, char **argv)
