@@ -32,7 +32,8 @@ struct node_link {
     char *endpoint;                     /* broker node-link endpoint */
     const ob_keypair_t *broker_public;  /* broker's public key (borrowed) */
     const ob_keypair_t *keys;           /* this node's keypair (borrowed) */
-    int hb_ms;                          /* heartbeat interval */
+    int hb_ms;                          /* heartbeat interval: --heartbeat-ms until
+                                           the first Welcome, then the broker's */
     void *sock;                         /* DEALER, NULL between sockets */
     void *mon;                          /* PAIR reading the DEALER's monitor */
     unsigned generation;                /* socket count, names monitor endpoints */
@@ -48,6 +49,7 @@ struct node_link {
     bool b_welcome;                     /* batch held a Welcome */
     bool b_resend;                      /* broker asked for a resend */
     char b_dept[OB_DEPT_MAX + 1];
+    int b_hb_ms;                        /* the Welcome's heartbeat_ms, 0: none */
     s_error_t *b_errors;                /* business errors to send */
     size_t b_nerrors;
 
@@ -266,6 +268,11 @@ uint64_t node_link_outbox_depth(node_link_t *self)
     return node_inbox_out_seq(self->inbox, false) - self->acked_seq;
 }
 
+int node_link_heartbeat_ms(node_link_t *self)
+{
+    return self->hb_ms;
+}
+
 int64_t node_link_last_broker_ms(node_link_t *self)
 {
     return self->last_broker_ms;
@@ -375,6 +382,7 @@ void node_link_batch_begin(node_link_t *self)
     self->p_acked_seq = self->acked_seq;
     self->b_ack = self->b_gap = self->b_welcome = self->b_resend = false;
     self->b_dept[0] = '\0';
+    self->b_hb_ms = 0;
     self->b_nerrors = 0;
 }
 
@@ -402,6 +410,13 @@ int node_link_take_transport(node_link_t *self, MDB_txn *txn, const ob_envelope_
             return rc;
         self->b_welcome = true;
         ob_fmt(self->b_dept, sizeof self->b_dept, "%s", dept);
+        if (w->heartbeat_ms >= NODE_LINK_HEARTBEAT_MIN_MS
+            && w->heartbeat_ms <= NODE_LINK_HEARTBEAT_MAX_MS)
+            self->b_hb_ms = (int) w->heartbeat_ms;
+        else if (w->heartbeat_ms)
+            ob_warn("broker's heartbeat interval %u ms is outside %d..%d: keeping %d ms",
+                    w->heartbeat_ms, NODE_LINK_HEARTBEAT_MIN_MS, NODE_LINK_HEARTBEAT_MAX_MS,
+                    self->hb_ms);
         return 0;
     }
     case ORDERBUS__V1__ENVELOPE__BODY_RECEIVED:
@@ -527,6 +542,13 @@ void node_link_flush(node_link_t *self)
                     "'%s': check --key and --data", self->dept, self->b_dept);
         ob_fmt(self->dept, sizeof self->dept, "%s", self->b_dept);
         s_enter(self, NODE_LINK_CONNECTED, "welcome");
+        if (self->b_hb_ms && self->b_hb_ms != self->hb_ms) {
+            /* the broker judges our liveness by its own interval: beat to it */
+            ob_info("heartbeat interval %d ms, as the broker asks (was %d ms)", self->b_hb_ms,
+                    self->hb_ms);
+            self->hb_ms = self->b_hb_ms;
+            self->last_hb_us = 0;   /* beat now, then on the new interval */
+        }
         ob_info("connected to broker at %s as department '%s'%s (node seq %llu confirmed, "
                 "%llu to resend; broker seq %llu applied here)",
                 self->endpoint, self->dept, dept_changed ? " (new)" : "",
@@ -731,6 +753,7 @@ void node_link_test(bool verbose)
     /* Welcome: CONNECTED as the department it names, kept in the store */
     Orderbus__V1__Welcome w = ORDERBUS__V1__WELCOME__INIT;
     w.dept = (char *) "housing";
+    w.heartbeat_ms = 250;
     ob_msg_t m;
     ob_msg_init(&m, "broker");
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_WELCOME;
@@ -738,6 +761,13 @@ void node_link_test(bool verbose)
     s_test_take(self, inbox, &m.env);
     assert(node_link_phase(self) == NODE_LINK_CONNECTED);
     assert(strcmp(node_link_dept(self), "housing") == 0);
+    /* ... and beating at the broker's interval, not its own 1000 ms */
+    assert(node_link_heartbeat_ms(self) == 250);
+    int ms = node_link_next_timer_ms(self);
+    assert(ms >= 0 && ms <= 250);
+    w.heartbeat_ms = 0;   /* a broker that names none: the interval stays */
+    s_test_take(self, inbox, &m.env);
+    assert(node_link_heartbeat_ms(self) == 250);
 
     /* the broker's seqs: the next one applies, an old one is a duplicate,
        one after a gap is not applied; an aborted batch leaves no trace */
@@ -801,8 +831,8 @@ void node_link_test(bool verbose)
     assert(node_link_outbox_depth(self) == 0);
 
     /* the timers never wait longer than a heartbeat interval */
-    int ms = node_link_next_timer_ms(self);
-    assert(ms >= 0 && ms <= 1000);
+    ms = node_link_next_timer_ms(self);
+    assert(ms >= 0 && ms <= 250);
 
     node_link_destroy(&self);
     node_link_destroy(&self);

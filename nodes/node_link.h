@@ -7,7 +7,8 @@
                     monitor reports a completed Curve handshake (and retried
                     every 200 ms; ZMQ_IMMEDIATE makes a send fail until then)
       HELLO_SENT    Hello{last_applied_seq = in_seq} sent, waiting for Welcome
-      CONNECTED     Welcome received: outbox resent in order, heartbeats
+      CONNECTED     Welcome received: outbox resent in order, heartbeats at the
+                  interval the Welcome names (the broker judges liveness by it)
     Transitions: Hello sent -> HELLO_SENT; Welcome -> CONNECTED; the
     connection dropped (socket monitor) -> DISCONNECTED; 3 heartbeat
     intervals of broker silence (in HELLO_SENT or CONNECTED) -> the socket is
@@ -44,6 +45,8 @@ typedef enum {
 #define NODE_LINK_WINDOW 256          /* unconfirmed own messages on the wire */
 #define NODE_LINK_RETRY_MIN_MS 1000   /* go-back-N retry interval, doubling ... */
 #define NODE_LINK_RETRY_MAX_MS 30000  /* ... up to this */
+#define NODE_LINK_HEARTBEAT_MIN_MS 50       /* a Welcome's heartbeat_ms is adopted ... */
+#define NODE_LINK_HEARTBEAT_MAX_MS 600000   /* ... within these bounds */
 
 typedef struct node_link node_link_t;
 
@@ -81,6 +84,11 @@ const char *node_link_dept(node_link_t *self);
 uint64_t node_link_in_seq(node_link_t *self);
 uint64_t node_link_outbox_depth(node_link_t *self);
 int64_t  node_link_last_broker_ms(node_link_t *self);
+
+/* The heartbeat interval in use: the one given to node_link_new until a
+   Welcome names the broker's (Welcome.heartbeat_ms, adopted when within
+   NODE_LINK_HEARTBEAT_MIN_MS..MAX_MS), then the broker's. */
+int node_link_heartbeat_ms(node_link_t *self);
 
 /* --- batch phase (inside one write transaction) ----------------------- */
 
