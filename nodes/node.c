@@ -35,6 +35,7 @@
 #define S_SEEN_KEEP_MS (7LL * 24 * 3600 * 1000)
 #define S_PRUNE_EVERY_US (3600ull * 1000000u)
 #define S_GROW_TRIES 4
+#define S_FAULT_REPEAT_US (30ull * 1000000u)   /* store failures: one line per 30 s */
 
 struct node {
     node_opts_t cfg;                /* settings (strings borrowed from main) */
@@ -57,6 +58,12 @@ struct node {
     node_local_view_t view;         /* the link as the batch's clerks see it */
 
     uint64_t prune_us;              /* last prune of the seen database */
+
+    /* store write failures (a full disk): said once, then rate-limited */
+    uint64_t fault_failures;        /* batches failed since the last success */
+    uint64_t fault_said_us;         /* last line about them */
+    uint64_t fault_quiet;           /* failures not logged since that line */
+    uint64_t fault_txnid;           /* the store's last txn id at the first one */
 };
 
 /* Takes an exclusive lock on DIR/node.lock so two nodes never share a store
@@ -407,6 +414,77 @@ static void s_fill_view(node_t *self)
     self->view.last_applied_seq = node_link_in_seq(self->link);
 }
 
+/* What a failed store write most likely means, for the log. */
+static const char *s_fault_cause(int rc)
+{
+    switch (rc) {
+    case ENOSPC:
+        return "the disk holding the store is full: free space there";
+    case EDQUOT:
+        return "the disk quota of the node's user is used up: free space or raise the quota";
+    case EIO:
+        /* LMDB's report of a write the disk cut short: most often a full
+           disk, sometimes a failing one */
+        return "a write was cut short: most often the disk is full (free space there), else "
+               "the disk is failing (see the kernel log)";
+    case MDB_MAP_FULL:
+        return "the store's map is full and could not grow: free memory or disk space";
+    default:
+        return "see the error";
+    }
+}
+
+/* Logs a failed batch: the first failure says what happened and what to
+   do; repeats are one line per S_FAULT_REPEAT_US with the count of those
+   not logged (a full disk must not be filled further by the log). */
+/* The id of the store's last committed write (a batch that changed
+   nothing commits without one). */
+static uint64_t s_last_txnid(node_t *self)
+{
+    MDB_envinfo info;
+    if (mdb_env_info(ob_store_env(node_inbox_store(self->inbox)), &info) != 0)
+        return 0;
+    return (uint64_t) info.me_last_txnid;
+}
+
+static void s_log_store_fault(node_t *self, int rc)
+{
+    uint64_t now = ob_mono_us();
+    if (self->fault_failures++ == 0) {
+        self->fault_txnid = s_last_txnid(self);
+        self->fault_said_us = now;
+        self->fault_quiet = 0;
+        ob_error("cannot write the store in '%s': %s: %s. The store is intact and nothing "
+                 "acknowledged was lost: the broker resends what it sent, clerks are told to "
+                 "retry; the node retries by itself (repeats: one line per %llu s)",
+                 self->cfg.data_dir, ob_store_strerror(rc), s_fault_cause(rc),
+                 S_FAULT_REPEAT_US / 1000000u);
+        return;
+    }
+    if (now - self->fault_said_us < S_FAULT_REPEAT_US) {
+        self->fault_quiet++;
+        return;
+    }
+    ob_error("still cannot write the store in '%s': %s (%llu failed batches since the first, "
+             "%llu not logged in the last %llu s)", self->cfg.data_dir, ob_store_strerror(rc),
+             (unsigned long long) self->fault_failures, (unsigned long long) self->fault_quiet,
+             (unsigned long long) ((now - self->fault_said_us) / 1000000u));
+    self->fault_said_us = now;
+    self->fault_quiet = 0;
+}
+
+/* A batch committed: says so once when the store had been failing and
+   this batch really wrote (one that only read, e.g. a heartbeat, proves
+   nothing about the disk). */
+static void s_store_recovered(node_t *self)
+{
+    if (self->fault_failures == 0 || s_last_txnid(self) == self->fault_txnid)
+        return;
+    ob_info("the store in '%s' is written again (after %llu failed batches)", self->cfg.data_dir,
+            (unsigned long long) self->fault_failures);
+    self->fault_failures = 0;
+}
+
 /* A batch that could not be applied: clerks are told to retry, demo steps
    wait for a later turn, broker messages stay unacknowledged (the broker
    resends them). */
@@ -415,8 +493,7 @@ static void s_batch_failed(node_t *self, int rc)
     char msg[200];
     ob_fmt(msg, sizeof msg, "store error: %s; nothing was applied, retry later",
            ob_store_strerror(rc));
-    ob_error("batch of %zu broker, %zu local, %zu demo messages not applied: %s",
-             self->n_broker, self->n_local, self->n_demo, ob_store_strerror(rc));
+    s_log_store_fault(self, rc);
     for (size_t i = 0; i < self->n_local; i++)
         node_local_fail(&self->in_local[i], ORDERBUS__V1__ERROR_CODE__ERR_STORE, msg);
     for (size_t i = 0; i < self->n_demo; i++)
@@ -485,6 +562,8 @@ int node_run(node_t *self, volatile sig_atomic_t *stop)
             committed = rc == 0;
             if (rc)
                 s_batch_failed(self, rc);
+            else
+                s_store_recovered(self);
         }
         s_flush(self, committed);
         if (*stop)

@@ -15,6 +15,7 @@
 
 #define S_HELLO_TRY_MS 200          /* Hello attempt interval while disconnected */
 #define S_DOWN_WARN_MS 30000        /* repeat "still unreachable" warnings */
+#define S_DROPS_SUSPECT 5           /* handshakes closed in a row before a hint */
 #define S_MAX_ERRORS 256            /* business errors queued in one batch */
 #define S_SNDHWM 1000               /* > window + heartbeats/acks: never blocks */
 #define S_RCVHWM 2048               /* > the broker's window of 1024 */
@@ -63,7 +64,8 @@ struct node_link {
     uint64_t hello_try_us;              /* last Hello attempt (DISCONNECTED) */
     uint64_t down_since_us;             /* entered DISCONNECTED */
     uint64_t down_warn_us;              /* last "still unreachable" warning */
-    uint64_t auth_warn_us;              /* last "key refused" warning */
+    uint64_t auth_warn_us;              /* last handshake-failure warning */
+    unsigned handshake_drops;           /* handshakes closed mid-way, in a row */
     int64_t last_broker_ms;             /* wall clock of last frame, 0 never */
 };
 
@@ -301,6 +303,58 @@ static int s_send_hello(node_link_t *self)
     return 0;
 }
 
+/* A handshake that did not complete. Each kind of failure names its own
+   likely cause, and only that one:
+     AUTH       the broker's ZAP handler answered the Curve handshake with
+                an ERROR (status `value`, 400): it does not know this node's
+                public key -- the key is not registered;
+     PROTOCOL   the handshake broke a rule (`value`: ZMQ_PROTOCOL_ERROR_*);
+                a CRYPTOGRAPHIC one means the broker's messages do not
+                decrypt with --broker-key;
+     NO_DETAIL  the connection closed mid-handshake (`value`: errno, e.g.
+                EPIPE or ECONNRESET): a broker restarting or killed, the
+                network -- or, when it happens on every try, a broker that
+                cannot decrypt our Hello (a wrong --broker-key), which closes
+                without a word. Said at info level the first times; a warning
+                with that hint once five in a row failed, every 30 s at most. */
+static void s_handshake_failed(node_link_t *self, uint16_t event, uint32_t value, uint64_t now)
+{
+    bool due = !self->auth_warn_us || now - self->auth_warn_us >= S_DOWN_WARN_MS * 1000ull;
+    self->handshake_drops = event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                                ? self->handshake_drops + 1 : 0;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        if (self->handshake_drops < S_DROPS_SUSPECT) {
+            ob_info("broker link: connection to %s closed during the handshake (%s): the broker "
+                    "may be restarting; retrying", self->endpoint,
+                    value ? strerror((int) value) : "closed by the peer");
+            return;
+        }
+        if (!due)
+            return;
+        self->auth_warn_us = now;
+        ob_warn("broker link: %u handshakes in a row with %s closed before completing (last: "
+                "%s): if the broker is running, check that --broker-key is its public key (a "
+                "broker that cannot decrypt a node's hello closes the connection)",
+                self->handshake_drops, self->endpoint,
+                value ? strerror((int) value) : "closed by the peer");
+        return;
+    }
+    if (!due)
+        return;
+    self->auth_warn_us = now;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        ob_warn("broker at %s refused this node's key (ZAP status %u): register the public key "
+                "of --key with 'orderbus admin add-department'", self->endpoint,
+                (unsigned) value);
+    else if (value == ZMQ_PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC)
+        ob_warn("handshake with broker at %s failed: its messages do not decrypt (protocol "
+                "error 0x%x): is --broker-key the broker's public key?", self->endpoint,
+                (unsigned) value);
+    else
+        ob_warn("handshake with broker at %s failed: protocol error 0x%x (is it an orderbus "
+                "broker's node link, of a compatible ZeroMQ?)", self->endpoint, (unsigned) value);
+}
+
 void node_link_take_monitor(node_link_t *self)
 {
     for (int i = 0; i < 64 && self->mon; i++) {
@@ -328,6 +382,7 @@ void node_link_take_monitor(node_link_t *self)
         case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
             ob_debug("broker link: connection to %s is up", self->endpoint);
             self->conn_up = true;
+            self->handshake_drops = 0;
             self->hello_try_us = 0;   /* say Hello at once */
             if (self->phase == NODE_LINK_CONNECTED)   /* reconnected underneath us */
                 s_enter(self, NODE_LINK_DISCONNECTED, "new connection");
@@ -341,16 +396,7 @@ void node_link_take_monitor(node_link_t *self)
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
         case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
-            if (!self->auth_warn_us || now - self->auth_warn_us >= S_DOWN_WARN_MS * 1000ull) {
-                self->auth_warn_us = now;
-                ob_warn("broker at %s refused the connection (%s, code %u): is this node's key "
-                        "registered with 'orderbus admin add-department' and is --broker-key "
-                        "the broker's public key?",
-                        self->endpoint,
-                        event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "authentication failed"
-                                                                : "handshake failed",
-                        (unsigned) value);
-            }
+            s_handshake_failed(self, event, value, now);
             break;
         default:
             break;
