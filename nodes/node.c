@@ -230,16 +230,16 @@ static int s_take_broker(node_t *self, MDB_txn *txn, const ob_envelope_t *env)
            consumed so it never blocks the ones behind it, and refused */
         if (env->seq == 0) {
             node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
-                                ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
-                                "message not handled on the node link");
+                                  ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
+                                  "message not handled on the node link");
             return 0;
         }
         break;
     }
     if (env->seq == 0) {
         node_link_queue_error(self->link, env->msg_id.data, env->msg_id.len,
-                            ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
-                            "reliable message without 'seq'");
+                              ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
+                              "reliable message without 'seq'");
         return 0;
     }
     node_seq_verdict_t verdict = node_link_check_seq(self->link, env->seq);
@@ -509,7 +509,7 @@ static void s_flush(node_t *self, bool committed)
         const node_touched_t *t = NULL;
         size_t n = node_inbox_touched(self->inbox, &t);
         for (size_t i = 0; i < n; i++)
-            node_demo_note(self->demo, t[i].id, t[i].state, t[i].attempt, t[i].event);
+            node_demo_note(self->demo, t[i].id, t[i].state_now, t[i].attempt, t[i].event);
     }
     for (size_t i = 0; i < self->n_local; i++) {
         node_local_send(self->local, &self->in_local[i]);

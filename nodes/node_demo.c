@@ -136,7 +136,7 @@ static void s_schedule_first(node_demo_t *self, const uint8_t id[OB_ID_BYTES], u
 }
 
 void node_demo_note(node_demo_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t state,
-                  uint32_t attempt, ob_event_t event)
+                    uint32_t attempt, ob_event_t event)
 {
     switch (state) {
     case ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED:

@@ -31,7 +31,7 @@ int node_demo_rebuild(node_demo_t *self, node_inbox_t *inbox);
    caused it: ROUTE for a Dispatch, a Decision's event, or the department
    action; UNSPECIFIED when unknown). Schedules its next step or forgets it. */
 void node_demo_note(node_demo_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t state,
-                  uint32_t attempt, ob_event_t event);
+                    uint32_t attempt, ob_event_t event);
 
 /* Moves up to `max` due steps into `out` (notes are static strings).
    Returns how many. */

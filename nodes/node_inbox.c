@@ -92,7 +92,7 @@ static void s_touch(node_inbox_t *self, const uint8_t id[OB_ID_BYTES], ob_state_
         return;
     node_touched_t *t = &self->touched[self->n_touched++];
     memcpy(t->id, id, OB_ID_BYTES);
-    t->state = state;
+    t->state_now = state;
     t->attempt = attempt;
     t->event = event;
 }

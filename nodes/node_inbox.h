@@ -47,7 +47,7 @@ typedef struct {
 /* An order the batch changed, read after the commit (for the demo agent). */
 typedef struct {
     uint8_t id[OB_ID_BYTES];
-    ob_state_t state;                  /* its state after the change */
+    ob_state_t state_now;              /* its state after the change */
     uint32_t attempt;
     ob_event_t event;                  /* what changed it */
 } node_touched_t;

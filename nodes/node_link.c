@@ -407,10 +407,11 @@ void node_link_take_monitor(node_link_t *self)
 /* The broker has committed every own message up to `seq`: drop them. */
 static int s_acked(node_link_t *self, MDB_txn *txn, uint64_t seq, const char *what)
 {
-    if (seq > node_inbox_out_seq(self->inbox, true)) {
+    uint64_t out_seq = node_inbox_out_seq(self->inbox, true);
+    if (seq > out_seq) {
         ob_warn("broker %s seq %llu beyond the last one this node sent (%llu)", what,
-                (unsigned long long) seq, (unsigned long long) node_inbox_out_seq(self->inbox, true));
-        seq = node_inbox_out_seq(self->inbox, true);
+                (unsigned long long) seq, (unsigned long long) out_seq);
+        seq = out_seq;
     }
     if (seq <= self->p_acked_seq)
         return 0;
@@ -438,12 +439,12 @@ int node_link_take_transport(node_link_t *self, MDB_txn *txn, const ob_envelope_
     switch (env->body_case) {
     case ORDERBUS__V1__ENVELOPE__BODY_WELCOME: {
         const Orderbus__V1__Welcome *w = env->welcome;
-        uint64_t last = w->last_applied_seq;
+        uint64_t last = w->last_applied_seq, out_seq = node_inbox_out_seq(self->inbox, true);
         int rc = 0;
-        if (last > node_inbox_out_seq(self->inbox, true)) {
+        if (last > out_seq) {
             ob_warn("broker has node seq %llu but this node's store ends at %llu "
                     "(store replaced?): numbering continues after %llu",
-                    (unsigned long long) last, (unsigned long long) node_inbox_out_seq(self->inbox, true),
+                    (unsigned long long) last, (unsigned long long) out_seq,
                     (unsigned long long) last);
             rc = node_inbox_outbox_skip_to(self->inbox, txn, last);
         }
@@ -518,7 +519,7 @@ int node_link_applied(node_link_t *self, MDB_txn *txn, uint64_t seq)
 }
 
 void node_link_queue_error(node_link_t *self, const uint8_t *ref_msg_id, size_t ref_len,
-                         ob_errcode_t code, const char *message)
+                           ob_errcode_t code, const char *message)
 {
     if (self->b_nerrors >= S_MAX_ERRORS)
         return;   /* the broker learns the rest from its own journal */
@@ -550,7 +551,8 @@ void node_link_batch_abort(node_link_t *self)
 /* Sends outbox messages after sent_upto, within the window. */
 static void s_pump(node_link_t *self)
 {
-    if (self->phase != NODE_LINK_CONNECTED || self->sent_upto >= node_inbox_out_seq(self->inbox, false))
+    uint64_t out_seq = node_inbox_out_seq(self->inbox, false);
+    if (self->phase != NODE_LINK_CONNECTED || self->sent_upto >= out_seq)
         return;
     MDB_txn *txn = NULL;
     int rc = ob_store_begin(node_inbox_store(self->inbox), false, &txn);
@@ -558,7 +560,7 @@ static void s_pump(node_link_t *self)
         ob_error("cannot read outbox: %s", ob_store_strerror(rc));
         return;
     }
-    while (self->sent_upto < node_inbox_out_seq(self->inbox, false)
+    while (self->sent_upto < out_seq
            && self->sent_upto - self->acked_seq < NODE_LINK_WINDOW) {
         uint64_t seq = self->sent_upto + 1;
         MDB_val v;
@@ -663,7 +665,7 @@ void node_link_cron(node_link_t *self)
             ob_warn("broker at %s unreachable for %llu s (still trying; %llu messages queued)",
                     self->endpoint,
                     (unsigned long long) ((now - self->down_since_us) / 1000000u),
-                    (unsigned long long) (node_inbox_out_seq(self->inbox, false) - self->acked_seq));
+                    (unsigned long long) node_link_outbox_depth(self));
         }
         if (!self->sock)
             s_reconnect(self, "no socket");

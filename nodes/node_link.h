@@ -109,7 +109,7 @@ int node_link_applied(node_link_t *self, MDB_txn *txn, uint64_t seq);
 /* Queues an Error{code, message, ref_msg_id} to the broker, sent after the
    commit (a valid reliable message refused by the business rules). */
 void node_link_queue_error(node_link_t *self, const uint8_t *ref_msg_id, size_t ref_len,
-                         ob_errcode_t code, const char *message);
+                           ob_errcode_t code, const char *message);
 
 /* Adopts the batch's sequence changes (after a successful commit), or
    forgets them (after an abort). */
