@@ -24,8 +24,6 @@
 #include "ob_log.h"
 #include "ob_util.h"
 #include "ob_wire.h"
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -66,30 +64,6 @@ struct node {
     uint64_t fault_txnid;           /* the store's last txn id at the first one */
 };
 
-/* Takes an exclusive lock on DIR/node.lock so two nodes never share a store
-   and a socket. Returns the fd, or -1 (errno EWOULDBLOCK when held). */
-static int s_lock_dir(const char *dir, char *err, size_t errlen)
-{
-    char path[4096];
-    ob_fmt(path, sizeof path, "%s/node.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        ob_fmt(err, errlen, "cannot open lock file '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int e = errno;
-        ob_fmt(err, errlen, e == EWOULDBLOCK
-                                ? "another orderbus-node is running on '%s'"
-                                : "cannot lock '%s': %s",
-               dir, strerror(e));
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
 node_t *node_new(const node_opts_t *cfg, int *exit_code, char *err, size_t errlen)
 {
     *exit_code = EX_SOFTWARE;
@@ -120,7 +94,8 @@ node_t *node_new(const node_opts_t *cfg, int *exit_code, char *err, size_t errle
         goto fail;
     }
     chmod(cfg->data_dir, 0700);   /* the local service relies on it */
-    self->lock_fd = s_lock_dir(cfg->data_dir, err, errlen);
+    /* two nodes never share a store and a socket: DIR/node.lock */
+    self->lock_fd = ob_store_lock(cfg->data_dir, "node", err, errlen);
     if (self->lock_fd < 0) {
         *exit_code = errno == EWOULDBLOCK ? EX_TEMPFAIL : EX_CANTCREAT;
         goto fail;
