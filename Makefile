@@ -50,8 +50,17 @@ LIB_SRC := $(wildcard lib/*.c)
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRC)) $(BUILD)/gen/orderbus.pb-c.o
 LIBA    := $(BUILD)/liborderbus.a
 
-BROKER_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(wildcard broker/*.c))
-NODE_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(wildcard nodes/*.c))
+# Each daemon is an archive of its modules (every DIR/*.c but DIR/main.c,
+# whatever their names) plus main.o: the self-test runner links the same
+# archives, so daemon modules have self-tests in the one table.
+# $(call s_daemon_objs,DIR)
+s_daemon_objs = $(patsubst %.c,$(BUILD)/%.o,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
+BROKER_OBJ := $(call s_daemon_objs,broker)
+BROKER_MAIN:= $(BUILD)/broker/main.o
+BROKERA    := $(BUILD)/libbroker.a
+NODE_OBJ   := $(call s_daemon_objs,nodes)
+NODE_MAIN  := $(BUILD)/nodes/main.o
+NODEA      := $(BUILD)/libnode.a
 CLI_OBJ    := $(patsubst %.c,$(BUILD)/%.o,$(wildcard cli/*.c))
 TOOL_SRC   := $(wildcard tests/tools/*.c)
 TOOLS      := $(patsubst tests/tools/%.c,$(BUILD)/bin/%,$(TOOL_SRC))
@@ -116,21 +125,29 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/bin/orderbus-broker: $(BROKER_OBJ) $(LIBA)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(BROKER_OBJ) $(LIBA) $(LDLIBS)
+$(BROKERA): $(BROKER_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/bin/orderbus-node: $(NODE_OBJ) $(LIBA)
+$(NODEA): $(NODE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/orderbus-broker: $(BROKER_MAIN) $(BROKERA) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $(NODE_OBJ) $(LIBA) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(BROKER_MAIN) $(BROKERA) $(LIBA) $(LDLIBS)
+
+$(BUILD)/bin/orderbus-node: $(NODE_MAIN) $(NODEA) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(NODE_MAIN) $(NODEA) $(LIBA) $(LDLIBS)
 
 $(BUILD)/bin/orderbus: $(CLI_OBJ) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
 
-$(BUILD)/bin/ob_selftest: $(BUILD)/tests/selftest.o $(LIBA)
+$(BUILD)/bin/ob_selftest: $(BUILD)/tests/selftest.o $(NODEA) $(BROKERA) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $< $(NODEA) $(BROKERA) $(LIBA) $(LDLIBS)
 
 $(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBA)
 	@mkdir -p $(dir $@)

@@ -9,6 +9,7 @@
     config files are input.                                                */
 #include <yaml.h>
 #include <assert.h>
+#include <ctype.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <limits.h>
@@ -17,6 +18,7 @@
 #include "ob_config.h"
 #include "ob_common.h"
 #include "ob_util.h"
+#include "ob_selftest.h"   /* last: asserts on in the self-test, also with -DNDEBUG */
 
 #define OB_CONFIG_MAX_BYTES (1024 * 1024)  /* a config file is small */
 #define OB_CONFIG_MAX_KEYS  2048
@@ -472,6 +474,186 @@ const char *ob_config_key(ob_config_t *self, size_t i)
     return i < self->count ? self->entries[i].key : NULL;
 }
 
+/* --- the key table -------------------------------------------------------- */
+
+/* True when `name` is the key's name, in YAML ('_') or flag ('-') spelling. */
+static bool s_key_is(const char *key, const char *name)
+{
+    for (; *key && *name; key++, name++)
+        if (*key != *name && !(*key == '_' && *name == '-'))
+            return false;
+    return *key == '\0' && *name == '\0';
+}
+
+const ob_config_key_t *ob_config_key_find(const ob_config_key_t *table, const char *name)
+{
+    for (const ob_config_key_t *k = table; k && k->name; k++)
+        if (s_key_is(k->name, name))
+            return k;
+    return NULL;
+}
+
+/* Decimal integer, optional sign, nothing else. Returns 0 or -1. */
+static int s_parse_long(const char *s, long *out)
+{
+    if (!*s || isspace((unsigned char) *s))
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* The "what is allowed" part of a message for `key`. */
+static void s_allowed(const ob_config_key_t *key, char *buf, size_t len)
+{
+    switch (key->kind) {
+    case OB_CONFIG_LONG:
+        snprintf(buf, len, "an integer from %ld to %ld", key->min, key->max);
+        break;
+    case OB_CONFIG_U64:
+        snprintf(buf, len, "a number from 0 to %llu", (unsigned long long) UINT64_MAX);
+        break;
+    case OB_CONFIG_BOOL:
+        snprintf(buf, len, "true or false");
+        break;
+    case OB_CONFIG_RANGE:
+        snprintf(buf, len, "MIN:MAX, integers from %ld to %ld with MIN <= MAX", key->min,
+                 key->max);
+        break;
+    case OB_CONFIG_CHOICE: {
+        size_t used = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; key->choices && key->choices[i] && used < len; i++)
+            used += (size_t) snprintf(buf + used, len - used, "%s%s",
+                                      i == 0 ? "one of " : ", ", key->choices[i]);
+        break;
+    }
+    default:
+        snprintf(buf, len, "text");
+        break;
+    }
+}
+
+/* Parses `value` for `key` into `field`. Returns 0 or -1. */
+static int s_parse_value(const ob_config_key_t *key, void *field, const char *value)
+{
+    long a, b;
+    switch (key->kind) {
+    case OB_CONFIG_STRING:
+    case OB_CONFIG_PATH:
+        *(const char **) field = value;
+        return 0;
+    case OB_CONFIG_LONG:
+        if (s_parse_long(value, &a) || a < key->min || a > key->max)
+            return -1;
+        *(long *) field = a;
+        return 0;
+    case OB_CONFIG_U64: {
+        if (!isdigit((unsigned char) value[0]))
+            return -1;
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(value, &end, 10);
+        if (errno || *end)
+            return -1;
+        *(uint64_t *) field = v;
+        return 0;
+    }
+    case OB_CONFIG_BOOL:
+        if (!strcmp(value, "true") || !strcmp(value, "yes") || !strcmp(value, "on")
+            || !strcmp(value, "1"))
+            *(bool *) field = true;
+        else if (!strcmp(value, "false") || !strcmp(value, "no") || !strcmp(value, "off")
+                 || !strcmp(value, "0"))
+            *(bool *) field = false;
+        else
+            return -1;
+        return 0;
+    case OB_CONFIG_RANGE: {
+        char buf[64];
+        const char *colon = strchr(value, ':');
+        if (!colon || (size_t) (colon - value) >= sizeof buf)
+            return -1;
+        memcpy(buf, value, (size_t) (colon - value));
+        buf[colon - value] = '\0';
+        if (s_parse_long(buf, &a) || s_parse_long(colon + 1, &b) || a < key->min
+            || b > key->max || a > b)
+            return -1;
+        ((long *) field)[0] = a;
+        ((long *) field)[1] = b;
+        return 0;
+    }
+    case OB_CONFIG_CHOICE:
+        for (int i = 0; key->choices && key->choices[i]; i++)
+            if (!strcmp(value, key->choices[i])) {
+                *(int *) field = i;
+                return 0;
+            }
+        return -1;
+    }
+    return -1;
+}
+
+int ob_config_key_set(const ob_config_key_t *key, void *settings, const char *value,
+                      const char *where, char *err, size_t errlen)
+{
+    assert(key && settings && value);
+    if (s_parse_value(key, (char *) settings + key->offset, value) == 0)
+        return 0;
+    char flag[OB_CONFIG_KEY_MAX + 3], allowed[256];
+    if (!where) {
+        snprintf(flag, sizeof flag, "--%s", key->name);
+        for (char *c = flag; *c; c++)
+            if (*c == '_')
+                *c = '-';
+        where = flag;
+    }
+    s_allowed(key, allowed, sizeof allowed);
+    snprintf(err, errlen, "%s '%s' must be %s", where, value, allowed);
+    return -1;
+}
+
+int ob_config_apply(ob_config_t *self, const ob_config_key_t *table, void *settings,
+                    char *err, size_t errlen)
+{
+    assert(self && table && settings);
+    for (const ob_config_key_t *k = table; k->name; k++) {
+        s_entry_t *e = s_find(self, k->name);
+        if (!e || !e->value)
+            continue;
+        const char *value = k->kind == OB_CONFIG_PATH ? ob_config_path(self, k->name) : e->value;
+        if (!value) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        char where[OB_CONFIG_KEY_MAX + 4096];
+        snprintf(where, sizeof where, "%s:%zu:%zu: '%s'", self->path, e->line, e->column,
+                 k->name);
+        if (ob_config_key_set(k, settings, value, where, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+const char *ob_config_next_unknown(ob_config_t *self, const ob_config_key_t *table,
+                                   size_t *iter)
+{
+    assert(self && iter);
+    while (*iter < self->count) {
+        const char *key = self->entries[(*iter)++].key;
+        bool known = false;
+        for (const ob_config_key_t *k = table; k && k->name && !known; k++)
+            known = strcmp(k->name, key) == 0;
+        if (!known)
+            return key;
+    }
+    return NULL;
+}
+
 /* --- self-test ------------------------------------------------------------ */
 
 static void s_write(const char *path, const char *text)
@@ -494,6 +676,86 @@ static void s_expect_error(const char *path, const char *text, const char *want,
     }
     if (verbose)
         printf("\n    %s", err);
+}
+
+/* The key table, as a daemon's main uses it. */
+typedef struct {
+    const char *data;
+    long heartbeat_ms;
+    uint64_t seed;
+    bool demo;
+    long delay[2];
+    int level;
+} s_settings_t;
+
+static void s_key_table_test(const char *dir, bool verbose)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug", NULL};
+    static const ob_config_key_t keys[] = {
+        {"data", OB_CONFIG_PATH, 0, 0, offsetof(s_settings_t, data), NULL},
+        {"heartbeat_ms", OB_CONFIG_LONG, 50, 600000, offsetof(s_settings_t, heartbeat_ms), NULL},
+        {"demo_seed", OB_CONFIG_U64, 0, 0, offsetof(s_settings_t, seed), NULL},
+        {"demo_auto", OB_CONFIG_BOOL, 0, 0, offsetof(s_settings_t, demo), NULL},
+        {"demo_delay_ms", OB_CONFIG_RANGE, 0, 3600000, offsetof(s_settings_t, delay), NULL},
+        {"log_level", OB_CONFIG_CHOICE, 0, 0, offsetof(s_settings_t, level), levels},
+        OB_CONFIG_KEY_END,
+    };
+    char path[256], err[512], want[512];
+    s_settings_t st = {.heartbeat_ms = 1000, .level = 2};
+    assert(ob_config_key_find(keys, "heartbeat-ms") == &keys[1]);
+    assert(ob_config_key_find(keys, "heartbeat_ms") == &keys[1]);
+    assert(ob_config_key_find(keys, "heartbeat") == NULL);
+
+    /* flags: range-checked, the message names the flag, the value, the range */
+    int rc = ob_config_key_set(&keys[1], &st, "250", NULL, err, sizeof err);
+    assert(rc == 0 && st.heartbeat_ms == 250);
+    const char *bad[] = {"0", "-5", "49", "600001", "1e3", "250ms", "", " 250", "nan",
+                         "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rc = ob_config_key_set(&keys[1], &st, bad[i], NULL, err, sizeof err);
+        assert(rc == -1 && st.heartbeat_ms == 250);
+        ob_fmt(want, sizeof want, "--heartbeat-ms '%s' must be an integer from 50 to 600000",
+               bad[i]);
+        assert(strcmp(err, want) == 0);
+    }
+    if (verbose)
+        printf("\n    %s", err);
+    rc = ob_config_key_set(&keys[4], &st, "20:200", NULL, err, sizeof err);
+    assert(rc == 0 && st.delay[0] == 20 && st.delay[1] == 200);
+    rc = ob_config_key_set(&keys[4], &st, "200:20", NULL, err, sizeof err);
+    assert(rc == -1 && strstr(err, "--demo-delay-ms '200:20' must be MIN:MAX"));
+    rc = ob_config_key_set(&keys[2], &st, "-1", NULL, err, sizeof err);
+    assert(rc == -1);
+    rc = ob_config_key_set(&keys[2], &st, "18446744073709551615", NULL, err, sizeof err);
+    assert(rc == 0 && st.seed == UINT64_MAX);
+    rc = ob_config_key_set(&keys[5], &st, "loud", NULL, err, sizeof err);
+    assert(rc == -1);
+    assert(strcmp(err, "--log-level 'loud' must be one of error, warn, info, debug") == 0);
+
+    /* the file: typed, resolved, positioned errors, unknown keys */
+    ob_fmt(path, sizeof path, "%s/node.yaml", dir);
+    s_write(path, "data: store\nheartbeat_ms: 500\ndemo_auto: yes\nlog_level: debug\n"
+                  "colour: blue\n");
+    ob_config_t *c = ob_config_load(path, err, sizeof err);
+    assert(c);
+    rc = ob_config_apply(c, keys, &st, err, sizeof err);
+    assert(rc == 0 && st.heartbeat_ms == 500 && st.demo && st.level == 3);
+    assert(st.data && st.data[0] == '/' && strstr(st.data, "/store"));
+    size_t iter = 0;
+    const char *unknown = ob_config_next_unknown(c, keys, &iter);
+    assert(unknown && strcmp(unknown, "colour") == 0);
+    assert(ob_config_next_unknown(c, keys, &iter) == NULL);
+    ob_config_destroy(&c);
+    s_write(path, "heartbeat_ms: 0\n");
+    c = ob_config_load(path, err, sizeof err);
+    assert(c);
+    rc = ob_config_apply(c, keys, &st, err, sizeof err);
+    assert(rc == -1);
+    ob_fmt(want, sizeof want, "%s:1:15: 'heartbeat_ms' '0' must be an integer from 50 to 600000",
+           path);
+    assert(strcmp(err, want) == 0);
+    ob_config_destroy(&c);
+    unlink(path);
 }
 
 void ob_config_test(bool verbose)
@@ -617,6 +879,7 @@ void ob_config_test(bool verbose)
     assert(strstr(err, "not a regular file"));
 
     unlink(path);
+    s_key_table_test(dir, verbose);
     assert(rmdir(dir) == 0);
     if (verbose)
         printf("\n");

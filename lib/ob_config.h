@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct ob_config ob_config_t;
 
@@ -31,6 +32,61 @@ const char *ob_config_path(ob_config_t *self, const char *key);
 /* Keys present in the file, for "unknown key" checks: count and i-th key. */
 size_t ob_config_count(ob_config_t *self);
 const char *ob_config_key(ob_config_t *self, size_t i);
+
+/* --- the key table ----------------------------------------------------------
+
+   A daemon's settings are one struct with a typed field per key, and one
+   table saying, for each key, its YAML name, its kind, its range and where
+   its field is. The same entry parses the YAML key `name` and the flag
+   `--name` with '_' written '-' (heartbeat_ms: --heartbeat-ms), so a file and
+   a flag can never disagree about what a value means. Order: defaults in
+   the struct, then ob_config_apply (the file), then ob_config_key_set for
+   each flag (flags override the file).                                    */
+
+typedef enum {
+    OB_CONFIG_STRING = 1,   /* const char * (borrowed from argv or the file) */
+    OB_CONFIG_PATH,         /* const char *, relative paths of the file resolved
+                               against its directory */
+    OB_CONFIG_LONG,         /* long in [min, max] */
+    OB_CONFIG_U64,          /* uint64_t, decimal, no sign */
+    OB_CONFIG_BOOL,         /* bool: true/false, yes/no, on/off, 1/0; as a flag
+                               it takes no value and means true */
+    OB_CONFIG_RANGE,        /* long[2] "MIN:MAX", each in [min, max], MIN <= MAX */
+    OB_CONFIG_CHOICE        /* int: index of the value in `choices` */
+} ob_config_kind_t;
+
+typedef struct {
+    const char *name;       /* YAML key; the flag is --name with '-' for '_' */
+    ob_config_kind_t kind;
+    long min, max;          /* OB_CONFIG_LONG and OB_CONFIG_RANGE: inclusive */
+    size_t offset;          /* offsetof(settings, field) */
+    const char *const *choices;   /* OB_CONFIG_CHOICE: NULL-terminated names */
+} ob_config_key_t;
+
+/* A table ends with an entry whose name is NULL. */
+#define OB_CONFIG_KEY_END {NULL, 0, 0, 0, 0, NULL}
+
+/* The entry of `table` named `name` (YAML spelling, or the flag's with
+   '-'), or NULL. */
+const ob_config_key_t *ob_config_key_find(const ob_config_key_t *table, const char *name);
+
+/* Parses `value` into the field of `settings` that `key` names. `where` says
+   where the value came from, for the message ("--heartbeat-ms", or
+   "FILE:LINE:COL: 'heartbeat_ms'"); NULL: the flag's spelling. Returns 0,
+   or -1 with a message naming the key, the value and what is allowed
+   ("--heartbeat-ms '0' must be an integer from 50 to 600000"). */
+int ob_config_key_set(const ob_config_key_t *key, void *settings, const char *value,
+                      const char *where, char *err, size_t errlen);
+
+/* Parses every key of `table` present in the file into `settings`.
+   Returns 0, or -1 with the first error (file:line:col, key, range). */
+int ob_config_apply(ob_config_t *self, const ob_config_key_t *table, void *settings,
+                    char *err, size_t errlen);
+
+/* Keys of the file that `table` does not know, one a call: pass *iter = 0
+   first. Returns the key, or NULL when there are no more. */
+const char *ob_config_next_unknown(ob_config_t *self, const ob_config_key_t *table,
+                                   size_t *iter);
 
 void ob_config_test(bool verbose);
 

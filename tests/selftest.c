@@ -18,6 +18,8 @@
 #include "ob_match.h"
 #include "ob_geo.h"
 #include "ob_yamltree.h"
+#include "../nodes/node_inbox.h"
+#include "../nodes/node_link.h"
 #include <sodium.h>
 
 static const struct {
@@ -33,6 +35,7 @@ static const struct {
     {"calendar", ob_calendar_test}, {"match", ob_match_test},
     {"geo", ob_geo_test},           {"yamltree", ob_yamltree_test},
     {"text", ob_text_test},
+    {"node_inbox", node_inbox_test}, {"node_link", node_link_test},
 };
 
 int main(int argc, char **argv)

@@ -32,7 +32,7 @@
 #include "ob_util.h"
 #include "ob_wire.h"
 #include "ob_fsm.h"
-#include "../../nodes/broker_link.h"
+#include "../../nodes/node_link.h"
 #include <ftw.h>
 #include <signal.h>
 #include <sodium.h>
@@ -675,8 +675,8 @@ int main(int argc, char **argv)
     e = s_brecv(self, 3000 * sc);
     dt = (ob_mono_us() - t0) / 1000;
     CHECK(self, s_is(e, ORDERBUS__V1__ENVELOPE__BODY_SIGN) && e->seq == 1
-                    && dt >= OB_LINK_RETRY_MIN_MS * 8 / 10
-                    && dt <= (uint64_t) (OB_LINK_RETRY_MIN_MS * 18 / 10 * sc),
+                    && dt >= NODE_LINK_RETRY_MIN_MS * 8 / 10
+                    && dt <= (uint64_t) (NODE_LINK_RETRY_MIN_MS * 18 / 10 * sc),
           "unconfirmed Sign is resent after ~1 s (%llu ms)", (unsigned long long) dt);
     ob_wire_free(e);
     s_received(self, 1);
@@ -870,11 +870,11 @@ int main(int argc, char **argv)
         s_dispatch(self, 6 + (uint64_t) i, last_id, 1, case_no, S_TITLE, NULL);
         ob_fmt(last_case, sizeof last_case, "%s", case_no);
     }
-    uint64_t max1 = s_max_seq(self, 5000 * sc, acked, acked + OB_LINK_WINDOW);
+    uint64_t max1 = s_max_seq(self, 5000 * sc, acked, acked + NODE_LINK_WINDOW);
     max1 = s_max_seq(self, 500, max1, 0);   /* and no further */
-    CHECK(self, max1 == acked + OB_LINK_WINDOW,
+    CHECK(self, max1 == acked + NODE_LINK_WINDOW,
           "window: %llu unconfirmed messages on the wire (%d)",
-          (unsigned long long) (max1 - acked), OB_LINK_WINDOW);
+          (unsigned long long) (max1 - acked), NODE_LINK_WINDOW);
     s_received(self, max1);
     uint64_t max2 = s_max_seq(self, 3000 * sc, max1, max1 + 1);
     CHECK(self, max2 > max1, "after Received the window moves on (%llu -> %llu)",

@@ -1,10 +1,10 @@
-/*  demo_auto.c — demo auto-handling mode: a scripted department clerk.
+/*  node_demo.c — demo auto-handling mode: a scripted department clerk.
 
     The schedule holds at most one pending step per order (a new note about
     the order replaces it). Steps are kept in a plain array: a demo handles
     hundreds or a few thousand open orders, where a scan is cheap.
     Randomness is a seeded splitmix64, so a demo run can be repeated.       */
-#include "demo_auto.h"
+#include "node_demo.h"
 #include "ob_log.h"
 #include "ob_util.h"
 
@@ -16,7 +16,7 @@ typedef struct {
     bool rework;            /* this round answers a rework request */
 } s_step_t;
 
-struct ob_demo {
+struct node_demo {
     uint64_t rng;           /* splitmix64 state */
     int min_ms, max_ms;     /* delay range per step */
     int return_pct;         /* share of first dispatches returned */
@@ -46,7 +46,7 @@ static const char *s_explained_notes[] = {
 
 #define S_PICK(arr) (arr[s_rand(self) % (sizeof arr / sizeof arr[0])])
 
-static uint64_t s_rand(ob_demo_t *self)
+static uint64_t s_rand(node_demo_t *self)
 {
     uint64_t z = (self->rng += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -54,15 +54,15 @@ static uint64_t s_rand(ob_demo_t *self)
     return z ^ (z >> 31);
 }
 
-static uint64_t s_delay_us(ob_demo_t *self)
+static uint64_t s_delay_us(node_demo_t *self)
 {
     uint64_t span = (uint64_t) (self->max_ms - self->min_ms) + 1;
     return ((uint64_t) self->min_ms + s_rand(self) % span) * 1000u;
 }
 
-ob_demo_t *ob_demo_new(uint64_t seed, int min_ms, int max_ms, int return_pct)
+node_demo_t *node_demo_new(uint64_t seed, int min_ms, int max_ms, int return_pct)
 {
-    ob_demo_t *self = calloc(1, sizeof *self);
+    node_demo_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->rng = seed;
@@ -72,7 +72,7 @@ ob_demo_t *ob_demo_new(uint64_t seed, int min_ms, int max_ms, int return_pct)
     return self;
 }
 
-void ob_demo_destroy(ob_demo_t **self_p)
+void node_demo_destroy(node_demo_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
@@ -81,7 +81,7 @@ void ob_demo_destroy(ob_demo_t **self_p)
     *self_p = NULL;
 }
 
-static s_step_t *s_find(ob_demo_t *self, const uint8_t id[OB_ID_BYTES])
+static s_step_t *s_find(node_demo_t *self, const uint8_t id[OB_ID_BYTES])
 {
     for (size_t i = 0; i < self->n; i++)
         if (memcmp(self->steps[i].id, id, OB_ID_BYTES) == 0)
@@ -89,7 +89,7 @@ static s_step_t *s_find(ob_demo_t *self, const uint8_t id[OB_ID_BYTES])
     return NULL;
 }
 
-static void s_forget(ob_demo_t *self, const uint8_t id[OB_ID_BYTES])
+static void s_forget(node_demo_t *self, const uint8_t id[OB_ID_BYTES])
 {
     s_step_t *s = s_find(self, id);
     if (s)
@@ -98,7 +98,7 @@ static void s_forget(ob_demo_t *self, const uint8_t id[OB_ID_BYTES])
 
 /* Schedules `event` for the order after a random delay (replacing any step
    it had). Out of memory: the order is left to the clerk, with a warning. */
-static void s_schedule(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], uint32_t attempt,
+static void s_schedule(node_demo_t *self, const uint8_t id[OB_ID_BYTES], uint32_t attempt,
                        ob_event_t event, bool rework)
 {
     s_step_t *s = s_find(self, id);
@@ -124,7 +124,7 @@ static void s_schedule(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], uint32_t 
 
 /* First step for an order that is DISPATCHED: return it (a share of first
    dispatches, never after a denied return) or sign it. */
-static void s_schedule_first(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], uint32_t attempt,
+static void s_schedule_first(node_demo_t *self, const uint8_t id[OB_ID_BYTES], uint32_t attempt,
                              bool may_return)
 {
     bool ret = may_return && attempt == 1 && self->return_pct > 0
@@ -135,8 +135,8 @@ static void s_schedule_first(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], uin
                false);
 }
 
-void ob_demo_note(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t state,
-                  uint32_t attempt, ob_event_t event)
+void node_demo_note(node_demo_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t state,
+                    uint32_t attempt, ob_event_t event)
 {
     switch (state) {
     case ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED:
@@ -157,59 +157,51 @@ void ob_demo_note(ob_demo_t *self, const uint8_t id[OB_ID_BYTES], ob_state_t sta
     }
 }
 
-int ob_demo_rebuild(ob_demo_t *self, ob_store_t *store)
+typedef struct {
+    node_demo_t *self;
+    node_inbox_t *inbox;
+    MDB_txn *txn;
+    size_t found;
+} s_rebuild_t;
+
+/* One inbox entry: schedules the next step of a DISPATCHED or IN_PROGRESS
+   order. */
+static int s_rebuild_one(void *arg, const uint8_t id[OB_ID_BYTES], const void *packed,
+                         size_t len)
 {
-    MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    size_t found = 0;
-    int rc = ob_store_begin(store, false, &txn);
-    if (rc)
-        return rc;
-    rc = mdb_cursor_open(txn, ob_store_dbi(store, OB_NDB_INBOX), &cur);
-    if (rc)
-        goto out;
-    MDB_val k, v;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != OB_ID_BYTES)
-            continue;
-        ob_nodeorder_t *o = orderbus__v1__node_order__unpack(NULL, v.mv_size, v.mv_data);
-        if (!o)
-            continue;
-        if (o->state == ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED) {
-            char key[64], hex[OB_ID_HEX];
-            ob_fmt(key, sizeof key, "demo_returned.%s", ob_hex(hex, k.mv_data, OB_ID_BYTES));
-            uint64_t returned = 0;
-            if (ob_store_meta_get_u64(store, txn, key, &returned) != 0)
-                returned = 1;
-            s_schedule_first(self, k.mv_data, o->attempt, returned == 0);
-            found++;
-        } else if (o->state == ORDERBUS__V1__ORDER_STATE__STATE_IN_PROGRESS) {
-            s_schedule(self, k.mv_data, o->attempt, ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS,
-                       o->rework_count > 0);
-            found++;
-        }
-        orderbus__v1__node_order__free_unpacked(o, NULL);
+    s_rebuild_t *r = arg;
+    ob_nodeorder_t *o = orderbus__v1__node_order__unpack(NULL, len, packed);
+    if (!o)
+        return 0;
+    int rc = 0;
+    if (o->state == ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED) {
+        bool returned = true;
+        rc = node_inbox_demo_returned(r->inbox, r->txn, id, &returned);
+        s_schedule_first(r->self, id, o->attempt, !returned);
+        r->found++;
+    } else if (o->state == ORDERBUS__V1__ORDER_STATE__STATE_IN_PROGRESS) {
+        s_schedule(r->self, id, o->attempt, ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS,
+                   o->rework_count > 0);
+        r->found++;
     }
-    rc = rc == MDB_NOTFOUND ? 0 : rc;
-out:
-    if (cur)
-        mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    if (rc == 0 && found)
-        ob_info("demo auto-handling mode: resumed %zu open orders from the inbox", found);
+    orderbus__v1__node_order__free_unpacked(o, NULL);
     return rc;
 }
 
-int ob_demo_mark_returned(ob_demo_t *self, ob_store_t *store, MDB_txn *txn,
-                          const uint8_t id[OB_ID_BYTES])
+int node_demo_rebuild(node_demo_t *self, node_inbox_t *inbox)
 {
-    char key[64], hex[OB_ID_HEX];
-    ob_fmt(key, sizeof key, "demo_returned.%s", ob_hex(hex, id, OB_ID_BYTES));
-    return ob_store_meta_put_u64(store, txn, key, 1);
+    s_rebuild_t r = {.self = self, .inbox = inbox};
+    int rc = ob_store_begin(node_inbox_store(inbox), false, &r.txn);
+    if (rc)
+        return rc;
+    rc = node_inbox_scan(inbox, r.txn, NULL, s_rebuild_one, &r);
+    mdb_txn_abort(r.txn);
+    if (rc == 0 && r.found)
+        ob_info("demo auto-handling mode: resumed %zu open orders from the inbox", r.found);
+    return rc;
 }
 
-size_t ob_demo_take_due(ob_demo_t *self, ob_action_t *out, size_t max)
+size_t node_demo_take_due(node_demo_t *self, node_action_t *out, size_t max)
 {
     uint64_t now = ob_mono_us();
     size_t taken = 0;
@@ -219,7 +211,7 @@ size_t ob_demo_take_due(ob_demo_t *self, ob_action_t *out, size_t max)
             i++;
             continue;
         }
-        ob_action_t *a = &out[taken++];
+        node_action_t *a = &out[taken++];
         memset(a, 0, sizeof *a);
         memcpy(a->act.order_id, s->id, OB_ID_BYTES);
         a->act.event = s->event;
@@ -250,13 +242,13 @@ size_t ob_demo_take_due(ob_demo_t *self, ob_action_t *out, size_t max)
     return taken;
 }
 
-void ob_demo_defer(ob_demo_t *self, const ob_action_t *action)
+void node_demo_defer(node_demo_t *self, const node_action_t *action)
 {
     if (!s_find(self, action->act.order_id))
         s_schedule(self, action->act.order_id, action->act.attempt, action->act.event, false);
 }
 
-int ob_demo_next_timer_ms(ob_demo_t *self)
+int node_demo_next_timer_ms(node_demo_t *self)
 {
     if (self->n == 0)
         return -1;
@@ -267,7 +259,7 @@ int ob_demo_next_timer_ms(ob_demo_t *self)
     return due <= now ? 0 : (int) ((due - now + 999) / 1000);
 }
 
-size_t ob_demo_pending(ob_demo_t *self)
+size_t node_demo_pending(node_demo_t *self)
 {
     return self->n;
 }
