@@ -76,7 +76,10 @@ typedef struct {
     bool up;                        /* heard from within 3 heartbeats */
     int64_t last_seen_ms;
     uint64_t last_seen_us;
-    uint64_t in_seq;                /* highest node->broker seq committed */
+    uint8_t instance[OB_ID_BYTES];  /* the node instance bound to the link (its Hello) */
+    bool has_instance;              /* false: none bound yet (a store of an older release) */
+    ob_log_limit_t refusal_log;     /* sessions refused: said once, then rate-limited */
+    uint64_t in_seq;                /* highest node->broker seq committed, of `instance` */
     uint64_t out_seq;               /* last broker->node seq assigned */
     uint64_t acked_seq;             /* highest broker->node seq confirmed */
     uint64_t sent_seq;              /* highest broker->node seq sent (go-back-N) */
@@ -189,6 +192,12 @@ int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_i
                         uint32_t attempt, ob_event_t event, ob_msg_t *msg);
 /* The outbox key of `seq` in dept's stream: dept '\0' be64 seq. */
 size_t broker_outbox_key(uint8_t *key, const char *dept, uint64_t seq);
+/* Binds the link to node instance `inst`: the acts of each instance are
+   numbered on their own, so the inbound seq of the instance it replaces is
+   kept under that instance's name and the new one's taken up (0 for an
+   instance never seen; the first binding of a department keeps the seq it
+   has). In the batch's transaction. 0 or a store error. */
+int broker_node_bind_instance(broker_t *self, broker_node_t *node, const uint8_t *inst);
 /* Marks the department's link counters as changed in this batch. */
 int broker_outbox_counters_changed(broker_node_t *node);
 /* Sends what the window allows of every node's outbox: this batch's new

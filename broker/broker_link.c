@@ -229,6 +229,67 @@ static int s_take_error(broker_t *self, broker_node_t *node, const Orderbus__V1_
     return broker_dead_letter(self, node, node->head_reason);
 }
 
+/* Refuses a message from a connection that holds no session (nothing
+   applied, nothing confirmed), logged once and then at most every 30 s. */
+static void s_refuse_session(broker_t *self, broker_node_t *node, const ob_inmsg_t *in,
+                             const ob_envelope_t *env, const char *why)
+{
+    unsigned suppressed;
+    if (ob_log_limit(&node->refusal_log, ob_now_ms(), 30000, &suppressed))
+        ob_warn("department '%s': refused %s from a second connection with its key (%u more "
+                "since the last report): %s", node->id, ob_wire_body_name(env->body_case),
+                suppressed, why);
+    ob_wire_send_error(self->node_sock, in->rid, in->rid_len, env->msg_id.data,
+                       env->msg_id.len, 0, ORDERBUS__V1__ERROR_CODE__ERR_FORBIDDEN, why);
+}
+
+/* Hello: the node's session. One live session per department: a Hello on
+   another connection while the session is live is refused, unless it is the
+   same node instance reconnecting; a new instance takes over only once the
+   old one has been silent for 3 heartbeats, loudly, and its acts are
+   numbered on their own (broker_node_bind_instance). */
+static int s_take_hello(broker_t *self, broker_node_t *node, const ob_inmsg_t *in,
+                        const ob_envelope_t *env)
+{
+    const Orderbus__V1__Hello *h = env->hello;
+    uint8_t inst[OB_ID_BYTES] = {0};
+    if (h->instance.len == OB_ID_BYTES)
+        memcpy(inst, h->instance.data, OB_ID_BYTES);
+    bool same_conn = node->rid_len == in->rid_len && !memcmp(node->rid, in->rid, in->rid_len);
+    bool same_inst = node->has_instance && !memcmp(node->instance, inst, OB_ID_BYTES);
+    uint64_t hb_us = (uint64_t) self->cfg.heartbeat_ms * 1000;
+    bool live = node->rid_len && node->up && ob_mono_us() - node->last_seen_us < 3 * hb_us;
+    if (!same_conn && live && !same_inst) {
+        s_refuse_session(self, node, in, env, "another node is connected with this "
+                         "department's key (a second node, a stray tool, a restored copy?): "
+                         "stop it, or wait until it has been silent for 3 heartbeats");
+        return 0;
+    }
+    int rc = 0;
+    if (!same_inst) {
+        char was[OB_ID_HEX], now[OB_ID_HEX];
+        if (node->has_instance)
+            ob_warn("department '%s': node instance %s takes over the link from instance %s "
+                    "(silent); its acts are numbered on their own", node->id,
+                    ob_hex(now, inst, OB_ID_BYTES), ob_hex(was, node->instance, OB_ID_BYTES));
+        rc = broker_node_bind_instance(self, node, inst);
+        if (rc)
+            return rc;
+    }
+    memcpy(node->rid, in->rid, in->rid_len);
+    node->rid_len = in->rid_len;
+    if (!node->up)
+        ob_info("department '%s' is up", node->id);
+    node->up = true;
+    node->last_seen_ms = ob_now_ms();
+    node->last_seen_us = ob_mono_us();
+    rc = s_ack_through(self, node, h->last_applied_seq);
+    node->sent_seq = node->acked_seq;   /* a new session: resend what is unconfirmed */
+    node->welcome_due = true;
+    node->ack_due = true;
+    return rc;
+}
+
 int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
 {
     if (in->truncated || !in->data) {
@@ -283,10 +344,20 @@ int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
         ob_wire_free(env);
         return 0;
     }
+    int rc = 0;
+    if (env->body_case == ORDERBUS__V1__ENVELOPE__BODY_HELLO) {
+        rc = s_take_hello(self, node, in, env);
+        ob_wire_free(env);
+        return rc;
+    }
     if (node->rid_len != in->rid_len || memcmp(node->rid, in->rid, in->rid_len) != 0) {
-        memcpy(node->rid, in->rid, in->rid_len);
-        node->rid_len = in->rid_len;
-        node->sent_seq = node->acked_seq;   /* a new connection: resend what is unconfirmed */
+        /* not the connection the department's session is on: nothing from
+           it is applied or confirmed (a stray tool, a second node, or a
+           connection replaced by a newer Hello) */
+        s_refuse_session(self, node, in, env, "this connection has no session for the "
+                         "department: send Hello first");
+        ob_wire_free(env);
+        return 0;
     }
     if (!node->up)
         ob_info("department '%s' is up", node->id);
@@ -294,14 +365,7 @@ int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
     node->last_seen_ms = ob_now_ms();
     node->last_seen_us = ob_mono_us();
 
-    int rc = 0;
     switch (env->body_case) {
-    case ORDERBUS__V1__ENVELOPE__BODY_HELLO:
-        rc = s_ack_through(self, node, env->hello->last_applied_seq);
-        node->sent_seq = node->acked_seq;
-        node->welcome_due = true;
-        node->ack_due = true;
-        break;
     case ORDERBUS__V1__ENVELOPE__BODY_HEARTBEAT:
         rc = s_ack_through(self, node, env->heartbeat->last_applied_seq);
         break;

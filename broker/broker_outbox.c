@@ -41,7 +41,45 @@ static int s_node_read(broker_t *self, MDB_txn *txn, broker_node_t *node)
     if (node->sent_seq < node->acked_seq || node->sent_seq > node->out_seq)
         node->sent_seq = node->acked_seq;
     node->counters_dirty = false;
-    return 0;
+    s_meta_key(key, sizeof key, "instance", node->id);
+    MDB_val k = {strlen(key), key}, v;
+    rc = mdb_get(txn, ob_store_dbi(self->store, OB_DB_META), &k, &v);
+    node->has_instance = rc == 0 && v.mv_size == OB_ID_BYTES;
+    if (node->has_instance)
+        memcpy(node->instance, v.mv_data, OB_ID_BYTES);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+/* meta "in_seq/DEPT@INSTANCE": the inbound seq of an instance not bound now. */
+static void s_instance_key(char *out, size_t len, const char *dept, const uint8_t *inst)
+{
+    char hex[OB_ID_HEX];
+    snprintf(out, len, "in_seq/%s@%s", dept, ob_hex(hex, inst, OB_ID_BYTES));
+}
+
+int broker_node_bind_instance(broker_t *self, broker_node_t *node, const uint8_t *inst)
+{
+    char key[OB_DEPT_MAX + 64];
+    int rc = 0;
+    uint64_t seq = node->in_seq;   /* the first binding: the stream goes on */
+    if (node->has_instance) {
+        s_instance_key(key, sizeof key, node->id, node->instance);
+        rc = ob_store_meta_put_u64(self->store, self->txn, key, node->in_seq);
+        s_instance_key(key, sizeof key, node->id, inst);
+        seq = 0;
+        if (!rc)
+            rc = ob_store_meta_get_u64(self->store, self->txn, key, &seq);
+    }
+    s_meta_key(key, sizeof key, "instance", node->id);
+    MDB_val k = {strlen(key), key}, v = {OB_ID_BYTES, (void *) inst};
+    if (!rc)
+        rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_META), &k, &v, 0);
+    if (rc)
+        return rc;
+    memcpy(node->instance, inst, OB_ID_BYTES);
+    node->has_instance = true;
+    node->in_seq = seq;
+    return broker_outbox_counters_changed(node);
 }
 
 /* Reads whether node is in the registry as a department (and its name). */

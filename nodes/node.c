@@ -192,6 +192,7 @@ static int s_take_broker(node_t *self, MDB_txn *txn, const ob_envelope_t *env)
     case ORDERBUS__V1__ENVELOPE__BODY_DISPATCH:
     case ORDERBUS__V1__ENVELOPE__BODY_RECALL:
     case ORDERBUS__V1__ENVELOPE__BODY_DECISION:
+    case ORDERBUS__V1__ENVELOPE__BODY_WITHDRAWN:
         reliable = true;
         break;
     case ORDERBUS__V1__ENVELOPE__BODY_WELCOME:

@@ -18,7 +18,38 @@ struct node_inbox {
     uint64_t p_out_seq;                 /* inside the open batch */
     node_touched_t touched[NODE_TOUCHED_MAX];   /* orders the batch changed */
     size_t n_touched;
+    uint8_t instance[OB_ID_BYTES];      /* meta "instance" */
 };
+
+/* Reads meta "instance", making it the first time. Returns 0 or an LMDB code. */
+static int s_instance(node_inbox_t *self)
+{
+    MDB_txn *txn;
+    int rc = ob_store_begin(self->store, true, &txn);
+    if (rc)
+        return rc;
+    MDB_val k = {8, (void *) "instance"}, v;
+    rc = mdb_get(txn, ob_store_dbi(self->store, OB_NDB_META), &k, &v);
+    if (rc == 0 && v.mv_size == OB_ID_BYTES) {
+        memcpy(self->instance, v.mv_data, OB_ID_BYTES);
+        mdb_txn_abort(txn);
+        return 0;
+    }
+    ob_id_new(self->instance);
+    v.mv_size = OB_ID_BYTES;
+    v.mv_data = self->instance;
+    rc = mdb_put(txn, ob_store_dbi(self->store, OB_NDB_META), &k, &v, 0);
+    if (rc) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return ob_store_commit(txn);
+}
+
+const uint8_t *node_inbox_instance(node_inbox_t *self)
+{
+    return self->instance;
+}
 
 node_inbox_t *node_inbox_open(const char *dir, size_t map_mb, char *err, size_t errlen)
 {
@@ -41,6 +72,12 @@ node_inbox_t *node_inbox_open(const char *dir, size_t map_mb, char *err, size_t 
         goto fail;
     }
     self->p_out_seq = self->out_seq;
+    rc = s_instance(self);
+    if (rc) {
+        ob_fmt(err, errlen, "cannot read or make the store's instance id in '%s': %s", dir,
+               ob_store_strerror(rc));
+        goto fail;
+    }
     return self;
 fail:
     node_inbox_destroy(&self);
@@ -398,6 +435,13 @@ int node_inbox_apply_centre(node_inbox_t *self, MDB_txn *txn, const ob_envelope_
         return s_apply_recall(self, txn, env->recall, refusal);
     case ORDERBUS__V1__ENVELOPE__BODY_DECISION:
         return s_apply_decision(self, txn, env->decision, refusal);
+    case ORDERBUS__V1__ENVELOPE__BODY_WITHDRAWN:
+        /* the message that had this seq was dead-lettered at the centre:
+           the seq is consumed, nothing applied (ops see the letter there) */
+        ob_warn("broker seq %llu withdrawn by the centre (dead-lettered there): %s",
+                (unsigned long long) env->seq,
+                env->withdrawn->reason ? env->withdrawn->reason : "");
+        return 0;
     default:
         return s_refuse(refusal, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
                         "message not handled by this node release");

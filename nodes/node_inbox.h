@@ -18,6 +18,10 @@
               "acked_seq"  u64: highest node seq the broker confirmed
               "dept"       the department's name as the broker welcomed it
                            (raw bytes, at most OB_DEPT_MAX)
+              "instance"   16 random bytes made once, when the store is first
+                           opened by a release that knows them: the node's
+                           identity on the link (Hello.instance); the
+                           department's acts are numbered per instance
               "demo_returned.<32 hex id>"  u64 1: the demo agent asked to
                            return this order (it never asks twice)
               (ob_store's own stamp: kind and schema version)
@@ -68,6 +72,10 @@ void node_inbox_destroy(node_inbox_t **self_p);
 
 /* The store, for transactions, growth and usage. */
 ob_store_t *node_inbox_store(node_inbox_t *self);
+
+/* The store's instance id (OB_ID_BYTES), made when the store was first
+   opened (see "instance" above). */
+const uint8_t *node_inbox_instance(node_inbox_t *self);
 
 /* --- the batch --------------------------------------------------------- */
 

@@ -292,6 +292,8 @@ static int s_send_hello(node_link_t *self)
     Orderbus__V1__Hello hello = ORDERBUS__V1__HELLO__INIT;
     hello.software = (char *) "orderbus-node " OB_VERSION_STRING;
     hello.last_applied_seq = self->in_seq;
+    hello.instance.data = (uint8_t *) node_inbox_instance(self->inbox);
+    hello.instance.len = OB_ID_BYTES;
     ob_msg_t m;
     ob_msg_init(&m, self->dept[0] ? self->dept : "node");
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_HELLO;

@@ -450,6 +450,10 @@ r_before=$(snapshot "$RCASE")
 d_before=$(snapshot "$DCASE")
 check_match "RCASE is IN_PROGRESS at transport, attempt 2" '^IN_PROGRESS transport 2 [0-9]+$' "$r_before"
 check "stop housing's node" site_sh stop-node housing
+# one live session per department: a second connection with the key is
+# refused until the node has been silent for 3 heartbeats
+wait_until 15 "the broker sees housing down" bash -c "[ \"\$(\"$BIN/orderbus\" --config \"$SITE/orderbus.yaml\" --json status | python3 -c 'import json,sys
+print([n[\"up\"] for n in json.load(sys.stdin)[\"nodes\"] if n[\"dept\"] == \"housing\"][0])')\" = False ]"
 link=(--server-key "$SITE/keys/broker.key" --key "$SITE/keys/housing.key" --wait $((5000 * SCALE)))
 
 check "housing: Sign of RCASE attempt 1 (returned, re-routed) sent on the node link" \
