@@ -257,10 +257,13 @@ int cli_opt_note(const char *cmd, const char *opt, const char *arg, void *value)
 
 /* ---- text for people (cli/cli_text.c) ---------------------------------------- */
 
-/* Writes `len` bytes of `s` to `out` for people: without `multiline`,
-   control characters become spaces (a newline in a title would break a
-   table); with it, each newline is followed by `indent` (NULL: none) and
-   carriage returns are dropped. */
+/* THE sanitiser of every human-readable output: writes `len` bytes of `s`
+   to `out` with every C0 control, DEL, C1 control (U+0080..U+009F) and
+   invalid UTF-8 byte replaced by U+FFFD, visibly, so that text from a
+   citizen or a peer can never drive the terminal (ESC, BEL, CSI). With
+   `multiline`, newlines are kept (each followed by `indent`, NULL: none),
+   tabs kept and carriage returns dropped; without it, newline, tab and CR
+   become spaces. JSON output does not go through it: jansson escapes. */
 void cli_put_text(FILE *out, const char *s, size_t len, bool multiline, const char *indent);
 
 /* The same into a new string (free it); NULL when out of memory. */

@@ -1,27 +1,76 @@
-/*  cli_text.c — text for people: one writer of text (cli_put_text),
-    "label  value" record lines, display width (Chinese text counts two
-    columns per character), tables, and times in the site's zone.          */
+/*  cli_text.c — text for people: THE sanitiser every human-readable output
+    goes through (a citizen's title may hold ESC or BEL; nothing from an
+    order reaches the terminal raw), "label  value" record lines, display
+    width (Chinese text counts two columns per character), tables, and
+    times in the site's zone. JSON output does not come here: jansson
+    escapes what it prints.                                               */
 #include "cli.h"
 #include "ob_util.h"
 #include <wchar.h>
 
-/* ---- text for people ------------------------------------------------------ */
+/* ---- the sanitiser ------------------------------------------------------ */
+
+#define S_REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD, one column */
+
+/* The valid UTF-8 sequence at s (n bytes left): its length, 0 when the
+   byte at s does not start one (stray continuation, overlong form,
+   surrogate, beyond U+10FFFF, cut short). */
+static size_t s_utf8(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    size_t len;
+    uint32_t min;
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf)
+        len = 2, min = 0x80, *cp = s[0] & 0x1fu;
+    else if (s[0] >= 0xe0 && s[0] <= 0xef)
+        len = 3, min = 0x800, *cp = s[0] & 0x0fu;
+    else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+        len = 4, min = 0x10000, *cp = s[0] & 0x07u;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (s[i] & 0x3fu);
+    }
+    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+        return 0;
+    return len;
+}
 
 void cli_put_text(FILE *out, const char *s, size_t len, bool multiline, const char *indent)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char) s[i];
-        if (multiline && ch == '\n') {
+    const unsigned char *p = (const unsigned char *) s;
+    size_t i = 0;
+    while (i < len) {
+        uint32_t cp = 0;
+        size_t n = s_utf8(p + i, len - i, &cp);
+        if (n == 0) {
+            fputs(S_REPLACEMENT, out);   /* a byte that is no character (0x9b: CSI) */
+            i++;
+            continue;
+        }
+        if (cp == '\n' && multiline) {
             fputc('\n', out);
             if (indent)
                 fputs(indent, out);
         }
-        else if (multiline && ch == '\r')
+        else if (cp == '\r' && multiline)
             ;   /* CRLF line ends */
-        else if (multiline)
-            fputc(ch, out);
+        else if (cp == '\t' && multiline)
+            fputc('\t', out);
+        else if (cp == '\n' || cp == '\r' || cp == '\t')
+            fputc(' ', out);
+        else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))
+            fputs(S_REPLACEMENT, out);   /* ESC, BEL, DEL, C1 */
         else
-            fputc(ch < 0x20 || ch == 0x7f ? ' ' : ch, out);
+            fwrite(p + i, 1, n, out);
+        i += n;
     }
 }
 

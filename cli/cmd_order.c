@@ -1,7 +1,9 @@
 /*  cmd_order.c — the commands that read one order or many at the broker:
     show (every field of the record), list (a table, read in pages) and
     trace (the order's journal); and the printing of an order that the
-    state-changing commands share (cli_print_order).                      */
+    state-changing commands share (cli_print_order). Everything printed for
+    people goes through the sanitiser (cli_field, tables); --json prints
+    what the broker sent, exactly.                                        */
 #include "cli.h"
 #include "ob_fsm.h"
 #include "ob_json.h"
@@ -208,7 +210,8 @@ static const char s_show_usage[] =
     "usage: orderbus show ID|CASE [--json]\n"
     "\n"
     "Prints every field of the order's record at the broker (the complainant's\n"
-    "contact only when the broker sends it: dispatcher, supervisor and ops keys).\n";
+    "contact only when the broker sends it: dispatcher, supervisor and ops keys).\n"
+    "Control characters in the text are shown as U+FFFD (--json: exact).\n";
 
 /* show ID|CASE [--json] */
 int cmd_show(const cli_opts_t *gopts, int argc, char **argv)

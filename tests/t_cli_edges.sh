@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# t_cli_edges.sh — the CLI's edges of issue 6:
+#   8  a citizen's ESC, BEL, DEL and C1 controls never reach the terminal raw:
+#      show, list, trace, the clerk's inbox and act outputs replace them
+#      (U+FFFD), multi-line text keeps its newlines; --json stays exact;
+#   9  --lat/--lon nan, inf and out of range are refused (64), in a JSON file
+#      and a batch too (65), and nothing is registered;
+#   5  a state-changing request that times out says "in doubt" and prints the
+#      msg id; a retry with --msg-id of that id registers one order, and a
+#      second retry returns the same order;
+#   11 the time-out names the likely cause: never connected (broker down or
+#      wrong endpoint), the key refused (not registered), the handshake
+#      failed (wrong broker key), connected but stalled.
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+site_start
+
+# raw_controls TEXT: the control bytes in TEXT (C0 but newline and tab, DEL,
+# C1 as UTF-8, and bytes that are no UTF-8 at all), as hex; empty when clean
+raw_controls() {
+    python3 -c '
+import re, sys
+b = sys.stdin.buffer.read()
+bad = re.findall(rb"[\x00-\x08\x0b-\x1f\x7f]|\xc2[\x80-\x9f]", b)
+try:
+    b.decode("utf-8")
+except UnicodeDecodeError as e:
+    bad.append(b"<invalid utf-8 at %d>" % e.start)
+print(" ".join(x.hex() for x in bad))' <<<"$1"
+}
+
+orders() { ob --json list --limit 100000 | json_len .; }
+
+# --- edge 8: control characters ------------------------------------------------
+
+ESC=$'\e' BEL=$'\a' DEL=$'\x7f' CSI=$(printf '\xc2\x9b')
+TITLE="恶意${ESC}[2J标题${BEL}${CSI}31m"
+CONTENT="第一行${ESC}]0;pwned${BEL}"$'\n'"第二行${DEL}"$'\t'"制表"
+check "submit a title and content with ESC, BEL, DEL and C1" \
+    ob --json submit --title "$TITLE" --content "$CONTENT" --category 城乡建设
+ID=$(json_get order.id <<<"$OUT")
+CASE=$(json_get order.case_no <<<"$OUT")
+
+check "show" ob show "$ID"
+show=$OUT
+check_eq "show: no raw control bytes" "" "$(raw_controls "$show")"
+check_match "show: the title, its controls replaced visibly" "^title +恶意�\[2J标题��31m$" "$show"
+check_match "show: multi-line content keeps its lines, indented" \
+    $'content +第一行�]0;pwned�\n +第二行�\t制表' "$show"
+check "show --json" ob --json show "$ID"
+check_eq "show --json: the title exactly as submitted" "$TITLE" "$(json_get order.title <<<"$OUT")"
+check_eq "show --json: the content exactly as submitted" "$CONTENT" "$(json_get order.content <<<"$OUT")"
+check "list" ob list
+check_eq "list: no raw control bytes" "" "$(raw_controls "$OUT")"
+check_match "list: the order's row" "$CASE .*恶意" "$OUT"
+check "trace" ob trace "$CASE"
+check_eq "trace: no raw control bytes" "" "$(raw_controls "$OUT")"
+
+wait_until $((20 * SCALE)) "the order reaches housing's inbox" \
+    bash -c "'$BIN/orderbus' --node '$SITE/nodes/housing' inbox | grep -q '$CASE'"
+check "clerk: inbox" ob_node housing inbox
+check_eq "clerk inbox: no raw control bytes" "" "$(raw_controls "$OUT")"
+check "clerk: sign" ob_node housing sign "$CASE"
+check_eq "clerk sign: no raw control bytes" "" "$(raw_controls "$OUT")"
+check "clerk: progress with controls in the note" \
+    ob_node housing progress "$CASE" --note "进展${ESC}[5m闪烁${BEL}"
+check_eq "clerk progress: no raw control bytes" "" "$(raw_controls "$OUT")"
+wait_until $((20 * SCALE)) "the progress reaches the broker's journal" \
+    bash -c "'$BIN/orderbus' --config '$SITE/orderbus.yaml' --json trace '$CASE' | grep -q PROGRESS"
+check "trace after the progress note" ob trace "$CASE"
+check_eq "trace: the clerk's note has no raw control bytes" "" "$(raw_controls "$OUT")"
+check_match "trace: the note, replaced visibly" "进展�\[5m闪烁�" "$OUT"
+
+
+finish
