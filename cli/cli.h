@@ -293,7 +293,7 @@ int cli_broker_request(const cli_opts_t *opts, ob_msg_t *m, ob_envelope_t **answ
 int cli_print_order(const cli_opts_t *opts, const ob_answer_t *a, bool full);
 
 /* The exit code and message for a time-out of `nout` pipelined requests
-   (batch submit). */
+   (batch submit): names what the client saw of the connection. */
 int cli_batch_timeout(ob_client_t *client, const cli_opts_t *opts, long nout);
 
 #endif

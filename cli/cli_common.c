@@ -1,7 +1,8 @@
 /*  cli_common.c — what every orderbus command shares: connecting to the
     broker's client service (CurveZMQ) or to a node's local service (ipc),
-    one request/answer call with a clear error naming the endpoint and the
-    time-out, answer codes to exit codes, order references, usage errors. */
+    one request/answer call with an error that names what the client saw of
+    the connection (never connected, key refused, no answer in time);
+    answer codes to exit codes, order references, usage errors.            */
 #include "cli.h"
 #include "ob_fsm.h"
 #include "ob_keys.h"
@@ -111,28 +112,57 @@ ob_client_t *cli_node_connect(const cli_opts_t *opts)
     return client;
 }
 
+/* The likely cause of a time-out, from what the client saw of the link. */
+static const char *s_cause(ob_client_link_t link, bool broker)
+{
+    switch (link) {
+    case OB_CLIENT_NEVER_CONNECTED:
+        return broker ? "no connection could be made: is the broker running, and is --broker "
+                        "its client endpoint?"
+                      : "no connection could be made: is orderbus-node running?";
+    case OB_CLIENT_REFUSED:
+        return "the broker refused this client's key in the handshake: is the key registered "
+               "(orderbus admin add-client)?";
+    case OB_CLIENT_HANDSHAKE_FAILED:
+        return broker ? "connected, but the Curve handshake failed: is --broker-key the "
+                        "broker's public key, and is this client's key registered (orderbus "
+                        "admin add-client)?"
+                      : "connected, but the handshake with the node failed";
+    case OB_CLIENT_HANDSHAKING:
+        return broker ? "connected, but the broker did not finish the handshake in time: it "
+                        "is stalled or overloaded"
+                      : "connected, but the node did not finish the handshake in time: it is "
+                        "stalled or overloaded";
+    case OB_CLIENT_READY:
+        return broker ? "connected, the broker has the request but did not answer in time: "
+                        "it is busy (a longer --timeout may help)"
+                      : "connected, the node has the request but did not answer in time: it "
+                        "is busy (a longer --timeout may help)";
+    case OB_CLIENT_LOST:
+        return broker ? "the connection to the broker dropped: is it still running?"
+                      : "the connection to the node dropped: is orderbus-node still running?";
+    }
+    return "";
+}
+
 ob_envelope_t *cli_call(ob_client_t *client, const ob_envelope_t *req, const cli_opts_t *opts)
 {
     char err[512];
     int timeout = opts->timeout_ms > 0 ? opts->timeout_ms : 5000;
     ob_envelope_t *answer = ob_client_call(client, req, timeout, err, sizeof err);
-    if (!answer) {
-        if (strcmp(s_peer, "broker") == 0)
-            fprintf(stderr, "orderbus: %s: is the broker running, and is this client's key "
-                            "registered (orderbus admin add-client)?\n", err);
-        else
-            fprintf(stderr, "orderbus: %s: is orderbus-node running?\n", err);
-    }
-    return answer;
+    if (answer)
+        return answer;
+    ob_client_link_t link = ob_client_link(client);
+    fprintf(stderr, "orderbus: %s: %s\n", err, s_cause(link, strcmp(s_peer, "broker") == 0));
+    return NULL;
 }
 
 int cli_batch_timeout(ob_client_t *client, const cli_opts_t *opts, long nout)
 {
-    (void) client;
-    fprintf(stderr, "orderbus: no answer from '%s' within %d ms (%ld requests unanswered): is the "
-                    "broker running, and is this client's key registered?\n",
+    ob_client_link_t link = ob_client_link(client);
+    fprintf(stderr, "orderbus: no answer from '%s' within %d ms (%ld requests unanswered): %s\n",
             opts->broker && *opts->broker ? opts->broker : "tcp://127.0.0.1:5571",
-            opts->timeout_ms, nout);
+            opts->timeout_ms, nout, s_cause(link, true));
     return EX_UNAVAILABLE;
 }
 

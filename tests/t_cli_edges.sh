@@ -71,5 +71,22 @@ check "trace after the progress note" ob trace "$CASE"
 check_eq "trace: the clerk's note has no raw control bytes" "" "$(raw_controls "$OUT")"
 check_match "trace: the note, replaced visibly" "进展�\[5m闪烁�" "$OUT"
 
+T=$(mktemp -d /tmp/ob-cli-edges.XXXXXX)
+# --- edge 11: the cause of a time-out ----------------------------------------------
+
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+check_fails 69 "no broker at the endpoint: 69" --match "no connection could be made" \
+    ob --broker "tcp://127.0.0.1:$PORT" --timeout 800 status
+check_match "  ... asks whether the broker runs" "is the broker running" "$ERR"
+check_nomatch "  ... not whether the key is registered" "registered" "$ERR"
+check "a fresh keypair" "$BIN/orderbus" keys new "$T/stranger.key"
+check_fails 69 "an unregistered key: 69" --match "refused this client's key" \
+    ob --key "$T/stranger.key" --timeout 2000 status
+check_match "  ... asks whether the key is registered" "registered \(orderbus admin add-client\)" "$ERR"
+check_nomatch "  ... not whether the broker runs" "broker running" "$ERR"
+check_fails 69 "a wrong broker key: 69" --match "Curve handshake failed" \
+    ob --broker-key "$T/stranger.key" --timeout 2000 status
+check_match "  ... names --broker-key" "broker-key" "$ERR"
+rm -rf "$T"
 
 finish
