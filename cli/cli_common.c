@@ -1,8 +1,9 @@
 /*  cli_common.c — what every orderbus command shares: connecting to the
     broker's client service (CurveZMQ) or to a node's local service (ipc),
     one request/answer call with an error that names what the client saw of
-    the connection (never connected, key refused, no answer in time);
-    answer codes to exit codes, order references, usage errors.            */
+    the connection (never connected, key refused, no answer in time) and,
+    for a state-changing request, the id to retry it with; answer codes to
+    exit codes, order references, usage errors.                            */
 #include "cli.h"
 #include "ob_fsm.h"
 #include "ob_keys.h"
@@ -112,6 +113,26 @@ ob_client_t *cli_node_connect(const cli_opts_t *opts)
     return client;
 }
 
+/* True for the requests that change an order: a time-out leaves their
+   outcome in doubt. */
+static bool s_mutating(int body_case)
+{
+    switch (body_case) {
+    case ORDERBUS__V1__ENVELOPE__BODY_SUBMIT:
+    case ORDERBUS__V1__ENVELOPE__BODY_ROUTE:
+    case ORDERBUS__V1__ENVELOPE__BODY_DENY_RETURN:
+    case ORDERBUS__V1__ENVELOPE__BODY_REVIEW:
+    case ORDERBUS__V1__ENVELOPE__BODY_CALLBACK:
+    case ORDERBUS__V1__ENVELOPE__BODY_SIGN:
+    case ORDERBUS__V1__ENVELOPE__BODY_PROGRESS:
+    case ORDERBUS__V1__ENVELOPE__BODY_RETURN_REQUEST:
+    case ORDERBUS__V1__ENVELOPE__BODY_REPLY:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* The likely cause of a time-out, from what the client saw of the link. */
 static const char *s_cause(ob_client_link_t link, bool broker)
 {
@@ -147,13 +168,26 @@ static const char *s_cause(ob_client_link_t link, bool broker)
 
 ob_envelope_t *cli_call(ob_client_t *client, const ob_envelope_t *req, const cli_opts_t *opts)
 {
-    char err[512];
+    char err[512], id[OB_ID_HEX];
     int timeout = opts->timeout_ms > 0 ? opts->timeout_ms : 5000;
     ob_envelope_t *answer = ob_client_call(client, req, timeout, err, sizeof err);
     if (answer)
         return answer;
     ob_client_link_t link = ob_client_link(client);
     fprintf(stderr, "orderbus: %s: %s\n", err, s_cause(link, strcmp(s_peer, "broker") == 0));
+    if (!s_mutating(req->body_case))
+        return NULL;
+    if (link == OB_CLIENT_REFUSED || link == OB_CLIENT_HANDSHAKE_FAILED) {
+        fprintf(stderr, "orderbus: nothing was applied: the %s never accepted the connection\n",
+                s_peer);
+        return NULL;
+    }
+    cli_hexid(id, req->msg_id);
+    fprintf(stderr, "orderbus: the outcome is in doubt (%s); retry with the same id, which "
+                    "is applied at most once: --msg-id %s\n",
+            link == OB_CLIENT_NEVER_CONNECTED ? "most likely not applied: no connection was made"
+                                              : "it may or may not have been applied",
+            id);
     return NULL;
 }
 
@@ -163,6 +197,9 @@ int cli_batch_timeout(ob_client_t *client, const cli_opts_t *opts, long nout)
     fprintf(stderr, "orderbus: no answer from '%s' within %d ms (%ld requests unanswered): %s\n",
             opts->broker && *opts->broker ? opts->broker : "tcp://127.0.0.1:5571",
             opts->timeout_ms, nout, s_cause(link, true));
+    if (link != OB_CLIENT_REFUSED && link != OB_CLIENT_HANDSHAKE_FAILED)
+        fprintf(stderr, "orderbus: the outcome of those %ld lines is in doubt: check with "
+                        "'orderbus list' before submitting them again\n", nout);
     return EX_UNAVAILABLE;
 }
 

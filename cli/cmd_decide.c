@@ -1,31 +1,37 @@
 /*  cmd_decide.c — the dispatcher's decisions on one order, each one
     state-changing request to the broker: route (manual route, approve a
-    return, re-route, re-dispatch), deny-return, review and callback.      */
+    return, re-route, re-dispatch), deny-return, review and callback.
+    Each takes --msg-id HEX to retry a request whose outcome was in doubt
+    with the id it first went out with (the broker applies it once).       */
 #include "cli.h"
 #include "ob_fsm.h"
 #include "ob_order.h"
 #include "ob_wire.h"
 
 static const char s_route_usage[] =
-    "usage: orderbus route ID|CASE --dept D [--note T] [--json]\n"
+    "usage: orderbus route ID|CASE --dept D [--note T] [--msg-id HEX] [--json]\n"
     "\n"
     "Sends the order to department D: a manual route (PENDING_MANUAL), approval of a\n"
-    "return (RETURN_REQUESTED), a re-route (DISPATCHED) or a re-dispatch (REOPENED).\n";
+    "return (RETURN_REQUESTED), a re-route (DISPATCHED) or a re-dispatch (REOPENED).\n"
+    "  --msg-id HEX   retry a request whose outcome was in doubt, with the id printed\n";
 static const char s_deny_usage[] =
-    "usage: orderbus deny-return ID|CASE [--note T] [--json]\n"
+    "usage: orderbus deny-return ID|CASE [--note T] [--msg-id HEX] [--json]\n"
     "\n"
-    "Refuses a department's return (终审): the order goes back to the same department.\n";
+    "Refuses a department's return (终审): the order goes back to the same department.\n"
+    "  --msg-id HEX   retry a request whose outcome was in doubt, with the id printed\n";
 static const char s_review_usage[] =
-    "usage: orderbus review ID|CASE --accept [--note T] [--json]\n"
-    "       orderbus review ID|CASE --reject --note T [--json]\n"
+    "usage: orderbus review ID|CASE --accept [--note T] [--msg-id HEX] [--json]\n"
+    "       orderbus review ID|CASE --reject --note T [--msg-id HEX] [--json]\n"
     "\n"
     "Reviews a REPLIED order: --accept sends it to callback, --reject back to the\n"
-    "department for rework (审核不通过), with a note saying what to redo.\n";
+    "department for rework (审核不通过), with a note saying what to redo.\n"
+    "  --msg-id HEX   retry a request whose outcome was in doubt, with the id printed\n";
 static const char s_callback_usage[] =
-    "usage: orderbus callback ID|CASE --satisfaction S [--note T] [--json]\n"
+    "usage: orderbus callback ID|CASE --satisfaction S [--note T] [--msg-id HEX] [--json]\n"
     "\n"
     "Records the callback (回访) of a PENDING_CALLBACK order; S is satisfied, basic,\n"
-    "unsatisfied (reopens the order) or unreachable.\n";
+    "unsatisfied (reopens the order) or unreachable.\n"
+    "  --msg-id HEX   retry a request whose outcome was in doubt, with the id printed\n";
 
 typedef enum { S_ROUTE, S_DENY, S_REVIEW, S_CALLBACK } s_action_t;
 
@@ -135,8 +141,8 @@ static int s_decide(s_action_t action, const cli_opts_t *gopts, int argc, char *
     const cli_option_t spec[] = {
         CLI_OPT_STRING("dept", &d.dept),       CLI_OPT_CALLBACK("note", &d.note, cli_opt_note),
         CLI_OPT_BOOL("accept", &d.accept),     CLI_OPT_BOOL("reject", &d.reject),
-        CLI_OPT_STRING("satisfaction", &d.sat), CLI_OPT_JSON(&opts),
-        CLI_OPT_END()};
+        CLI_OPT_STRING("satisfaction", &d.sat), CLI_OPT_MSG_ID(&d.msg_id),
+        CLI_OPT_JSON(&opts),                   CLI_OPT_END()};
     int rc = cli_parse(d.cmd, usages[action], spec, &argc, &argv);
     if (rc != 0)
         return cli_parsed(rc);
@@ -156,25 +162,25 @@ static int s_decide(s_action_t action, const cli_opts_t *gopts, int argc, char *
     return rc;
 }
 
-/* route ID|CASE --dept D [--note T] [--json] */
+/* route ID|CASE --dept D [--note T] [--msg-id HEX] [--json] */
 int cmd_route(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_decide(S_ROUTE, opts, argc, argv);
 }
 
-/* deny-return ID|CASE [--note T] [--json] */
+/* deny-return ID|CASE [--note T] [--msg-id HEX] [--json] */
 int cmd_deny_return(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_decide(S_DENY, opts, argc, argv);
 }
 
-/* review ID|CASE --accept|--reject [--note T] [--json] */
+/* review ID|CASE --accept|--reject [--note T] [--msg-id HEX] [--json] */
 int cmd_review(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_decide(S_REVIEW, opts, argc, argv);
 }
 
-/* callback ID|CASE --satisfaction S [--note T] [--json] */
+/* callback ID|CASE --satisfaction S [--note T] [--msg-id HEX] [--json] */
 int cmd_callback(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_decide(S_CALLBACK, opts, argc, argv);

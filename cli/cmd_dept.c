@@ -4,7 +4,8 @@
     reply, and the node's own status. A case number is resolved to the
     order id by the node (InboxRequest{ref}); the inbox is read in pages
     (InboxRequest{after_id}) until the node has no more. The clerk's acts
-    are built by the one codec of ob_order.h (ob_act_encode).              */
+    are built by the one codec of ob_order.h (ob_act_encode) and take
+    --msg-id HEX to retry an act whose outcome was in doubt.               */
 #include "cli.h"
 #include "ob_fsm.h"
 #include "ob_json.h"
@@ -267,21 +268,25 @@ out:
 /* ---- sign, progress, return, reply ------------------------------------------ */
 
 static const char s_sign_usage[] =
-    "usage: orderbus [--node DIR] sign ID|CASE [--json]\n"
+    "usage: orderbus [--node DIR] sign ID|CASE [--msg-id HEX] [--json]\n"
     "\n"
-    "Signs for the order (签收): the department accepts responsibility for it.\n";
+    "Signs for the order (签收): the department accepts responsibility for it.\n"
+    "  --msg-id HEX   retry an act whose outcome was in doubt, with the id printed\n";
 static const char s_progress_usage[] =
-    "usage: orderbus [--node DIR] progress ID|CASE --note T [--json]\n"
+    "usage: orderbus [--node DIR] progress ID|CASE --note T [--msg-id HEX] [--json]\n"
     "\n"
-    "Records progress on a signed order.\n";
+    "Records progress on a signed order.\n"
+    "  --msg-id HEX   retry an act whose outcome was in doubt, with the id printed\n";
 static const char s_return_usage[] =
-    "usage: orderbus [--node DIR] return ID|CASE --reason T [--json]\n"
+    "usage: orderbus [--node DIR] return ID|CASE --reason T [--msg-id HEX] [--json]\n"
     "\n"
-    "Asks the centre to take the order back (退单), before signing only.\n";
+    "Asks the centre to take the order back (退单), before signing only.\n"
+    "  --msg-id HEX   retry an act whose outcome was in doubt, with the id printed\n";
 static const char s_reply_usage[] =
-    "usage: orderbus [--node DIR] reply ID|CASE --result R --note T [--json]\n"
+    "usage: orderbus [--node DIR] reply ID|CASE --result R --note T [--msg-id HEX] [--json]\n"
     "\n"
-    "Replies to the centre (办结反馈); R is resolved, partly, unresolved or explained.\n";
+    "Replies to the centre (办结反馈); R is resolved, partly, unresolved or explained.\n"
+    "  --msg-id HEX   retry an act whose outcome was in doubt, with the id printed\n";
 
 typedef enum { S_SIGN, S_PROGRESS, S_RETURN, S_REPLY } s_clerk_action_t;
 
@@ -369,7 +374,7 @@ static int s_clerk_action(s_clerk_action_t action, const cli_opts_t *gopts, int 
     const cli_option_t spec[] = {
         CLI_OPT_STRING("note", &c.note),     CLI_OPT_STRING("reason", &c.reason),
         CLI_OPT_STRING("result", &c.result), CLI_OPT_STRING("node", &opts.node),
-        CLI_OPT_JSON(&opts),
+        CLI_OPT_MSG_ID(&c.msg_id),           CLI_OPT_JSON(&opts),
         CLI_OPT_END()};
     ob_act_t act;
     int rc = cli_parse(c.cmd, usages[action], spec, &argc, &argv);
@@ -405,25 +410,25 @@ out:
     return rc;
 }
 
-/* sign ID|CASE [--json] */
+/* sign ID|CASE [--msg-id HEX] [--json] */
 int cmd_sign(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_clerk_action(S_SIGN, opts, argc, argv);
 }
 
-/* progress ID|CASE --note T [--json] */
+/* progress ID|CASE --note T [--msg-id HEX] [--json] */
 int cmd_progress(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_clerk_action(S_PROGRESS, opts, argc, argv);
 }
 
-/* return ID|CASE --reason T [--json] */
+/* return ID|CASE --reason T [--msg-id HEX] [--json] */
 int cmd_return(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_clerk_action(S_RETURN, opts, argc, argv);
 }
 
-/* reply ID|CASE --result R --note T [--json] */
+/* reply ID|CASE --result R --note T [--msg-id HEX] [--json] */
 int cmd_reply(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_clerk_action(S_REPLY, opts, argc, argv);

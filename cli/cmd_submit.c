@@ -1,7 +1,12 @@
 /*  cmd_submit.c — `orderbus submit`: registers work orders with the broker
     from flags, from a JSON file, or from a JSON-lines batch pipelined
     through a window of requests. Every order is checked against the one
-    table of field limits (ob_order_validate) before it goes out.       */
+    table of field limits (ob_order_validate) before it goes out.
+
+    A single submit takes --msg-id HEX: when an earlier try timed out the
+    CLI printed the id the request went out with, and a retry with that id
+    is applied at most once by the broker (its answer names the first
+    order). --external-ref stays the intake's own reference.              */
 #include "cli.h"
 #include "ob_fsm.h"
 #include "ob_json.h"
@@ -18,8 +23,8 @@ static const char s_submit_usage[] =
     "                       [--appeal A] [--district D] [--street S] [--address A]\n"
     "                       [--lat X --lon Y] [--target-org O] [--urgency U] [--anonymous]\n"
     "                       [--confidential] [--contact-name N] [--contact-phone P]\n"
-    "                       [--external-ref R]\n"
-    "       orderbus submit FILE.json\n"
+    "                       [--external-ref R] [--msg-id HEX]\n"
+    "       orderbus submit FILE.json [--msg-id HEX]\n"
     "       orderbus submit --batch FILE.jsonl [--window N]\n"
     "\n"
     "Registers work orders with the broker, which assigns the case number, routes\n"
@@ -36,7 +41,8 @@ static const char s_submit_usage[] =
     "  --anonymous, --confidential\n"
     "  --contact-name N, --contact-phone P   the complainant (personal data)\n"
     "  --external-ref R         the intake system's own reference\n"
-
+    "  --msg-id HEX             retry a submit whose outcome was in doubt with the id it\n"
+    "                           printed: the broker registers the order at most once\n"
     "  FILE.json                one order as a JSON object (proto field names)\n"
     "  --batch FILE.jsonl       one JSON order per line ('-': standard input), pipelined;\n"
     "                           prints one line per order and 'N submitted, N failed'\n"
@@ -44,7 +50,7 @@ static const char s_submit_usage[] =
     "  --json                   JSON output (batch: one object per line)\n"
     "\n"
     "Exit: 0 all submitted, 64 bad flags, 65 bad input, 66 file missing, 1 refused,\n"
-    "69 unreachable.\n";
+    "69 unreachable or in doubt (the message says which, and the id to retry with).\n";
 
 typedef struct {
     const char *title, *content, *category, *channel, *appeal, *district, *street, *address;
@@ -505,6 +511,7 @@ int cmd_submit(const cli_opts_t *gopts, int argc, char **argv)
         CLI_OPT_STRING("external-ref", &f.external_ref),
         CLI_OPT_STRING("batch", &batch),
         CLI_OPT_LONG("window", &window, 1, 4096),
+        CLI_OPT_MSG_ID(&msg_id),
         CLI_OPT_JSON(&opts),
         CLI_OPT_END()};
     int rc = cli_parse(cmd, s_submit_usage, spec, &argc, &argv);
@@ -516,6 +523,8 @@ int cmd_submit(const cli_opts_t *gopts, int argc, char **argv)
     if (batch) {
         if (argc || any)
             return cli_usage_error(cmd, "--batch takes no other order flags or FILE");
+        if (msg_id.set)
+            return cli_usage_error(cmd, "--msg-id goes with one order, not --batch");
         return s_submit_batch(&opts, batch, window ? window : 64);
     }
     if (window)

@@ -72,6 +72,40 @@ check_eq "trace: the clerk's note has no raw control bytes" "" "$(raw_controls "
 check_match "trace: the note, replaced visibly" "进展�\[5m闪烁�" "$OUT"
 
 T=$(mktemp -d /tmp/ob-cli-edges.XXXXXX)
+# --- edge 5: one msg id across retries -------------------------------------------
+
+check_fails 64 "--msg-id that is not 32 hex digits: 64" --match "--msg-id wants 32 hex" \
+    ob submit --title x --msg-id 1234
+n0=$(orders)
+MID=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+check "submit --msg-id" ob --json submit --title 重试 --content 同一个请求 --msg-id "$MID"
+first=$(json_get order.id <<<"$OUT")
+check "the same submit again with the same --msg-id" \
+    ob --json submit --title 重试 --content 同一个请求 --msg-id "$MID"
+check_eq "  ... answers the same order" "$first" "$(json_get order.id <<<"$OUT")"
+check_eq "  ... and one order was registered, not two" $((n0 + 1)) "$(orders)"
+
+# a stalled broker: the request times out, its outcome is in doubt
+BPID=$(site_pid broker)
+kill -STOP "$BPID"
+check_fails 69 "submit to a stalled broker: 69" --match "in doubt" \
+    ob --timeout 1000 submit --title 停顿 --content 代理停顿时提交
+stalled=$OUT$ERR
+kill -CONT "$BPID"
+check_match "  ... prints the id to retry with" "--msg-id [0-9a-f]{32}" "$stalled"
+check_match "  ... names the stall, not the key" "did not finish the handshake in time" "$stalled"
+check_nomatch "  ... and does not ask whether the key is registered" "registered" "$stalled"
+DOUBT=$(grep -oE -- '--msg-id [0-9a-f]{32}' <<<"$stalled" | head -n 1 | cut -d' ' -f2)
+n0=$(orders)
+check "the retry with that id" ob --json submit --title 停顿 --content 代理停顿时提交 --msg-id "$DOUBT"
+first=$(json_get order.id <<<"$OUT")
+check "a second retry with that id" ob --json submit --title 停顿 --content 代理停顿时提交 --msg-id "$DOUBT"
+check_eq "  ... the same order" "$first" "$(json_get order.id <<<"$OUT")"
+check_eq "  ... one order for the three tries" $((n0 + 1)) "$(orders)"
+check_fails 69 "a read-only request to a stalled broker is not in doubt" \
+    bash -c "kill -STOP $BPID; '$BIN/orderbus' --config '$SITE/orderbus.yaml' --timeout 800 status; rc=\$?; kill -CONT $BPID; exit \$rc"
+check_nomatch "  ... and says nothing of a retry" "in doubt|--msg-id" "$OUT$ERR"
+
 # --- edge 11: the cause of a time-out ----------------------------------------------
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -84,6 +118,8 @@ check_fails 69 "an unregistered key: 69" --match "refused this client's key" \
     ob --key "$T/stranger.key" --timeout 2000 status
 check_match "  ... asks whether the key is registered" "registered \(orderbus admin add-client\)" "$ERR"
 check_nomatch "  ... not whether the broker runs" "broker running" "$ERR"
+check_fails 69 "an unregistered key submitting: nothing was applied" --match "nothing was applied" \
+    ob --key "$T/stranger.key" --timeout 2000 submit --title 陌生
 check_fails 69 "a wrong broker key: 69" --match "Curve handshake failed" \
     ob --broker-key "$T/stranger.key" --timeout 2000 status
 check_match "  ... names --broker-key" "broker-key" "$ERR"
