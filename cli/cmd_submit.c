@@ -1,7 +1,8 @@
 /*  cmd_submit.c — `orderbus submit`: registers work orders with the broker
     from flags, from a JSON file, or from a JSON-lines batch pipelined
     through a window of requests. Every order is checked against the one
-    table of field limits (ob_order_validate) before it goes out.
+    table of field limits (ob_order_validate) before it goes out; a
+    position must be finite and in range (--lat nan is refused).
 
     A single submit takes --msg-id HEX: when an earlier try timed out the
     CLI printed the id the request went out with, and a retry with that id
@@ -35,7 +36,7 @@ static const char s_submit_usage[] =
     "  --channel C              phone, web, app, wechat, email, letter, visit\n"
     "  --appeal A               consultation, help, complaint, report, suggestion, praise\n"
     "  --district, --street, --address   where it happened\n"
-    "  --lat X --lon Y          the incident's position (both)\n"
+    "  --lat X --lon Y          the incident's position (both; finite, -90..90, -180..180)\n"
     "  --target-org O           the organisation complained about\n"
     "  --urgency U              normal, urgent, very_urgent\n"
     "  --anonymous, --confidential\n"
@@ -125,15 +126,15 @@ static int s_categories(s_built_t *b, const char *category)
     return 0;
 }
 
-/* One coordinate: a decimal in [-max, max]. 0 or EX_USAGE. */
+/* One coordinate: a finite decimal in [-max, max]. 0 or EX_USAGE. */
 static int s_degrees(const char *opt, const char *s, double max, double *out)
 {
-    (void) opt;
     char *end;
+    errno = 0;
     double v = strtod(s, &end);
-    if (end == s || *end || v < -max || v > max)
-        return cli_usage_error("submit", "--lat wants -90..90 and --lon -180..180 (decimal "
-                                         "degrees)");
+    if (end == s || *end || errno == ERANGE || !isfinite(v) || v < -max || v > max)
+        return cli_usage_error("submit", "%s wants a finite number of decimal degrees from "
+                                         "%g to %g, not '%s'", opt, -max, max, s);
     *out = v;
     return 0;
 }

@@ -71,7 +71,28 @@ check "trace after the progress note" ob trace "$CASE"
 check_eq "trace: the clerk's note has no raw control bytes" "" "$(raw_controls "$OUT")"
 check_match "trace: the note, replaced visibly" "进展�\[5m闪烁�" "$OUT"
 
+# --- edge 9: positions that mean nothing ----------------------------------------
+
+n0=$(orders)
+for v in nan NaN inf -inf 1e999 91 -90.5; do
+    check_fails 64 "submit --lat $v: refused (64)" --match "--lat wants a finite number" \
+        ob submit --title 位置 --lat "$v" --lon 116.4
+done
+for v in nan inf 180.01; do
+    check_fails 64 "submit --lon $v: refused (64)" --match "--lon wants a finite number" \
+        ob submit --title 位置 --lat 39.9 --lon "$v"
+done
 T=$(mktemp -d /tmp/ob-cli-edges.XXXXXX)
+printf '{"title":"位置","location":{"lat":91,"lon":10}}\n' >"$T/far.json"
+check_fails 65 "submit FILE.json with lat 91: refused (65), names the field" --match "location" \
+    ob submit "$T/far.json"
+printf '%s\n' '{"title":"好","location":{"lat":39.9,"lon":116.4}}' \
+    '{"title":"坏","location":{"lat":39.9,"lon":-181}}' >"$T/batch.jsonl"
+check_fails 65 "submit --batch with lon -181 on line 2: 65" --match "line 2: .*location" \
+    ob submit --batch "$T/batch.jsonl"
+check_match "  ... line 1 still submitted" "1 submitted, 1 failed" "$OUT"
+check_eq "only the good batch line was registered" $((n0 + 1)) "$(orders)"
+
 # --- edge 5: one msg id across retries -------------------------------------------
 
 check_fails 64 "--msg-id that is not 32 hex digits: 64" --match "--msg-id wants 32 hex" \
