@@ -177,18 +177,18 @@ int cli_print_order(const cli_opts_t *opts, const ob_answer_t *a, bool full)
 
 /* Parses "CMD ID|CASE [--json]" and asks the broker for the order with the
    request `body_case` (GET or TRACE). Returns 0 with the answer, or an exit
-   code (0 after --help, with *answer_p NULL). */
+   code (0 after --help, with *answer_p NULL); the order's reference in
+   *ref. */
 static int s_one_order(const char *cmd, const char *usage, cli_opts_t *opts, int argc,
-                       char **argv, int body_case, ob_envelope_t **answer_p)
+                       char **argv, int body_case, cli_ref_t *ref, ob_envelope_t **answer_p)
 {
     const cli_option_t spec[] = {CLI_OPT_JSON(opts), CLI_OPT_END()};
-    cli_ref_t ref;
     *answer_p = NULL;
     int rc = cli_parse(cmd, usage, spec, &argc, &argv);
     if (rc != 0)
         return cli_parsed(rc);
     if ((rc = cli_one_operand(cmd, argc, argv, "ID|CASE")) != 0
-        || (rc = cli_ref_parse(&ref, cmd, argv[0])) != 0)
+        || (rc = cli_ref_parse(ref, cmd, argv[0])) != 0)
         return rc;
     ob_msg_t m;
     Orderbus__V1__GetRequest get = ORDERBUS__V1__GET_REQUEST__INIT;
@@ -196,11 +196,11 @@ static int s_one_order(const char *cmd, const char *usage, cli_opts_t *opts, int
     cli_msg_init(&m, CLI_SENDER, NULL);
     m.env.body_case = body_case;
     if (body_case == ORDERBUS__V1__ENVELOPE__BODY_GET) {
-        get.ref = &ref.ref;
+        get.ref = &ref->ref;
         m.env.get = &get;
     }
     else {
-        trace.ref = &ref.ref;
+        trace.ref = &ref->ref;
         m.env.trace = &trace;
     }
     return cli_broker_request(opts, &m, answer_p);
@@ -217,9 +217,10 @@ static const char s_show_usage[] =
 int cmd_show(const cli_opts_t *gopts, int argc, char **argv)
 {
     cli_opts_t opts = *gopts;
+    cli_ref_t ref;
     ob_envelope_t *answer = NULL;
     int rc = s_one_order("show", s_show_usage, &opts, argc, argv,
-                         ORDERBUS__V1__ENVELOPE__BODY_GET, &answer);
+                         ORDERBUS__V1__ENVELOPE__BODY_GET, &ref, &answer);
     if (rc == 0 && answer)
         rc = cli_print_order(&opts, answer->answer, true);
     ob_wire_free(answer);
@@ -258,37 +259,114 @@ static const char *s_trace_note(char *buf, size_t len, const ob_journal_t *e)
     return buf;
 }
 
-static int s_trace_json(const ob_answer_t *a)
+/* A journal read in pages: the answers (kept for their entries) and the
+   entries of all of them in order. */
+typedef struct {
+    ob_envelope_t **pages;
+    size_t n_pages;
+    const ob_journal_t **events;
+    size_t n_events;
+} s_journal_t;
+
+static void s_journal_clear(s_journal_t *self)
+{
+    for (size_t i = 0; i < self->n_pages; i++)
+        ob_wire_free(self->pages[i]);
+    free(self->pages);
+    free(self->events);
+    memset(self, 0, sizeof *self);
+}
+
+/* Keeps page `env` (owned from now on) and its entries. 0 or -1. */
+static int s_journal_add(s_journal_t *self, ob_envelope_t *env)
+{
+    const ob_answer_t *a = env->answer;
+    ob_envelope_t **p = realloc(self->pages, (self->n_pages + 1) * sizeof *p);
+    if (!p) {
+        ob_wire_free(env);
+        return -1;
+    }
+    self->pages = p;
+    self->pages[self->n_pages++] = env;
+    const ob_journal_t **e = realloc(self->events, (self->n_events + a->n_events + 1) * sizeof *e);
+    if (!e)
+        return -1;
+    self->events = e;
+    for (size_t i = 0; i < a->n_events; i++)
+        self->events[self->n_events++] = a->events[i];
+    return 0;
+}
+
+/* The pages after the first (`first`, already kept) while the broker says
+   more follow: TraceRequest{ref, after_seq = the last entry's seq}. 0 or
+   an exit code after a message. */
+static int s_trace_rest(const cli_opts_t *opts, const cli_ref_t *ref, s_journal_t *j)
+{
+    ob_client_t *client = NULL;
+    int rc = 0;
+    while (j->pages[j->n_pages - 1]->answer->more && j->n_events > 0) {
+        if (!client && !(client = cli_broker_connect(opts))) {
+            rc = cli_connect_failure();
+            break;
+        }
+        ob_msg_t m;
+        Orderbus__V1__TraceRequest req = ORDERBUS__V1__TRACE_REQUEST__INIT;
+        req.ref = (Orderbus__V1__OrderRef *) &ref->ref;
+        req.after_seq = j->events[j->n_events - 1]->seq;
+        cli_msg_init(&m, CLI_SENDER, NULL);
+        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_TRACE;
+        m.env.trace = &req;
+        ob_envelope_t *env = cli_call(client, &m.env, opts);
+        if (!env) {
+            rc = EX_UNAVAILABLE;
+            break;
+        }
+        if ((rc = cli_answer_status(env->answer)) != 0) {
+            ob_wire_free(env);
+            break;
+        }
+        size_t before = j->n_events;
+        if (s_journal_add(j, env) < 0) {
+            rc = EX_OSERR;
+            break;
+        }
+        if (j->n_events == before)
+            break;   /* "more" with nothing in it: do not ask forever */
+    }
+    ob_client_destroy(&client);
+    return rc;
+}
+
+static int s_trace_json(const ob_record_t *order, const s_journal_t *j)
 {
     json_t *doc = json_object();
     json_t *events = json_array();
     if (doc && events) {
-        if (a->order)
-            json_object_set_new(doc, "order", ob_json_from_record(a->order, true));
-        for (size_t i = 0; i < a->n_events; i++)
-            json_array_append_new(events, ob_json_from_journal(a->events[i]));
+        if (order)
+            json_object_set_new(doc, "order", ob_json_from_record(order, true));
+        for (size_t i = 0; i < j->n_events; i++)
+            json_array_append_new(events, ob_json_from_journal(j->events[i]));
         json_object_set(doc, "events", events);
     }
     json_decref(events);
     return cli_print_json(doc, false);
 }
 
-static int s_trace_table(const ob_answer_t *a)
+static int s_trace_table(const ob_record_t *order, const s_journal_t *j)
 {
     static const char *const headers[] = {"time", "event", "from -> to", "actor", "dept",
                                           "attempt", "note"};
-    if (a->order && a->order->order) {
+    if (order && order->order) {
         char id[OB_ID_HEX];
-        printf("%s  %s  %s  %s\n\n", a->order->order->case_no,
-               cli_hexid(id, a->order->order->id), ob_state_name(a->order->state),
-               *a->order->dept ? a->order->dept : "-");
+        printf("%s  %s  %s  %s\n\n", order->order->case_no, cli_hexid(id, order->order->id),
+               ob_state_name(order->state), *order->dept ? order->dept : "-");
     }
     cli_table_t *table = cli_table_new(7, headers);
     if (!table)
         return EX_OSERR;
     cli_table_align(table, 5, true, 0);
-    for (size_t i = 0; i < a->n_events; i++) {
-        const ob_journal_t *e = a->events[i];
+    for (size_t i = 0; i < j->n_events; i++) {
+        const ob_journal_t *e = j->events[i];
         char t[40], fromto[64], actor[160], attempt[16], note[2048];
         cli_time(t, sizeof t, e->at_ms);
         snprintf(fromto, sizeof fromto, "%s -> %s", ob_state_name(e->from_state),
@@ -307,16 +385,25 @@ static int s_trace_table(const ob_answer_t *a)
     return 0;
 }
 
-/* trace ID|CASE [--json] */
+/* trace ID|CASE [--json]: every page of the journal */
 int cmd_trace(const cli_opts_t *gopts, int argc, char **argv)
 {
     cli_opts_t opts = *gopts;
+    cli_ref_t ref;
     ob_envelope_t *answer = NULL;
+    s_journal_t j = {0};
     int rc = s_one_order("trace", s_trace_usage, &opts, argc, argv,
-                         ORDERBUS__V1__ENVELOPE__BODY_TRACE, &answer);
-    if (rc == 0 && answer)
-        rc = opts.json ? s_trace_json(answer->answer) : s_trace_table(answer->answer);
-    ob_wire_free(answer);
+                         ORDERBUS__V1__ENVELOPE__BODY_TRACE, &ref, &answer);
+    if (rc != 0 || !answer)
+        return rc;
+    const ob_record_t *order = answer->answer->order;
+    if (s_journal_add(&j, answer) < 0)
+        rc = EX_OSERR;
+    else
+        rc = s_trace_rest(&opts, &ref, &j);
+    if (rc == 0)
+        rc = opts.json ? s_trace_json(order, &j) : s_trace_table(order, &j);
+    s_journal_clear(&j);
     return rc;
 }
 
@@ -359,7 +446,8 @@ static size_t s_list_page(const cli_opts_t *opts, const ob_answer_t *a, cli_tabl
             rec->created_at_ms ? cli_age(age, sizeof age, now - rec->created_at_ms) : "-"};
         cli_table_add(table, cells);
     }
-    *more = n == page && n > 0 && a->orders[n - 1]->order
+    /* a page may stop early at the answer budget and say so (a->more) */
+    *more = (a->more || n == page) && n > 0 && a->orders[n - 1]->order
             && a->orders[n - 1]->order->id.len == OB_ID_BYTES;
     if (*more)
         memcpy(after, a->orders[n - 1]->order->id.data, OB_ID_BYTES);

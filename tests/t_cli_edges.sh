@@ -10,7 +10,9 @@
 #      second retry returns the same order;
 #   11 the time-out names the likely cause: never connected (broker down or
 #      wrong endpoint), the key refused (not registered), the handshake
-#      failed (wrong broker key), connected but stalled.
+#      failed (wrong broker key), connected but stalled;
+#   2  (CLI side) trace follows the broker's pages (Answer.more): a journal of
+#      over 512 KiB is shown whole.
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 site_start
@@ -70,6 +72,26 @@ wait_until $((20 * SCALE)) "the progress reaches the broker's journal" \
 check "trace after the progress note" ob trace "$CASE"
 check_eq "trace: the clerk's note has no raw control bytes" "" "$(raw_controls "$OUT")"
 check_match "trace: the note, replaced visibly" "进展�\[5m闪烁�" "$OUT"
+
+# --- edge 2, CLI side: a journal longer than one answer ---------------------------
+
+check "submit an order for a long journal" ob --json submit --title 长日志 --content 很多进展 --category 城乡建设
+LID=$(json_get order.id <<<"$OUT")
+wait_until $((20 * SCALE)) "it reaches housing" \
+    bash -c "'$BIN/orderbus' --node '$SITE/nodes/housing' inbox | grep -q '$LID'"
+check "clerk signs it" ob_node housing sign "$LID"
+NOTE=$(python3 -c 'print("进" * 10000)')   # 30,000 bytes
+for i in $(seq 1 24); do
+    run ob_node housing progress "$LID" --note "$i $NOTE"
+    (( RC == 0 )) || { not_ok "progress note $i" "$ERR"; break; }
+done
+wait_until $((30 * SCALE)) "the 24 notes reach the broker's journal (over 512 KiB)" \
+    bash -c "'$BIN/orderbus' --config '$SITE/orderbus.yaml' --json trace '$LID' | grep -c '\"PROGRESS\"' | grep -qx 24"
+check "trace --json of the long journal" ob --json trace "$LID"
+check_eq "  ... holds all 24 progress notes (every page)" 24 \
+    "$(python3 -c 'import json,sys; print(sum(e["event"]=="PROGRESS" for e in json.load(sys.stdin)["events"]))' <<<"$OUT")"
+check "trace of the long journal" ob trace "$LID"
+check_eq "  ... lists all 24 progress notes" 24 "$(grep -c ' PROGRESS ' <<<"$OUT")"
 
 # --- edge 9: positions that mean nothing ----------------------------------------
 
