@@ -287,6 +287,22 @@ const char *cli_hexid(char out[OB_ID_HEX], ProtobufCBinaryData id);
    message. */
 int cli_broker_request(const cli_opts_t *opts, ob_msg_t *m, ob_envelope_t **answer_p);
 
+/* Answers read in pages (inbox, trace): the answer envelopes, kept alive
+   for the items they hold, and those items in order. */
+typedef struct {
+    ob_envelope_t **pages;
+    size_t n_pages, cap_pages;
+    void **items;              /* ob_nodeorder_t *, ob_journal_t *: borrowed from pages */
+    size_t n_items, cap_items;
+} cli_pages_t;
+
+/* Keeps page `env` (owned from now on, freed even on failure) and its `n`
+   items. Returns 0, or -1 when out of memory. */
+int cli_pages_add(cli_pages_t *self, ob_envelope_t *env, void *const *items, size_t n);
+
+/* Frees every page; the struct is empty again. */
+void cli_pages_clear(cli_pages_t *self);
+
 /* Prints the answer's order (cmd_order.c): JSON with opts->json, else every
    field (`full`) or the one outcome line "CASE  ID  STATE  dept D  attempt
    N". Returns an exit code. */

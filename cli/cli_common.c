@@ -222,6 +222,43 @@ int cli_broker_request(const cli_opts_t *opts, ob_msg_t *m, ob_envelope_t **answ
     return 0;
 }
 
+int cli_pages_add(cli_pages_t *self, ob_envelope_t *env, void *const *items, size_t n)
+{
+    if (self->n_pages == self->cap_pages) {
+        size_t cap = self->cap_pages ? 2 * self->cap_pages : 8;
+        ob_envelope_t **p = realloc(self->pages, cap * sizeof *p);
+        if (!p) {
+            ob_wire_free(env);
+            return -1;
+        }
+        self->pages = p;
+        self->cap_pages = cap;
+    }
+    self->pages[self->n_pages++] = env;
+    if (self->n_items + n > self->cap_items) {
+        size_t cap = self->cap_items ? 2 * self->cap_items : 1024;
+        while (cap < self->n_items + n)
+            cap *= 2;
+        void **it = realloc(self->items, cap * sizeof *it);
+        if (!it)
+            return -1;
+        self->items = it;
+        self->cap_items = cap;
+    }
+    for (size_t i = 0; i < n; i++)
+        self->items[self->n_items++] = items[i];
+    return 0;
+}
+
+void cli_pages_clear(cli_pages_t *self)
+{
+    for (size_t i = 0; i < self->n_pages; i++)
+        ob_wire_free(self->pages[i]);
+    free(self->pages);
+    free(self->items);
+    memset(self, 0, sizeof *self);
+}
+
 int cli_answer_status(const ob_answer_t *answer)
 {
     if (!answer) {

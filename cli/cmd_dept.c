@@ -94,8 +94,8 @@ static void s_inbox_row(cli_table_t *table, const ob_nodeorder_t *o)
    that the listing reads the same whatever order the pages came in. */
 static int s_by_received(const void *a, const void *b)
 {
-    const ob_nodeorder_t *x = *(ob_nodeorder_t *const *) a;
-    const ob_nodeorder_t *y = *(ob_nodeorder_t *const *) b;
+    const ob_nodeorder_t *x = *(void *const *) a;
+    const ob_nodeorder_t *y = *(void *const *) b;
     if (x->received_at_ms != y->received_at_ms)
         return x->received_at_ms < y->received_at_ms ? -1 : 1;
     const ob_workorder_t *xo = x->order, *yo = y->order;
@@ -108,61 +108,12 @@ static int s_by_received(const void *a, const void *b)
     return memcmp(xi, yi, OB_ID_BYTES);
 }
 
-/* The pages of one inbox listing: answer envelopes kept alive for their
-   orders, and the orders themselves. */
-typedef struct {
-    ob_envelope_t **pages;
-    size_t n_pages, cap_pages;
-    ob_nodeorder_t **orders;
-    size_t n_orders, cap_orders;
-} s_listing_t;
-
-static void s_listing_clear(s_listing_t *self)
-{
-    for (size_t i = 0; i < self->n_pages; i++)
-        ob_wire_free(self->pages[i]);
-    free(self->pages);
-    free(self->orders);
-    memset(self, 0, sizeof *self);
-}
-
-/* Keeps page `env` (owned from now on, freed even on failure) and its
-   orders. Returns 0 or -1 when out of memory. */
-static int s_listing_add(s_listing_t *self, ob_envelope_t *env)
-{
-    if (self->n_pages == self->cap_pages) {
-        size_t cap = self->cap_pages ? 2 * self->cap_pages : 8;
-        ob_envelope_t **p = realloc(self->pages, cap * sizeof *p);
-        if (!p) {
-            ob_wire_free(env);
-            return -1;
-        }
-        self->pages = p;
-        self->cap_pages = cap;
-    }
-    self->pages[self->n_pages++] = env;
-    const ob_answer_t *a = env->answer;
-    if (self->n_orders + a->n_inbox > self->cap_orders) {
-        size_t cap = self->cap_orders ? 2 * self->cap_orders : 1024;
-        while (cap < self->n_orders + a->n_inbox)
-            cap *= 2;
-        ob_nodeorder_t **o = realloc(self->orders, cap * sizeof *o);
-        if (!o)
-            return -1;
-        self->orders = o;
-        self->cap_orders = cap;
-    }
-    for (size_t i = 0; i < a->n_inbox; i++)
-        self->orders[self->n_orders++] = a->inbox[i];
-    return 0;
-}
-
 /* Reads the whole listing for `state` (or every order with `all`), page by
    page: InboxRequest{after_id = the last id of the page before} until the
    node answers a page shorter than asked and without a size-limit note.
    Returns 0, or an exit code after a message. */
 static int s_inbox_read(ob_client_t *client, const cli_opts_t *opts, ob_state_t state,
-                        bool all, s_listing_t *out)
+                        bool all, cli_pages_t *out)
 {
     uint8_t after[OB_ID_BYTES];
     bool have_after = false;
@@ -196,7 +147,7 @@ static int s_inbox_read(ob_client_t *client, const cli_opts_t *opts, ob_state_t 
         else if (note)   /* an answer cut before its first order: say why */
             fprintf(stderr, "orderbus: note: %s\n", a->message);
         have_after = true;
-        if (s_listing_add(out, env) != 0) {
+        if (cli_pages_add(out, env, (void *const *) a->inbox, n) != 0) {
             fprintf(stderr, "orderbus: out of memory\n");
             return EX_OSERR;
         }
@@ -231,7 +182,7 @@ int cmd_inbox(const cli_opts_t *gopts, int argc, char **argv)
 
     static const char *const headers[] = {"case no", "id", "state", "attempt", "title",
                                           "received", "sign by", "reply by"};
-    s_listing_t listing = {0};
+    cli_pages_t listing = {0};
     cli_table_t *table = cli_table_new(8, headers);
     json_t *arr = json_array();
     ob_client_t *client = NULL;
@@ -248,17 +199,17 @@ int cmd_inbox(const cli_opts_t *gopts, int argc, char **argv)
     }
     if ((rc = s_inbox_read(client, &opts, state, all, &listing)) != 0)
         goto out;
-    if (listing.n_orders > 1)
-        qsort(listing.orders, listing.n_orders, sizeof *listing.orders, s_by_received);
-    for (size_t i = 0; i < listing.n_orders; i++) {
+    if (listing.n_items > 1)
+        qsort(listing.items, listing.n_items, sizeof *listing.items, s_by_received);
+    for (size_t i = 0; i < listing.n_items; i++) {
         if (opts.json)
-            json_array_append_new(arr, ob_json_from_nodeorder(listing.orders[i]));
+            json_array_append_new(arr, ob_json_from_nodeorder(listing.items[i]));
         else
-            s_inbox_row(table, listing.orders[i]);
+            s_inbox_row(table, listing.items[i]);
     }
     rc = cli_print_listing(opts.json, table, &arr);
 out:
-    s_listing_clear(&listing);
+    cli_pages_clear(&listing);
     json_decref(arr);
     cli_table_destroy(&table);
     ob_client_destroy(&client);

@@ -259,52 +259,14 @@ static const char *s_trace_note(char *buf, size_t len, const ob_journal_t *e)
     return buf;
 }
 
-/* A journal read in pages: the answers (kept for their entries) and the
-   entries of all of them in order. */
-typedef struct {
-    ob_envelope_t **pages;
-    size_t n_pages;
-    const ob_journal_t **events;
-    size_t n_events;
-} s_journal_t;
-
-static void s_journal_clear(s_journal_t *self)
-{
-    for (size_t i = 0; i < self->n_pages; i++)
-        ob_wire_free(self->pages[i]);
-    free(self->pages);
-    free(self->events);
-    memset(self, 0, sizeof *self);
-}
-
-/* Keeps page `env` (owned from now on) and its entries. 0 or -1. */
-static int s_journal_add(s_journal_t *self, ob_envelope_t *env)
-{
-    const ob_answer_t *a = env->answer;
-    ob_envelope_t **p = realloc(self->pages, (self->n_pages + 1) * sizeof *p);
-    if (!p) {
-        ob_wire_free(env);
-        return -1;
-    }
-    self->pages = p;
-    self->pages[self->n_pages++] = env;
-    const ob_journal_t **e = realloc(self->events, (self->n_events + a->n_events + 1) * sizeof *e);
-    if (!e)
-        return -1;
-    self->events = e;
-    for (size_t i = 0; i < a->n_events; i++)
-        self->events[self->n_events++] = a->events[i];
-    return 0;
-}
-
 /* The pages after the first (`first`, already kept) while the broker says
    more follow: TraceRequest{ref, after_seq = the last entry's seq}. 0 or
    an exit code after a message. */
-static int s_trace_rest(const cli_opts_t *opts, const cli_ref_t *ref, s_journal_t *j)
+static int s_trace_rest(const cli_opts_t *opts, const cli_ref_t *ref, cli_pages_t *j)
 {
     ob_client_t *client = NULL;
     int rc = 0;
-    while (j->pages[j->n_pages - 1]->answer->more && j->n_events > 0) {
+    while (j->pages[j->n_pages - 1]->answer->more && j->n_items > 0) {
         if (!client && !(client = cli_broker_connect(opts))) {
             rc = cli_connect_failure();
             break;
@@ -312,7 +274,7 @@ static int s_trace_rest(const cli_opts_t *opts, const cli_ref_t *ref, s_journal_
         ob_msg_t m;
         Orderbus__V1__TraceRequest req = ORDERBUS__V1__TRACE_REQUEST__INIT;
         req.ref = (Orderbus__V1__OrderRef *) &ref->ref;
-        req.after_seq = j->events[j->n_events - 1]->seq;
+        req.after_seq = ((const ob_journal_t *) j->items[j->n_items - 1])->seq;
         cli_msg_init(&m, CLI_SENDER, NULL);
         m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_TRACE;
         m.env.trace = &req;
@@ -325,34 +287,34 @@ static int s_trace_rest(const cli_opts_t *opts, const cli_ref_t *ref, s_journal_
             ob_wire_free(env);
             break;
         }
-        size_t before = j->n_events;
-        if (s_journal_add(j, env) < 0) {
+        size_t before = j->n_items;
+        if (cli_pages_add(j, env, (void *const *) env->answer->events, env->answer->n_events) < 0) {
             rc = EX_OSERR;
             break;
         }
-        if (j->n_events == before)
+        if (j->n_items == before)
             break;   /* "more" with nothing in it: do not ask forever */
     }
     ob_client_destroy(&client);
     return rc;
 }
 
-static int s_trace_json(const ob_record_t *order, const s_journal_t *j)
+static int s_trace_json(const ob_record_t *order, const cli_pages_t *j)
 {
     json_t *doc = json_object();
     json_t *events = json_array();
     if (doc && events) {
         if (order)
             json_object_set_new(doc, "order", ob_json_from_record(order, true));
-        for (size_t i = 0; i < j->n_events; i++)
-            json_array_append_new(events, ob_json_from_journal(j->events[i]));
+        for (size_t i = 0; i < j->n_items; i++)
+            json_array_append_new(events, ob_json_from_journal(j->items[i]));
         json_object_set(doc, "events", events);
     }
     json_decref(events);
     return cli_print_json(doc, false);
 }
 
-static int s_trace_table(const ob_record_t *order, const s_journal_t *j)
+static int s_trace_table(const ob_record_t *order, const cli_pages_t *j)
 {
     static const char *const headers[] = {"time", "event", "from -> to", "actor", "dept",
                                           "attempt", "note"};
@@ -365,8 +327,8 @@ static int s_trace_table(const ob_record_t *order, const s_journal_t *j)
     if (!table)
         return EX_OSERR;
     cli_table_align(table, 5, true, 0);
-    for (size_t i = 0; i < j->n_events; i++) {
-        const ob_journal_t *e = j->events[i];
+    for (size_t i = 0; i < j->n_items; i++) {
+        const ob_journal_t *e = j->items[i];
         char t[40], fromto[64], actor[160], attempt[16], note[2048];
         cli_time(t, sizeof t, e->at_ms);
         snprintf(fromto, sizeof fromto, "%s -> %s", ob_state_name(e->from_state),
@@ -391,19 +353,20 @@ int cmd_trace(const cli_opts_t *gopts, int argc, char **argv)
     cli_opts_t opts = *gopts;
     cli_ref_t ref;
     ob_envelope_t *answer = NULL;
-    s_journal_t j = {0};
+    cli_pages_t j = {0};
     int rc = s_one_order("trace", s_trace_usage, &opts, argc, argv,
                          ORDERBUS__V1__ENVELOPE__BODY_TRACE, &ref, &answer);
     if (rc != 0 || !answer)
         return rc;
     const ob_record_t *order = answer->answer->order;
-    if (s_journal_add(&j, answer) < 0)
+    if (cli_pages_add(&j, answer, (void *const *) answer->answer->events,
+                      answer->answer->n_events) < 0)
         rc = EX_OSERR;
     else
         rc = s_trace_rest(&opts, &ref, &j);
     if (rc == 0)
         rc = opts.json ? s_trace_json(order, &j) : s_trace_table(order, &j);
-    s_journal_clear(&j);
+    cli_pages_clear(&j);
     return rc;
 }
 
