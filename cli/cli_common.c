@@ -1,9 +1,9 @@
 /*  cli_common.c — what every orderbus command shares: connecting to the
     broker's client service (CurveZMQ) or to a node's local service (ipc),
-    one request/answer call with a clear error naming the endpoint and the
-    time-out, answer codes to exit codes, order references, display-width
-    aware tables (Chinese text counts two columns per character), times in
-    the site's zone, and the per-department statistics table.             */
+    one request/answer call with an error that names what the client saw of
+    the connection (never connected, key refused, no answer in time) and,
+    for a state-changing request, the id to retry it with; answer codes to
+    exit codes, order references, usage errors.                            */
 #include "cli.h"
 #include "ob_fsm.h"
 #include "ob_keys.h"
@@ -12,7 +12,6 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <wchar.h>
 
 static int s_connect_failure = EX_UNAVAILABLE;
 static const char *s_peer = "broker";   /* what the last connection talks to */
@@ -114,19 +113,150 @@ ob_client_t *cli_node_connect(const cli_opts_t *opts)
     return client;
 }
 
+/* True for the requests that change an order: a time-out leaves their
+   outcome in doubt. */
+static bool s_mutating(int body_case)
+{
+    switch (body_case) {
+    case ORDERBUS__V1__ENVELOPE__BODY_SUBMIT:
+    case ORDERBUS__V1__ENVELOPE__BODY_ROUTE:
+    case ORDERBUS__V1__ENVELOPE__BODY_DENY_RETURN:
+    case ORDERBUS__V1__ENVELOPE__BODY_REVIEW:
+    case ORDERBUS__V1__ENVELOPE__BODY_CALLBACK:
+    case ORDERBUS__V1__ENVELOPE__BODY_SIGN:
+    case ORDERBUS__V1__ENVELOPE__BODY_PROGRESS:
+    case ORDERBUS__V1__ENVELOPE__BODY_RETURN_REQUEST:
+    case ORDERBUS__V1__ENVELOPE__BODY_REPLY:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* The likely cause of a time-out, from what the client saw of the link. */
+static const char *s_cause(ob_client_link_t link, bool broker)
+{
+    switch (link) {
+    case OB_CLIENT_NEVER_CONNECTED:
+        return broker ? "no connection could be made: is the broker running, and is --broker "
+                        "its client endpoint?"
+                      : "no connection could be made: is orderbus-node running?";
+    case OB_CLIENT_REFUSED:
+        return "the broker refused this client's key in the handshake: is the key registered "
+               "(orderbus admin add-client)?";
+    case OB_CLIENT_HANDSHAKE_FAILED:
+        return broker ? "connected, but the Curve handshake failed: is --broker-key the "
+                        "broker's public key, and is this client's key registered (orderbus "
+                        "admin add-client)?"
+                      : "connected, but the handshake with the node failed";
+    case OB_CLIENT_HANDSHAKING:
+        return broker ? "connected, but the broker did not finish the handshake in time: it "
+                        "is stalled or overloaded"
+                      : "connected, but the node did not finish the handshake in time: it is "
+                        "stalled or overloaded";
+    case OB_CLIENT_READY:
+        return broker ? "connected, the broker has the request but did not answer in time: "
+                        "it is busy (a longer --timeout may help)"
+                      : "connected, the node has the request but did not answer in time: it "
+                        "is busy (a longer --timeout may help)";
+    case OB_CLIENT_LOST:
+        return broker ? "the connection to the broker dropped: is it still running?"
+                      : "the connection to the node dropped: is orderbus-node still running?";
+    }
+    return "";
+}
+
 ob_envelope_t *cli_call(ob_client_t *client, const ob_envelope_t *req, const cli_opts_t *opts)
 {
-    char err[512];
+    char err[512], id[OB_ID_HEX];
     int timeout = opts->timeout_ms > 0 ? opts->timeout_ms : 5000;
     ob_envelope_t *answer = ob_client_call(client, req, timeout, err, sizeof err);
-    if (!answer) {
-        if (strcmp(s_peer, "broker") == 0)
-            fprintf(stderr, "orderbus: %s: is the broker running, and is this client's key "
-                            "registered (orderbus admin add-client)?\n", err);
-        else
-            fprintf(stderr, "orderbus: %s: is orderbus-node running?\n", err);
+    if (answer)
+        return answer;
+    ob_client_link_t link = ob_client_link(client);
+    fprintf(stderr, "orderbus: %s: %s\n", err, s_cause(link, strcmp(s_peer, "broker") == 0));
+    if (!s_mutating(req->body_case))
+        return NULL;
+    if (link == OB_CLIENT_REFUSED || link == OB_CLIENT_HANDSHAKE_FAILED) {
+        fprintf(stderr, "orderbus: nothing was applied: the %s never accepted the connection\n",
+                s_peer);
+        return NULL;
     }
-    return answer;
+    cli_hexid(id, req->msg_id);
+    fprintf(stderr, "orderbus: the outcome is in doubt (%s); retry with the same id, which "
+                    "is applied at most once: --msg-id %s\n",
+            link == OB_CLIENT_NEVER_CONNECTED ? "most likely not applied: no connection was made"
+                                              : "it may or may not have been applied",
+            id);
+    return NULL;
+}
+
+int cli_batch_timeout(ob_client_t *client, const cli_opts_t *opts, long nout)
+{
+    ob_client_link_t link = ob_client_link(client);
+    fprintf(stderr, "orderbus: no answer from '%s' within %d ms (%ld requests unanswered): %s\n",
+            opts->broker && *opts->broker ? opts->broker : "tcp://127.0.0.1:5571",
+            opts->timeout_ms, nout, s_cause(link, true));
+    if (link != OB_CLIENT_REFUSED && link != OB_CLIENT_HANDSHAKE_FAILED)
+        fprintf(stderr, "orderbus: the outcome of those %ld lines is in doubt: check with "
+                        "'orderbus list' before submitting them again\n", nout);
+    return EX_UNAVAILABLE;
+}
+
+int cli_broker_request(const cli_opts_t *opts, ob_msg_t *m, ob_envelope_t **answer_p)
+{
+    *answer_p = NULL;
+    ob_client_t *client = cli_broker_connect(opts);
+    if (!client)
+        return cli_connect_failure();
+    ob_envelope_t *answer = cli_call(client, &m->env, opts);
+    ob_client_destroy(&client);
+    if (!answer)
+        return EX_UNAVAILABLE;
+    int rc = cli_answer_status(answer->answer);
+    if (rc != 0) {
+        ob_wire_free(answer);
+        return rc;
+    }
+    *answer_p = answer;
+    return 0;
+}
+
+int cli_pages_add(cli_pages_t *self, ob_envelope_t *env, void *const *items, size_t n)
+{
+    if (self->n_pages == self->cap_pages) {
+        size_t cap = self->cap_pages ? 2 * self->cap_pages : 8;
+        ob_envelope_t **p = realloc(self->pages, cap * sizeof *p);
+        if (!p) {
+            ob_wire_free(env);
+            return -1;
+        }
+        self->pages = p;
+        self->cap_pages = cap;
+    }
+    self->pages[self->n_pages++] = env;
+    if (self->n_items + n > self->cap_items) {
+        size_t cap = self->cap_items ? 2 * self->cap_items : 1024;
+        while (cap < self->n_items + n)
+            cap *= 2;
+        void **it = realloc(self->items, cap * sizeof *it);
+        if (!it)
+            return -1;
+        self->items = it;
+        self->cap_items = cap;
+    }
+    for (size_t i = 0; i < n; i++)
+        self->items[self->n_items++] = items[i];
+    return 0;
+}
+
+void cli_pages_clear(cli_pages_t *self)
+{
+    for (size_t i = 0; i < self->n_pages; i++)
+        ob_wire_free(self->pages[i]);
+    free(self->pages);
+    free(self->items);
+    memset(self, 0, sizeof *self);
 }
 
 int cli_answer_status(const ob_answer_t *answer)
@@ -137,8 +267,11 @@ int cli_answer_status(const ob_answer_t *answer)
     }
     if (answer->code == ORDERBUS__V1__ERROR_CODE__OK)
         return 0;
-    if (answer->message && *answer->message)
-        fprintf(stderr, "orderbus: %s\n", answer->message);
+    if (answer->message && *answer->message) {
+        fputs("orderbus: ", stderr);
+        cli_put_text(stderr, answer->message, strlen(answer->message), false, NULL);
+        fputc('\n', stderr);
+    }
     else
         fprintf(stderr, "orderbus: refused: %s\n", ob_errcode_name(answer->code));
     return CLI_REFUSED;
@@ -201,116 +334,6 @@ int cli_help(const char *text)
     return 0;
 }
 
-/* Decodes one character at s (n bytes left): its byte length and width.
-   Invalid bytes count as one column each. */
-static size_t s_char(const char *s, size_t n, int *width)
-{
-    mbstate_t st;
-    memset(&st, 0, sizeof st);
-    wchar_t wc;
-    size_t len = mbrtowc(&wc, s, n, &st);
-    if (len == (size_t) -1 || len == (size_t) -2 || len == 0) {
-        *width = 1;
-        return 1;
-    }
-    int w = wcwidth(wc);
-    if (w < 0) {
-        /* no UTF-8 locale, or a control character: CJK by range */
-        w = (wc >= 0x1100 && (wc <= 0x115f || (wc >= 0x2e80 && wc <= 0xa4cf)
-                              || (wc >= 0xac00 && wc <= 0xd7a3) || (wc >= 0xf900 && wc <= 0xfaff)
-                              || (wc >= 0xfe30 && wc <= 0xfe4f) || (wc >= 0xff00 && wc <= 0xff60)
-                              || (wc >= 0xffe0 && wc <= 0xffe6) || (wc >= 0x20000 && wc <= 0x3fffd)))
-                ? 2 : (wc < 0x20 ? 0 : 1);
-    }
-    *width = w;
-    return len;
-}
-
-size_t cli_width(const char *s)
-{
-    if (!s)
-        return 1;
-    size_t n = strlen(s), w = 0;
-    while (n > 0) {
-        int cw;
-        size_t len = s_char(s, n, &cw);
-        w += (size_t) cw;
-        s += len;
-        n -= len;
-    }
-    return w;
-}
-
-/* Writes s without control characters (a newline in a title would break
-   the table). */
-static void s_put_clean(FILE *out, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        fputc((unsigned char) s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i], out);
-}
-
-void cli_put_cell(FILE *out, const char *s, size_t width, bool right)
-{
-    if (!s || !*s)
-        s = "-";
-    size_t w = cli_width(s);
-    if (w <= width) {
-        if (right)
-            fprintf(out, "%*s", (int) (width - w), "");
-        s_put_clean(out, s, strlen(s));
-        if (!right)
-            fprintf(out, "%*s", (int) (width - w), "");
-        return;
-    }
-    /* truncate: keep what fits in width - 1 columns, then an ellipsis */
-    size_t n = strlen(s), used = 0, keep = 0;
-    while (keep < n) {
-        int cw;
-        size_t len = s_char(s + keep, n - keep, &cw);
-        if (used + (size_t) cw + 1 > width)
-            break;
-        used += (size_t) cw;
-        keep += len;
-    }
-    if (width == 0)
-        return;
-    s_put_clean(out, s, keep);
-    fputs("\xe2\x80\xa6", out);   /* U+2026, one column */
-    used++;
-    if (used < width)
-        fprintf(out, "%*s", (int) (width - used), "");
-}
-
-char *cli_time(char *out, size_t outlen, int64_t ms)
-{
-    char buf[40];
-    if (ms <= 0) {
-        snprintf(out, outlen, "-");
-        return out;
-    }
-    ob_time_format(buf, sizeof buf, ms, CLI_UTC_OFFSET_MIN);
-    buf[16] = '\0';   /* "2026-11-24 12:34" */
-    snprintf(out, outlen, "%s", buf);
-    return out;
-}
-
-char *cli_age(char *out, size_t outlen, int64_t ms)
-{
-    if (ms < 0)
-        snprintf(out, outlen, "-");
-    else if (ms < 60000)
-        snprintf(out, outlen, "%llds", (long long) (ms / 1000));
-    else if (ms < 3600000)
-        snprintf(out, outlen, "%lldm", (long long) (ms / 60000));
-    else if (ms < 86400000)
-        snprintf(out, outlen, "%lldh%02lldm", (long long) (ms / 3600000),
-                 (long long) (ms / 60000 % 60));
-    else
-        snprintf(out, outlen, "%lldd%02lldh", (long long) (ms / 86400000),
-                 (long long) (ms / 3600000 % 24));
-    return out;
-}
-
 int cli_parse_long(const char *s, long min, long max, long *out)
 {
     if (!s || !*s)
@@ -337,172 +360,3 @@ int cli_print_json(json_t *doc, bool compact)
     return 0;
 }
 
-/* ---- tables ------------------------------------------------------------ */
-
-struct cli_table {
-    size_t ncols;
-    char **headers;
-    bool *right;          /* right-aligned columns */
-    size_t *max;          /* width caps, 0: none */
-    char **cells;         /* nrows * ncols */
-    size_t nrows, cap;
-};
-
-cli_table_t *cli_table_new(size_t ncols, const char *const *headers)
-{
-    cli_table_t *self = calloc(1, sizeof *self);
-    if (!self)
-        return NULL;
-    self->ncols = ncols;
-    self->headers = calloc(ncols, sizeof *self->headers);
-    self->right = calloc(ncols, sizeof *self->right);
-    self->max = calloc(ncols, sizeof *self->max);
-    if (!self->headers || !self->right || !self->max) {
-        cli_table_destroy(&self);
-        return NULL;
-    }
-    for (size_t i = 0; i < ncols; i++) {
-        self->headers[i] = strdup(headers[i]);
-        if (!self->headers[i]) {
-            cli_table_destroy(&self);
-            return NULL;
-        }
-    }
-    return self;
-}
-
-void cli_table_destroy(cli_table_t **self_p)
-{
-    if (!self_p || !*self_p)
-        return;
-    cli_table_t *self = *self_p;
-    if (self->headers)
-        for (size_t i = 0; i < self->ncols; i++)
-            free(self->headers[i]);
-    for (size_t i = 0; i < self->nrows * self->ncols; i++)
-        free(self->cells[i]);
-    free(self->cells);
-    free(self->headers);
-    free(self->right);
-    free(self->max);
-    free(self);
-    *self_p = NULL;
-}
-
-void cli_table_align(cli_table_t *self, size_t col, bool right, size_t max)
-{
-    if (col >= self->ncols)
-        return;
-    self->right[col] = right;
-    self->max[col] = max;
-}
-
-int cli_table_add(cli_table_t *self, const char *const *cells)
-{
-    if (self->nrows == self->cap) {
-        size_t cap = self->cap ? self->cap * 2 : 32;
-        char **p = realloc(self->cells, cap * self->ncols * sizeof *p);
-        if (!p)
-            return -1;
-        self->cells = p;
-        self->cap = cap;
-    }
-    char **row = self->cells + self->nrows * self->ncols;
-    for (size_t i = 0; i < self->ncols; i++) {
-        row[i] = strdup(cells[i] && *cells[i] ? cells[i] : "-");
-        if (!row[i]) {
-            for (size_t k = 0; k < i; k++)
-                free(row[k]);
-            return -1;
-        }
-    }
-    self->nrows++;
-    return 0;
-}
-
-void cli_table_print(cli_table_t *self, FILE *out)
-{
-    size_t *w = calloc(self->ncols, sizeof *w);
-    if (!w)
-        return;
-    for (size_t c = 0; c < self->ncols; c++) {
-        w[c] = cli_width(self->headers[c]);
-        for (size_t r = 0; r < self->nrows; r++) {
-            size_t cw = cli_width(self->cells[r * self->ncols + c]);
-            if (cw > w[c])
-                w[c] = cw;
-        }
-        if (self->max[c] && w[c] > self->max[c])
-            w[c] = self->max[c];
-    }
-    for (size_t r = 0; r <= self->nrows; r++) {
-        for (size_t c = 0; c < self->ncols; c++) {
-            const char *s = r == 0 ? self->headers[c] : self->cells[(r - 1) * self->ncols + c];
-            bool last = c + 1 == self->ncols;
-            if (last && !self->right[c]) {
-                /* no trailing padding on the last column */
-                size_t sw = cli_width(s);
-                cli_put_cell(out, s, sw < w[c] ? sw : w[c], false);
-            }
-            else
-                cli_put_cell(out, s, w[c], self->right[c]);
-            if (!last)
-                fputs("  ", out);
-        }
-        fputc('\n', out);
-    }
-    free(w);
-}
-
-/* ---- statistics table ---------------------------------------------------- */
-
-static void s_u64(char *out, size_t len, uint64_t v)
-{
-    snprintf(out, len, "%llu", (unsigned long long) v);
-}
-
-void cli_print_stats_table(FILE *out, const ob_answer_t *answer)
-{
-    static const char *const headers[] = {
-        "dept", "name", "dispatched", "signed", "replied", "closed", "returned",
-        "reworked", "reopened", "median sign", "median reply"};
-    enum { NCOLS = sizeof headers / sizeof headers[0] };
-    if (!answer)
-        return;
-    cli_table_t *table = cli_table_new(NCOLS, headers);
-    if (!table)
-        return;
-    cli_table_align(table, 1, false, 24);
-    for (size_t c = 2; c < NCOLS; c++)
-        cli_table_align(table, c, true, 0);
-
-    uint64_t total[7] = {0};
-    char num[7][24], msign[32], mreply[32];
-    for (size_t i = 0; i < answer->n_stats; i++) {
-        const Orderbus__V1__DeptStats *s = answer->stats[i];
-        uint64_t v[7] = {s->dispatched, s->signed_for, s->replied, s->closed,
-                         s->returned,   s->reworked,   s->reopened};
-        for (int k = 0; k < 7; k++) {
-            total[k] += v[k];
-            s_u64(num[k], sizeof num[k], v[k]);
-        }
-        if (s->signed_for > 0)
-            ob_duration_format(msign, sizeof msign, s->median_sign_ms);
-        else
-            snprintf(msign, sizeof msign, "-");
-        if (s->replied > 0)
-            ob_duration_format(mreply, sizeof mreply, s->median_reply_ms);
-        else
-            snprintf(mreply, sizeof mreply, "-");
-        const char *cells[NCOLS] = {s->dept, s->name, num[0], num[1], num[2], num[3],
-                                    num[4], num[5], num[6], msign, mreply};
-        cli_table_add(table, cells);
-    }
-    for (int k = 0; k < 7; k++)
-        s_u64(num[k], sizeof num[k], total[k]);
-    const char *cells[NCOLS] = {"TOTAL", " ", num[0], num[1], num[2], num[3],
-                                num[4], num[5], num[6], " ", " "};
-    cli_table_add(table, cells);
-    cli_table_print(table, out);
-    cli_table_destroy(&table);
-}

@@ -13,15 +13,12 @@
 #include "ob_keys.h"
 #include "ob_store.h"
 #include "ob_util.h"
-#include <getopt.h>
 #include <libgen.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zmq.h>
 
 #define S_NAME_MAX 256
-
-enum { OPT_JSON = 1000 };
 
 /* ---- keys ------------------------------------------------------------------- */
 
@@ -35,30 +32,21 @@ static const char s_keys_usage[] =
 int cmd_keys(const cli_opts_t *opts, int argc, char **argv)
 {
     static const char cmd[] = "keys";
-    enum { O_NAME = 1 };
-    static const struct option longopts[] = {
-        {"name", required_argument, NULL, O_NAME},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     const char *name = NULL;
     char err[512], namebuf[256];
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_NAME: name = optarg; break;
-        case 'h': return cli_help(s_keys_usage);
-        default: return cli_option_error(cmd, c, argv);
-        }
-    }
-    if (argc - optind < 1)
+    const cli_option_t spec[] = {CLI_OPT_STRING("name", &name), CLI_OPT_END()};
+    int rc = cli_parse(cmd, s_keys_usage, spec, &argc, &argv);
+    if (rc != 0)
+        return cli_parsed(rc);
+    if (argc < 1)
         return cli_usage_error(cmd, "missing subcommand: keys new PATH");
-    if (strcmp(argv[optind], "new") != 0)
-        return cli_usage_error(cmd, "unknown subcommand '%s' (only 'new')", argv[optind]);
-    if (argc - optind < 2)
+    if (strcmp(argv[0], "new") != 0)
+        return cli_usage_error(cmd, "unknown subcommand '%s' (only 'new')", argv[0]);
+    if (argc < 2)
         return cli_usage_error(cmd, "missing PATH");
-    if (argc - optind > 2)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 2]);
-    const char *path = argv[optind + 1];
+    if (argc > 2)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[2]);
+    const char *path = argv[1];
     if (!name) {
         char tmp[4096];
         snprintf(tmp, sizeof tmp, "%s", path);
@@ -309,39 +297,24 @@ out:
 int cmd_admin(const cli_opts_t *opts, int argc, char **argv)
 {
     static const char cmd[] = "admin";
-    enum { O_NAME = 1, O_KEY, O_STORE, O_ROLE };
-    static const struct option longopts[] = {
-        {"name", required_argument, NULL, O_NAME},
-        {"key", required_argument, NULL, O_KEY},
-        {"store", required_argument, NULL, O_STORE},
-        {"role", required_argument, NULL, O_ROLE},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     const char *name = NULL, *key = NULL, *store = NULL, *role_s = NULL;
     bool json = opts->json;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_NAME: name = optarg; break;
-        case O_KEY: key = optarg; break;
-        case O_STORE: store = optarg; break;
-        case O_ROLE: role_s = optarg; break;
-        case OPT_JSON: json = true; break;
-        case 'h': return cli_help(s_admin_usage);
-        default: return cli_option_error(cmd, c, argv);
-        }
-    }
-    if (argc - optind < 1)
+    const cli_option_t spec[] = {CLI_OPT_STRING("name", &name), CLI_OPT_STRING("key", &key),
+                                 CLI_OPT_STRING("store", &store), CLI_OPT_STRING("role", &role_s),
+                                 CLI_OPT_BOOL("json", &json), CLI_OPT_END()};
+    int rc = cli_parse(cmd, s_admin_usage, spec, &argc, &argv);
+    if (rc != 0)
+        return cli_parsed(rc);
+    if (argc < 1)
         return cli_usage_error(cmd, "missing subcommand: add-department, add-client or list");
-    const char *sub = argv[optind];
-    int npos = argc - optind - 1;
+    const char *sub = argv[0];
+    int npos = argc - 1;
     if (!store)
         return cli_usage_error(cmd, "missing --store DIR (the broker's data directory)");
 
     if (strcmp(sub, "list") == 0) {
         if (npos > 0)
-            return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
+            return cli_usage_error(cmd, "unexpected argument '%s'", argv[1]);
         if (name || key || role_s)
             return cli_usage_error(cmd, "list takes only --store");
         return s_list(store, json);
@@ -353,8 +326,8 @@ int cmd_admin(const cli_opts_t *opts, int argc, char **argv)
     if (npos < 1)
         return cli_usage_error(cmd, "missing %s", dept ? "ID" : "NAME");
     if (npos > 1)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 2]);
-    const char *id = argv[optind + 1];
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[2]);
+    const char *id = argv[1];
     if (!s_id_valid(id))
         return cli_usage_error(cmd, "'%s' is not a valid %s: 1 to %d letters, digits, '.', '_' "
                                     "or '-'", id, dept ? "department id" : "client name",

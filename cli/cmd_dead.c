@@ -8,7 +8,6 @@
 #include "ob_names.h"
 #include "ob_util.h"
 #include "ob_wire.h"
-#include <getopt.h>
 #include <jansson.h>
 
 static const char s_usage[] =
@@ -69,34 +68,27 @@ static int s_print(const cli_opts_t *opts, const ob_answer_t *a)
 int cmd_dead(const cli_opts_t *gopts, int argc, char **argv)
 {
     static const char cmd[] = "dead";
-    static const struct option longopts[] = {{"dept", required_argument, NULL, 'd'},
-                                              {"json", no_argument, NULL, 'j'},
-                                              {"help", no_argument, NULL, 'h'},
-                                              {NULL, 0, NULL, 0}};
     cli_opts_t opts = *gopts;
     const char *dept = "";
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'd': dept = optarg; break;
-        case 'j': opts.json = true; break;
-        case 'h': return cli_help(s_usage);
-        default: return cli_option_error(cmd, c, argv);
-        }
-    }
+    const cli_option_t spec[] = {CLI_OPT_STRING("dept", &dept), CLI_OPT_JSON(&opts),
+                                 CLI_OPT_END()};
+    int prc = cli_parse(cmd, s_usage, spec, &argc, &argv);
+    if (prc != 0)
+        return cli_parsed(prc);
+    int next = 0;   /* the operands left: OP [DEPT SEQ] */
     Orderbus__V1__DeadRequest req = ORDERBUS__V1__DEAD_REQUEST__INIT;
-    const char *op = optind < argc ? argv[optind++] : "";
+    const char *op = next < argc ? argv[next++] : "";
     long seq = 0;
     if (strcmp(op, "list") == 0) {
-        if (optind < argc)
-            return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+        if (next < argc)
+            return cli_usage_error(cmd, "unexpected argument '%s'", argv[next]);
         req.op = ORDERBUS__V1__DEAD_REQUEST__OP__LIST;
     } else if (strcmp(op, "requeue") == 0 || strcmp(op, "drop") == 0) {
-        if (argc - optind != 2)
+        if (argc - next != 2)
             return cli_usage_error(cmd, "%s needs DEPT and SEQ", op);
-        dept = argv[optind];
-        if (cli_parse_long(argv[optind + 1], 1, LONG_MAX, &seq) < 0)
-            return cli_usage_error(cmd, "SEQ wants a positive number, not '%s'", argv[optind + 1]);
+        dept = argv[next];
+        if (cli_parse_long(argv[next + 1], 1, LONG_MAX, &seq) < 0)
+            return cli_usage_error(cmd, "SEQ wants a positive number, not '%s'", argv[next + 1]);
         req.op = *op == 'r' ? ORDERBUS__V1__DEAD_REQUEST__OP__REQUEUE
                             : ORDERBUS__V1__DEAD_REQUEST__OP__DROP;
     } else
@@ -104,7 +96,7 @@ int cmd_dead(const cli_opts_t *gopts, int argc, char **argv)
     req.dept = (char *) dept;
     req.seq = (uint64_t) seq;
     ob_msg_t m;
-    ob_msg_init(&m, "orderbus");
+    cli_msg_init(&m, "orderbus", NULL);
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_DEAD;
     m.env.dead = &req;
     ob_client_t *client = cli_broker_connect(&opts);

@@ -23,7 +23,6 @@
 #include "ob_json.h"
 #include "ob_util.h"
 #include "ob_wire.h"
-#include <getopt.h>
 #include <time.h>
 
 #define S_POLL_MS     50
@@ -54,20 +53,17 @@ typedef struct {
     size_t nsent;
 } s_demo_t;
 
-static void s_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: orderbus [global options] demo centre --expect N [--timeout SECONDS]\n"
-            "                [--seed S] [--reject-pct P] [--unsatisfied-pct P]\n"
-            "\n"
-            "Demo mode: plays the hotline centre until N orders are CLOSED. Reviews\n"
-            "REPLIED orders (rejects P%% of those never reworked, default 10), calls back\n"
-            "PENDING_CALLBACK orders (unsatisfied for P%% of those never reopened,\n"
-            "default 5), approves returns by routing to another department, routes\n"
-            "PENDING_MANUAL orders. Prints the counts by state every second, then the\n"
-            "statistics and \"N orders: N closed\". Exit 0 when N orders are closed,\n"
-            "1 on time-out (default 300 s).\n");
-}
+static const char s_demo_usage[] =
+    "usage: orderbus [global options] demo centre --expect N [--timeout SECONDS]\n"
+    "                [--seed S] [--reject-pct P] [--unsatisfied-pct P]\n"
+    "\n"
+    "Demo mode: plays the hotline centre until N orders are CLOSED. Reviews\n"
+    "REPLIED orders (rejects P% of those never reworked, default 10), calls back\n"
+    "PENDING_CALLBACK orders (unsatisfied for P% of those never reopened,\n"
+    "default 5), approves returns by routing to another department, routes\n"
+    "PENDING_MANUAL orders. Prints the counts by state every second, then the\n"
+    "statistics and \"N orders: N closed\". Exit 0 when N orders are closed,\n"
+    "1 on time-out (default 300 s).\n";
 
 /* FNV-1a over the order id, the seed and a salt: a stable pseudo-random
    number per (order, decision). */
@@ -452,106 +448,28 @@ static void s_print_json(s_demo_t *self, const Orderbus__V1__BrokerStatus *st,
     json_decref(doc);
 }
 
-/* orderbus demo centre --expect N ... : see the banner. */
-int cmd_demo(const cli_opts_t *opts, int argc, char **argv)
+/* The first status, through the common path: a broker that is not there
+   or refuses us is an error at once, not a silent wait. 0 or an exit code. */
+static int s_first_status(s_demo_t *self)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        s_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EX_USAGE : 0;
-    }
-    if (strcmp(argv[1], "centre") != 0 && strcmp(argv[1], "center") != 0) {
-        fprintf(stderr, "orderbus: demo: unknown mode '%s' (only 'centre')\n", argv[1]);
-        return EX_USAGE;
-    }
-    static const struct option longopts[] = {
-        {"expect", required_argument, NULL, 'n'},
-        {"timeout", required_argument, NULL, 't'},
-        {"seed", required_argument, NULL, 's'},
-        {"reject-pct", required_argument, NULL, 'r'},
-        {"unsatisfied-pct", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    long expect = -1, timeout_s = 300, seed = 1, reject_pct = 10, unsat_pct = 5;
-    optind = 0;
-    opterr = 0;
-    int c, li = -1;
-    while ((c = getopt_long(argc - 1, argv + 1, "h", longopts, &li)) != -1) {
-        long *target = NULL, lo = 0, hi = 0;
-        switch (c) {
-        case 'n': target = &expect; lo = 0; hi = 100000000; break;
-        case 't': target = &timeout_s; lo = 1; hi = 864000; break;
-        case 's': target = &seed; lo = 0; hi = 0xffffffffL; break;
-        case 'r': target = &reject_pct; lo = 0; hi = 100; break;
-        case 'u': target = &unsat_pct; lo = 0; hi = 100; break;
-        case 'h':
-            s_usage(stdout);
-            return 0;
-        default:
-            fprintf(stderr, "orderbus: demo centre: unknown or incomplete option '%s'\n",
-                    argv[optind] ? argv[optind] : "?");
-            s_usage(stderr);
-            return EX_USAGE;
-        }
-        char *end = NULL;
-        errno = 0;
-        long v = strtol(optarg, &end, 10);
-        if (errno || !end || *end || end == optarg || v < lo || v > hi) {
-            fprintf(stderr, "orderbus: demo centre: '--%s' wants a number from %ld to %ld\n",
-                    li >= 0 ? longopts[li].name : "?", lo, hi);
-            return EX_USAGE;
-        }
-        *target = v;
-    }
-    if (optind < argc - 1) {
-        fprintf(stderr, "orderbus: demo centre: unexpected argument '%s'\n", argv[optind + 1]);
-        return EX_USAGE;
-    }
-    if (expect < 0) {
-        fprintf(stderr, "orderbus: demo centre: '--expect N' is required\n");
-        return EX_USAGE;
-    }
-
-    int rc = EX_SOFTWARE;
-    s_demo_t self_ = {0};
-    s_demo_t *self = &self_;
-    self->opts = opts;
-    self->progress = opts->json ? stderr : stdout;
-    self->seed = (uint32_t) seed;
-    self->reject_pct = (int) reject_pct;
-    self->unsatisfied_pct = (int) unsat_pct;
-    ob_envelope_t *status = NULL, *stats = NULL;
-
-    self->client = cli_broker_connect(opts);
-    if (!self->client)
+    ob_msg_t m;
+    cli_msg_init(&m, "demo", NULL);
+    Orderbus__V1__StatusRequest st = ORDERBUS__V1__STATUS_REQUEST__INIT;
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATUS;
+    m.env.status = &st;
+    ob_envelope_t *env = cli_call(self->client, &m.env, self->opts);
+    if (!env)
         return EX_UNAVAILABLE;
+    int rc = cli_answer_status(env->answer);
+    ob_wire_free(env);
+    return rc;
+}
 
-    /* first status through the common path: a broker that is not there or
-       refuses us is an error at once, not a silent wait */
-    {
-        ob_msg_t m;
-        ob_msg_init(&m, "demo");
-        Orderbus__V1__StatusRequest st = ORDERBUS__V1__STATUS_REQUEST__INIT;
-        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATUS;
-        m.env.status = &st;
-        ob_envelope_t *env = cli_call(self->client, &m.env, opts);
-        if (!env) {
-            rc = EX_UNAVAILABLE;
-            goto out;
-        }
-        int st_rc = cli_answer_status(env->answer);
-        ob_wire_free(env);
-        if (st_rc != 0) {
-            rc = st_rc;
-            goto out;
-        }
-    }
-    fprintf(self->progress,
-            "demo centre: auto-handling orders until %ld are CLOSED (time-out %ld s, "
-            "review reject %ld%%, callback unsatisfied %ld%%, seed %ld)\n",
-            expect, timeout_s, reject_pct, unsat_pct, seed);
-    fflush(self->progress);
-
+/* Handles orders until `expect` are CLOSED or `timeout_s` passed, printing
+   the counts every second. Returns true when done; the last status stays
+   in *status_p. */
+static bool s_run(s_demo_t *self, long expect, long timeout_s, ob_envelope_t **status_p)
+{
     static const ob_state_t work[] = {
         ORDERBUS__V1__ORDER_STATE__STATE_REPLIED,
         ORDERBUS__V1__ORDER_STATE__STATE_PENDING_CALLBACK,
@@ -561,54 +479,55 @@ int cmd_demo(const cli_opts_t *opts, int argc, char **argv)
     uint64_t start = ob_mono_us();
     uint64_t deadline = start + (uint64_t) timeout_s * 1000000;
     uint64_t next_progress = start;
-    uint64_t closed = 0;
-    bool done = false;
     for (;;) {
         uint64_t now = ob_mono_us();
-        if (now >= next_progress || !status) {
+        if (now >= next_progress || !*status_p) {
             ob_envelope_t *st = s_status(self);
             if (st) {
-                ob_wire_free(status);
-                status = st;
-                closed = s_state_count(status->answer->status,
-                                       ORDERBUS__V1__ORDER_STATE__STATE_CLOSED);
-                s_print_progress(self, status->answer->status, (double) (now - start) / 1e6,
+                ob_wire_free(*status_p);
+                *status_p = st;
+                uint64_t closed = s_state_count(st->answer->status,
+                                                ORDERBUS__V1__ORDER_STATE__STATE_CLOSED);
+                s_print_progress(self, st->answer->status, (double) (now - start) / 1e6,
                                  (uint64_t) expect);
-                if (closed >= (uint64_t) expect) {
-                    done = true;
-                    break;
-                }
+                if (closed >= (uint64_t) expect)
+                    return true;
             }
             next_progress = now + 1000000;
         }
         if (now >= deadline)
-            break;
+            return false;
         for (size_t i = 0; i < sizeof work / sizeof work[0]; i++)
             s_handle_state(self, work[i]);
         s_sleep_ms(S_POLL_MS);
     }
+}
 
-    /* the closing report */
-    {
-        ob_msg_t m;
-        ob_msg_init(&m, "demo");
-        Orderbus__V1__StatsRequest sr = ORDERBUS__V1__STATS_REQUEST__INIT;
-        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATS;
-        m.env.stats = &sr;
-        stats = s_call(self, &m);
-        if (stats && stats->answer->code != ORDERBUS__V1__ERROR_CODE__OK) {
-            cli_answer_status(stats->answer);
-            ob_wire_free(stats);
-            stats = NULL;
-        }
+/* The closing report: statistics, the demo's actions, "N orders: N closed".
+   Returns the exit code: 0 when `expect` orders are closed. */
+static int s_report(s_demo_t *self, long expect, long timeout_s, ob_envelope_t **status_p)
+{
+    ob_msg_t m;
+    cli_msg_init(&m, "demo", NULL);
+    Orderbus__V1__StatsRequest sr = ORDERBUS__V1__STATS_REQUEST__INIT;
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATS;
+    m.env.stats = &sr;
+    ob_envelope_t *stats = s_call(self, &m);
+    if (stats && stats->answer->code != ORDERBUS__V1__ERROR_CODE__OK) {
+        cli_answer_status(stats->answer);
+        ob_wire_free(stats);
+        stats = NULL;
     }
     ob_envelope_t *last = s_status(self);
     if (last) {
-        ob_wire_free(status);
-        status = last;
-        closed = s_state_count(status->answer->status, ORDERBUS__V1__ORDER_STATE__STATE_CLOSED);
+        ob_wire_free(*status_p);
+        *status_p = last;
     }
-    if (opts->json) {
+    const ob_envelope_t *status = *status_p;
+    uint64_t closed = status ? s_state_count(status->answer->status,
+                                             ORDERBUS__V1__ORDER_STATE__STATE_CLOSED)
+                             : 0;
+    if (self->opts->json) {
         s_print_json(self, status ? status->answer->status : NULL,
                      stats ? stats->answer : NULL, (uint64_t) expect, closed);
     } else {
@@ -625,13 +544,65 @@ int cmd_demo(const cli_opts_t *opts, int argc, char **argv)
                (unsigned long long) self->routed, (unsigned long long) self->refused);
         printf("%ld orders: %llu closed\n", expect, (unsigned long long) closed);
     }
-    if (!done && closed < (uint64_t) expect)
+    ob_wire_free(stats);
+    if (closed < (uint64_t) expect)
         fprintf(stderr, "orderbus: demo centre: time-out after %ld s with %llu of %ld orders "
                         "closed\n", timeout_s, (unsigned long long) closed, expect);
-    rc = closed >= (uint64_t) expect ? 0 : CLI_REFUSED;
-out:
+    return closed >= (uint64_t) expect ? 0 : CLI_REFUSED;
+}
+
+/* orderbus demo centre --expect N ... : see the banner. */
+int cmd_demo(const cli_opts_t *opts, int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(s_demo_usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? EX_USAGE : 0;
+    }
+    if (strcmp(argv[1], "centre") != 0 && strcmp(argv[1], "center") != 0) {
+        fprintf(stderr, "orderbus: demo: unknown mode '%s' (only 'centre')\n", argv[1]);
+        return EX_USAGE;
+    }
+    long expect = -1, timeout_s = 300, seed = 1, reject_pct = 10, unsat_pct = 5;
+    const cli_option_t spec[] = {
+        CLI_OPT_LONG("expect", &expect, 0, 100000000),
+        CLI_OPT_LONG("timeout", &timeout_s, 1, 864000),
+        CLI_OPT_LONG("seed", &seed, 0, 0xffffffffL),
+        CLI_OPT_LONG("reject-pct", &reject_pct, 0, 100),
+        CLI_OPT_LONG("unsatisfied-pct", &unsat_pct, 0, 100),
+        CLI_OPT_END()};
+    argc--;
+    argv++;
+    int prc = cli_parse("demo centre", s_demo_usage, spec, &argc, &argv);
+    if (prc != 0 || (prc = cli_no_operand("demo centre", argc, argv)) != 0)
+        return cli_parsed(prc);
+    if (expect < 0) {
+        fprintf(stderr, "orderbus: demo centre: '--expect N' is required\n");
+        return EX_USAGE;
+    }
+
+    s_demo_t self_ = {0};
+    s_demo_t *self = &self_;
+    self->opts = opts;
+    self->progress = opts->json ? stderr : stdout;
+    self->seed = (uint32_t) seed;
+    self->reject_pct = (int) reject_pct;
+    self->unsatisfied_pct = (int) unsat_pct;
+    ob_envelope_t *status = NULL;
+
+    self->client = cli_broker_connect(opts);
+    if (!self->client)
+        return EX_UNAVAILABLE;
+    int rc = s_first_status(self);
+    if (rc == 0) {
+        fprintf(self->progress,
+                "demo centre: auto-handling orders until %ld are CLOSED (time-out %ld s, "
+                "review reject %ld%%, callback unsatisfied %ld%%, seed %ld)\n",
+                expect, timeout_s, reject_pct, unsat_pct, seed);
+        fflush(self->progress);
+        s_run(self, expect, timeout_s, &status);
+        rc = s_report(self, expect, timeout_s, &status);
+    }
     ob_wire_free(status);
-    ob_wire_free(stats);
     ob_client_destroy(&self->client);
     return rc;
 }

@@ -3,19 +3,18 @@
     permissions are the access control): inbox, sign, progress, return,
     reply, and the node's own status. A case number is resolved to the
     order id by the node (InboxRequest{ref}); the inbox is read in pages
-    (InboxRequest{after_id}) until the node has no more.                   */
+    (InboxRequest{after_id}) until the node has no more. The clerk's acts
+    are built by the one codec of ob_order.h (ob_act_encode) and take
+    --msg-id HEX to retry an act whose outcome was in doubt.               */
 #include "cli.h"
 #include "ob_fsm.h"
 #include "ob_json.h"
+#include "ob_order.h"
 #include "ob_util.h"
 #include "ob_wire.h"
-#include <getopt.h>
 
 #define S_SENDER "orderbus-clerk"
-#define S_TEXT_MAX 1024
 #define S_INBOX_PAGE 1000   /* orders asked for per InboxRequest */
-
-enum { OPT_JSON = 1000 };
 
 /* One InboxRequest. Returns 0 with the answer in *answer_p, or an exit code
    after a message (the node's refusal, or the transport failure). */
@@ -95,8 +94,8 @@ static void s_inbox_row(cli_table_t *table, const ob_nodeorder_t *o)
    that the listing reads the same whatever order the pages came in. */
 static int s_by_received(const void *a, const void *b)
 {
-    const ob_nodeorder_t *x = *(ob_nodeorder_t *const *) a;
-    const ob_nodeorder_t *y = *(ob_nodeorder_t *const *) b;
+    const ob_nodeorder_t *x = *(void *const *) a;
+    const ob_nodeorder_t *y = *(void *const *) b;
     if (x->received_at_ms != y->received_at_ms)
         return x->received_at_ms < y->received_at_ms ? -1 : 1;
     const ob_workorder_t *xo = x->order, *yo = y->order;
@@ -109,61 +108,12 @@ static int s_by_received(const void *a, const void *b)
     return memcmp(xi, yi, OB_ID_BYTES);
 }
 
-/* The pages of one inbox listing: answer envelopes kept alive for their
-   orders, and the orders themselves. */
-typedef struct {
-    ob_envelope_t **pages;
-    size_t n_pages, cap_pages;
-    ob_nodeorder_t **orders;
-    size_t n_orders, cap_orders;
-} s_listing_t;
-
-static void s_listing_clear(s_listing_t *self)
-{
-    for (size_t i = 0; i < self->n_pages; i++)
-        ob_wire_free(self->pages[i]);
-    free(self->pages);
-    free(self->orders);
-    memset(self, 0, sizeof *self);
-}
-
-/* Keeps page `env` (owned from now on, freed even on failure) and its
-   orders. Returns 0 or -1 when out of memory. */
-static int s_listing_add(s_listing_t *self, ob_envelope_t *env)
-{
-    if (self->n_pages == self->cap_pages) {
-        size_t cap = self->cap_pages ? 2 * self->cap_pages : 8;
-        ob_envelope_t **p = realloc(self->pages, cap * sizeof *p);
-        if (!p) {
-            ob_wire_free(env);
-            return -1;
-        }
-        self->pages = p;
-        self->cap_pages = cap;
-    }
-    self->pages[self->n_pages++] = env;
-    const ob_answer_t *a = env->answer;
-    if (self->n_orders + a->n_inbox > self->cap_orders) {
-        size_t cap = self->cap_orders ? 2 * self->cap_orders : 1024;
-        while (cap < self->n_orders + a->n_inbox)
-            cap *= 2;
-        ob_nodeorder_t **o = realloc(self->orders, cap * sizeof *o);
-        if (!o)
-            return -1;
-        self->orders = o;
-        self->cap_orders = cap;
-    }
-    for (size_t i = 0; i < a->n_inbox; i++)
-        self->orders[self->n_orders++] = a->inbox[i];
-    return 0;
-}
-
 /* Reads the whole listing for `state` (or every order with `all`), page by
    page: InboxRequest{after_id = the last id of the page before} until the
    node answers a page shorter than asked and without a size-limit note.
    Returns 0, or an exit code after a message. */
 static int s_inbox_read(ob_client_t *client, const cli_opts_t *opts, ob_state_t state,
-                        bool all, s_listing_t *out)
+                        bool all, cli_pages_t *out)
 {
     uint8_t after[OB_ID_BYTES];
     bool have_after = false;
@@ -197,7 +147,7 @@ static int s_inbox_read(ob_client_t *client, const cli_opts_t *opts, ob_state_t 
         else if (note)   /* an answer cut before its first order: say why */
             fprintf(stderr, "orderbus: note: %s\n", a->message);
         have_after = true;
-        if (s_listing_add(out, env) != 0) {
+        if (cli_pages_add(out, env, (void *const *) a->inbox, n) != 0) {
             fprintf(stderr, "orderbus: out of memory\n");
             return EX_OSERR;
         }
@@ -206,42 +156,33 @@ static int s_inbox_read(ob_client_t *client, const cli_opts_t *opts, ob_state_t 
     }
 }
 
+/* cli_opt_fn for the inbox's --state: a state name, not "unspecified". */
+static int s_opt_state(const char *cmd, const char *opt, const char *arg, void *value)
+{
+    if (ob_state_parse(arg, value) < 0 || *(ob_state_t *) value == 0)
+        return cli_usage_error(cmd, "unknown %s '%s'", opt, arg);
+    return 0;
+}
+
+/* inbox [--state S] [--all] [--json] */
 int cmd_inbox(const cli_opts_t *gopts, int argc, char **argv)
 {
     static const char cmd[] = "inbox";
-    enum { O_STATE = 1, O_ALL, O_NODE };
-    static const struct option longopts[] = {
-        {"state", required_argument, NULL, O_STATE},
-        {"all", no_argument, NULL, O_ALL},
-        {"node", required_argument, NULL, O_NODE},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     cli_opts_t opts = *gopts;
     ob_state_t state = ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED;
     bool all = false;
-    int c, rc = 0;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_STATE:
-            if (ob_state_parse(optarg, &state) < 0 || state == 0)
-                return cli_usage_error(cmd, "unknown --state '%s'", optarg);
-            break;
-        case O_ALL: all = true; break;
-        case O_NODE: opts.node = optarg; break;
-        case OPT_JSON: opts.json = true; break;
-        case 'h': return cli_help(s_inbox_usage);
-        default: return cli_option_error(cmd, c, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    const cli_option_t spec[] = {CLI_OPT_CALLBACK("state", &state, s_opt_state),
+                                 CLI_OPT_BOOL("all", &all), CLI_OPT_STRING("node", &opts.node),
+                                 CLI_OPT_JSON(&opts), CLI_OPT_END()};
+    int rc = cli_parse(cmd, s_inbox_usage, spec, &argc, &argv);
+    if (rc != 0 || (rc = cli_no_operand(cmd, argc, argv)) != 0)
+        return cli_parsed(rc);
     if (all && state)
         return cli_usage_error(cmd, "--all and --state exclude each other");
 
     static const char *const headers[] = {"case no", "id", "state", "attempt", "title",
                                           "received", "sign by", "reply by"};
-    s_listing_t listing = {0};
+    cli_pages_t listing = {0};
     cli_table_t *table = cli_table_new(8, headers);
     json_t *arr = json_array();
     ob_client_t *client = NULL;
@@ -258,22 +199,17 @@ int cmd_inbox(const cli_opts_t *gopts, int argc, char **argv)
     }
     if ((rc = s_inbox_read(client, &opts, state, all, &listing)) != 0)
         goto out;
-    if (listing.n_orders > 1)
-        qsort(listing.orders, listing.n_orders, sizeof *listing.orders, s_by_received);
-    for (size_t i = 0; i < listing.n_orders; i++) {
+    if (listing.n_items > 1)
+        qsort(listing.items, listing.n_items, sizeof *listing.items, s_by_received);
+    for (size_t i = 0; i < listing.n_items; i++) {
         if (opts.json)
-            json_array_append_new(arr, ob_json_from_nodeorder(listing.orders[i]));
+            json_array_append_new(arr, ob_json_from_nodeorder(listing.items[i]));
         else
-            s_inbox_row(table, listing.orders[i]);
+            s_inbox_row(table, listing.items[i]);
     }
-    if (opts.json) {
-        rc = cli_print_json(arr, false);
-        arr = NULL;
-    }
-    else
-        cli_table_print(table, stdout);
+    rc = cli_print_listing(opts.json, table, &arr);
 out:
-    s_listing_clear(&listing);
+    cli_pages_clear(&listing);
     json_decref(arr);
     cli_table_destroy(&table);
     ob_client_destroy(&client);
@@ -283,30 +219,99 @@ out:
 /* ---- sign, progress, return, reply ------------------------------------------ */
 
 static const char s_sign_usage[] =
-    "usage: orderbus [--node DIR] sign ID|CASE [--json]\n"
+    "usage: orderbus [--node DIR] sign ID|CASE [--msg-id HEX] [--json]\n"
     "\n"
-    "Signs for the order (签收): the department accepts responsibility for it.\n";
+    "Signs for the order (签收): the department accepts responsibility for it.\n"
+    "  --msg-id HEX   retry an act whose outcome was in doubt, with the id printed\n";
 static const char s_progress_usage[] =
-    "usage: orderbus [--node DIR] progress ID|CASE --note T [--json]\n"
+    "usage: orderbus [--node DIR] progress ID|CASE --note T [--msg-id HEX] [--json]\n"
     "\n"
-    "Records progress on a signed order.\n";
+    "Records progress on a signed order.\n"
+    "  --msg-id HEX   retry an act whose outcome was in doubt, with the id printed\n";
 static const char s_return_usage[] =
-    "usage: orderbus [--node DIR] return ID|CASE --reason T [--json]\n"
+    "usage: orderbus [--node DIR] return ID|CASE --reason T [--msg-id HEX] [--json]\n"
     "\n"
-    "Asks the centre to take the order back (退单), before signing only.\n";
+    "Asks the centre to take the order back (退单), before signing only.\n"
+    "  --msg-id HEX   retry an act whose outcome was in doubt, with the id printed\n";
 static const char s_reply_usage[] =
-    "usage: orderbus [--node DIR] reply ID|CASE --result R --note T [--json]\n"
+    "usage: orderbus [--node DIR] reply ID|CASE --result R --note T [--msg-id HEX] [--json]\n"
     "\n"
-    "Replies to the centre (办结反馈); R is resolved, partly, unresolved or explained.\n";
+    "Replies to the centre (办结反馈); R is resolved, partly, unresolved or explained.\n"
+    "  --msg-id HEX   retry an act whose outcome was in doubt, with the id printed\n";
 
 typedef enum { S_SIGN, S_PROGRESS, S_RETURN, S_REPLY } s_clerk_action_t;
+
+/* What the command line asked for. */
+typedef struct {
+    s_clerk_action_t action;
+    const char *cmd;
+    cli_ref_t ref;
+    const char *note, *reason, *result;
+    cli_msg_id_t msg_id;
+} s_clerk_args_t;
 
 static const char *s_clerk(void)
 {
     const char *u = getenv("USER");
     if (!u || !*u)
         u = getenv("LOGNAME");
-    return u && *u && strlen(u) < 64 ? u : "clerk";
+    return u && *u && strlen(u) <= OB_CLERK_MAX ? u : "clerk";
+}
+
+/* Checks the command line and fills the act (but its order id). 0 or
+   EX_USAGE after a message. */
+static int s_clerk_act(const s_clerk_args_t *c, ob_act_t *act)
+{
+    static const ob_event_t events[] = {ORDERBUS__V1__ORDER_EVENT__EVENT_SIGN,
+                                        ORDERBUS__V1__ORDER_EVENT__EVENT_PROGRESS,
+                                        ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_REQUEST,
+                                        ORDERBUS__V1__ORDER_EVENT__EVENT_REPLY};
+    const char *cmd = c->cmd;
+    char err[256];
+    if (c->note && c->action != S_PROGRESS && c->action != S_REPLY)
+        return cli_usage_error(cmd, "option '--note' does not apply here");
+    if (c->reason && c->action != S_RETURN)
+        return cli_usage_error(cmd, "option '--reason' does not apply here");
+    if (c->result && c->action != S_REPLY)
+        return cli_usage_error(cmd, "option '--result' does not apply here");
+    memset(act, 0, sizeof *act);
+    act->event = events[c->action];
+    act->note = c->action == S_RETURN ? c->reason : c->note;
+    act->clerk = s_clerk();
+    act->at_ms = ob_now_ms();
+    const char *text_opt = c->action == S_RETURN ? "--reason" : "--note";
+    if (c->action != S_SIGN) {
+        if (!act->note || !*act->note)
+            return cli_usage_error(cmd, "missing %s T", text_opt);
+        if (ob_field_check(OB_FIELD_NOTE, text_opt, act->note, true, err, sizeof err) < 0)
+            return cli_usage_error(cmd, "%s", err);
+    }
+    if (c->action == S_REPLY) {
+        if (!c->result)
+            return cli_usage_error(cmd, "missing --result resolved|partly|unresolved|explained");
+        if (ob_result_parse(c->result, &act->result) < 0 || act->result == 0)
+            return cli_usage_error(cmd, "unknown --result '%s' (resolved, partly, unresolved, "
+                                        "explained)", c->result);
+    }
+    return 0;
+}
+
+/* Prints the node's answer to an act: the order's line, or JSON. */
+static int s_print_act_answer(const cli_opts_t *opts, const ob_answer_t *a)
+{
+    if (a->n_inbox < 1) {
+        fprintf(stderr, "orderbus: the node's answer holds no order\n");
+        return EX_PROTOCOL;
+    }
+    if (opts->json)
+        return cli_print_json(ob_json_from_nodeorder(a->inbox[0]), false);
+    const ob_nodeorder_t *o = a->inbox[0];
+    char id[OB_ID_HEX] = "-";
+    if (o->order)
+        cli_hexid(id, o->order->id);
+    printf("%s  %s  %s  attempt %u\n", o->order && *o->order->case_no ? o->order->case_no : "-",
+           id, ob_state_name(o->state), o->attempt);
+    return 0;
 }
 
 static int s_clerk_action(s_clerk_action_t action, const cli_opts_t *gopts, int argc,
@@ -315,156 +320,66 @@ static int s_clerk_action(s_clerk_action_t action, const cli_opts_t *gopts, int 
     static const char *const names[] = {"sign", "progress", "return", "reply"};
     static const char *const usages[] = {s_sign_usage, s_progress_usage, s_return_usage,
                                          s_reply_usage};
-    const char *cmd = names[action];
-    enum { O_NOTE = 1, O_REASON, O_RESULT, O_NODE };
-    static const struct option longopts[] = {
-        {"note", required_argument, NULL, O_NOTE},
-        {"reason", required_argument, NULL, O_REASON},
-        {"result", required_argument, NULL, O_RESULT},
-        {"node", required_argument, NULL, O_NODE},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     cli_opts_t opts = *gopts;
-    const char *note = NULL, *reason = NULL, *result = NULL;
-    int c, rc;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_NOTE: note = optarg; break;
-        case O_REASON: reason = optarg; break;
-        case O_RESULT: result = optarg; break;
-        case O_NODE: opts.node = optarg; break;
-        case OPT_JSON: opts.json = true; break;
-        case 'h': return cli_help(usages[action]);
-        default: return cli_option_error(cmd, c, argv);
-        }
-    }
-    if (note && action != S_PROGRESS && action != S_REPLY)
-        return cli_usage_error(cmd, "option '--note' does not apply here");
-    if (reason && action != S_RETURN)
-        return cli_usage_error(cmd, "option '--reason' does not apply here");
-    if (result && action != S_REPLY)
-        return cli_usage_error(cmd, "option '--result' does not apply here");
-    if (argc - optind < 1)
-        return cli_usage_error(cmd, "missing ID|CASE");
-    if (argc - optind > 1)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind + 1]);
-    cli_ref_t ref;
-    if ((rc = cli_ref_parse(&ref, cmd, argv[optind])) != 0)
+    s_clerk_args_t c = {.action = action, .cmd = names[action]};
+    const cli_option_t spec[] = {
+        CLI_OPT_STRING("note", &c.note),     CLI_OPT_STRING("reason", &c.reason),
+        CLI_OPT_STRING("result", &c.result), CLI_OPT_STRING("node", &opts.node),
+        CLI_OPT_MSG_ID(&c.msg_id),           CLI_OPT_JSON(&opts),
+        CLI_OPT_END()};
+    ob_act_t act;
+    int rc = cli_parse(c.cmd, usages[action], spec, &argc, &argv);
+    if (rc != 0)
+        return cli_parsed(rc);
+    if ((rc = cli_one_operand(c.cmd, argc, argv, "ID|CASE")) != 0
+        || (rc = cli_ref_parse(&c.ref, c.cmd, argv[0])) != 0 || (rc = s_clerk_act(&c, &act)) != 0)
         return rc;
-    Orderbus__V1__ReplyResult res = ORDERBUS__V1__REPLY_RESULT__RESULT_UNSPECIFIED;
-    const char *text = action == S_RETURN ? reason : note;
-    const char *text_opt = action == S_RETURN ? "--reason" : "--note";
-    if (action != S_SIGN) {
-        if (!text || !*text)
-            return cli_usage_error(cmd, "missing %s T", text_opt);
-        size_t len = strlen(text);
-        if (!ob_utf8_valid(text, len))
-            return cli_usage_error(cmd, "%s is not valid UTF-8", text_opt);
-        if (len > S_TEXT_MAX)
-            return cli_usage_error(cmd, "%s is longer than %d bytes", text_opt, S_TEXT_MAX);
-    }
-    if (action == S_REPLY) {
-        if (!result)
-            return cli_usage_error(cmd, "missing --result resolved|partly|unresolved|explained");
-        if (ob_result_parse(result, &res) < 0 || res == 0)
-            return cli_usage_error(cmd, "unknown --result '%s' (resolved, partly, unresolved, "
-                                        "explained)", result);
-    }
 
     ob_client_t *client = cli_node_connect(&opts);
     if (!client)
         return cli_connect_failure();
-    if (!ref.by_id && (rc = s_resolve_case(client, &opts, ref.case_no, ref.id)) != 0)
+    if (!c.ref.by_id && (rc = s_resolve_case(client, &opts, c.ref.case_no, c.ref.id)) != 0)
         goto out;
-
+    memcpy(act.order_id, c.ref.id, OB_ID_BYTES);
     ob_msg_t m;
-    ob_msg_init(&m, S_SENDER);
-    ProtobufCBinaryData oid = {OB_ID_BYTES, ref.id};
-    char *clerk = (char *) s_clerk();
-    int64_t now = ob_now_ms();
-    Orderbus__V1__Sign sign = ORDERBUS__V1__SIGN__INIT;
-    Orderbus__V1__Progress progress = ORDERBUS__V1__PROGRESS__INIT;
-    Orderbus__V1__ReturnRequest ret = ORDERBUS__V1__RETURN_REQUEST__INIT;
-    Orderbus__V1__Reply reply = ORDERBUS__V1__REPLY__INIT;
-    switch (action) {
-    case S_SIGN:
-        sign.order_id = oid;
-        sign.clerk = clerk;
-        sign.at_ms = now;
-        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SIGN;
-        m.env.sign = &sign;
-        break;
-    case S_PROGRESS:
-        progress.order_id = oid;
-        progress.note = (char *) text;
-        progress.clerk = clerk;
-        progress.at_ms = now;
-        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_PROGRESS;
-        m.env.progress = &progress;
-        break;
-    case S_RETURN:
-        ret.order_id = oid;
-        ret.reason = (char *) text;
-        ret.clerk = clerk;
-        ret.at_ms = now;
-        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_RETURN_REQUEST;
-        m.env.return_request = &ret;
-        break;
-    case S_REPLY:
-        reply.order_id = oid;
-        reply.result = res;
-        reply.note = (char *) text;
-        reply.clerk = clerk;
-        reply.at_ms = now;
-        m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_REPLY;
-        m.env.reply = &reply;
-        break;
+    ob_act_body_t body;
+    cli_msg_init(&m, S_SENDER, &c.msg_id);
+    if (ob_act_encode(&act, &body, &m.env) < 0) {
+        rc = EX_SOFTWARE;
+        goto out;
     }
     ob_envelope_t *env = cli_call(client, &m.env, &opts);
     if (!env) {
         rc = EX_UNAVAILABLE;
         goto out;
     }
-    const ob_answer_t *a = env->answer;
-    if ((rc = cli_answer_status(a)) == 0) {
-        if (a->n_inbox < 1) {
-            fprintf(stderr, "orderbus: the node's answer holds no order\n");
-            rc = EX_PROTOCOL;
-        }
-        else if (opts.json)
-            rc = cli_print_json(ob_json_from_nodeorder(a->inbox[0]), false);
-        else {
-            const ob_nodeorder_t *o = a->inbox[0];
-            char id[OB_ID_HEX] = "-";
-            if (o->order && o->order->id.len == OB_ID_BYTES)
-                ob_hex(id, o->order->id.data, OB_ID_BYTES);
-            printf("%s  %s  %s  attempt %u\n", o->order && *o->order->case_no
-                                                   ? o->order->case_no : "-",
-                   id, ob_state_name(o->state), o->attempt);
-        }
-    }
+    if ((rc = cli_answer_status(env->answer)) == 0)
+        rc = s_print_act_answer(&opts, env->answer);
     ob_wire_free(env);
 out:
     ob_client_destroy(&client);
     return rc;
 }
 
+/* sign ID|CASE [--msg-id HEX] [--json] */
 int cmd_sign(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_clerk_action(S_SIGN, opts, argc, argv);
 }
 
+/* progress ID|CASE --note T [--msg-id HEX] [--json] */
 int cmd_progress(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_clerk_action(S_PROGRESS, opts, argc, argv);
 }
 
+/* return ID|CASE --reason T [--msg-id HEX] [--json] */
 int cmd_return(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_clerk_action(S_RETURN, opts, argc, argv);
 }
 
+/* reply ID|CASE --result R --note T [--msg-id HEX] [--json] */
 int cmd_reply(const cli_opts_t *opts, int argc, char **argv)
 {
     return s_clerk_action(S_REPLY, opts, argc, argv);

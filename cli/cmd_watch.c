@@ -13,12 +13,10 @@
 #include "ob_json.h"
 #include "ob_util.h"
 #include "ob_wire.h"
-#include <getopt.h>
 #include <signal.h>
 #include <sysexits.h>
 #include <zmq.h>
 
-enum { OPT_JSON = 1000, OPT_DEPT, OPT_STATE, OPT_EVENT, OPT_COUNT, OPT_FOR };
 
 static const char s_watch_usage[] =
     "usage: orderbus watch [--dept D] [--state S] [--event E] [--count N] [--for MS] [--json]\n"
@@ -57,42 +55,71 @@ static void s_print_event(const ob_journal_t *e)
     fflush(stdout);
 }
 
+/* The next event on `sub` (topic frame, then one JournalEntry frame), or
+   NULL: nothing waiting, or not a journal entry (a newer protocol, or
+   garbage). */
+static ob_journal_t *s_recv_event(void *sub)
+{
+    zmq_msg_t frame;
+    zmq_msg_init(&frame);
+    if (zmq_msg_recv(&frame, sub, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&frame);
+        return NULL;
+    }
+    bool more = zmq_msg_more(&frame);
+    zmq_msg_close(&frame);   /* the topic */
+    if (!more)
+        return NULL;
+    zmq_msg_init(&frame);
+    if (zmq_msg_recv(&frame, sub, 0) < 0) {
+        zmq_msg_close(&frame);
+        return NULL;
+    }
+    ob_journal_t *e = NULL;
+    if (!zmq_msg_more(&frame) && zmq_msg_size(&frame) <= OB_MAX_FRAME)
+        e = orderbus__v1__journal_entry__unpack(NULL, zmq_msg_size(&frame),
+                                                zmq_msg_data(&frame));
+    while (zmq_msg_more(&frame)) {   /* unexpected extra frames: drop */
+        zmq_msg_close(&frame);
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, sub, 0) < 0)
+            break;
+    }
+    zmq_msg_close(&frame);
+    return e;
+}
+
+/* One event as a line, or as one compact JSON document. */
+static void s_emit(const ob_journal_t *e, bool json)
+{
+    if (!json) {
+        s_print_event(e);
+        return;
+    }
+    json_t *doc = ob_json_from_journal(e);
+    char *line = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    if (line)
+        printf("%s\n", line);
+    fflush(stdout);
+    free(line);
+    json_decref(doc);
+}
+
+/* watch [--dept D] [--state S] [--event E] [--count N] [--for MS] [--json] */
 int cmd_watch(const cli_opts_t *gopts, int argc, char **argv)
 {
     static const char cmd[] = "watch";
-    static const struct option longopts[] = {
-        {"dept", required_argument, NULL, OPT_DEPT},
-        {"state", required_argument, NULL, OPT_STATE},
-        {"event", required_argument, NULL, OPT_EVENT},
-        {"count", required_argument, NULL, OPT_COUNT},
-        {"for", required_argument, NULL, OPT_FOR},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
     cli_opts_t opts = *gopts;
     const char *dept = NULL, *state = NULL, *event = NULL;
     long count = 0, for_ms = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_DEPT: dept = optarg; break;
-        case OPT_STATE: state = optarg; break;
-        case OPT_EVENT: event = optarg; break;
-        case OPT_COUNT:
-            if (cli_parse_long(optarg, 1, 100000000, &count))
-                return cli_usage_error(cmd, "--count wants a number from 1, not '%s'", optarg);
-            break;
-        case OPT_FOR:
-            if (cli_parse_long(optarg, 1, 86400000, &for_ms))
-                return cli_usage_error(cmd, "--for wants milliseconds from 1, not '%s'", optarg);
-            break;
-        case OPT_JSON: opts.json = true; break;
-        case 'h': return cli_help(s_watch_usage);
-        default: return cli_option_error(cmd, c, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    const cli_option_t spec[] = {
+        CLI_OPT_STRING("dept", &dept),           CLI_OPT_STRING("state", &state),
+        CLI_OPT_STRING("event", &event),         CLI_OPT_LONG("count", &count, 1, 100000000),
+        CLI_OPT_LONG("for", &for_ms, 1, 86400000), CLI_OPT_JSON(&opts),
+        CLI_OPT_END()};
+    int rc = cli_parse(cmd, s_watch_usage, spec, &argc, &argv);
+    if (rc != 0 || (rc = cli_no_operand(cmd, argc, argv)) != 0)
+        return cli_parsed(rc);
     ob_state_t st;
     if (state && ob_state_parse(state, &st) != 0)
         return cli_usage_error(cmd, "unknown state '%s'", state);
@@ -120,7 +147,7 @@ int cmd_watch(const cli_opts_t *gopts, int argc, char **argv)
         }
     }
 
-    int rc = EX_UNAVAILABLE;
+    rc = EX_UNAVAILABLE;
     void *ctx = zmq_ctx_new();
     void *sub = ctx ? zmq_socket(ctx, ZMQ_SUB) : NULL;
     if (!sub) {
@@ -157,48 +184,14 @@ int cmd_watch(const cli_opts_t *gopts, int argc, char **argv)
         zmq_pollitem_t item = {sub, 0, ZMQ_POLLIN, 0};
         if (zmq_poll(&item, 1, wait) <= 0)
             continue;
-        zmq_msg_t frame;
-        zmq_msg_init(&frame);
-        if (zmq_msg_recv(&frame, sub, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(&frame);
-            continue;
-        }
-        bool more = zmq_msg_more(&frame);
-        zmq_msg_close(&frame);   /* the topic */
-        if (!more)
-            continue;
-        zmq_msg_init(&frame);
-        if (zmq_msg_recv(&frame, sub, 0) < 0) {
-            zmq_msg_close(&frame);
-            continue;
-        }
-        ob_journal_t *e = NULL;
-        if (!zmq_msg_more(&frame) && zmq_msg_size(&frame) <= OB_MAX_FRAME)
-            e = orderbus__v1__journal_entry__unpack(NULL, zmq_msg_size(&frame),
-                                                    zmq_msg_data(&frame));
-        while (zmq_msg_more(&frame)) {   /* unexpected extra frames: drop */
-            zmq_msg_close(&frame);
-            zmq_msg_init(&frame);
-            if (zmq_msg_recv(&frame, sub, 0) < 0)
-                break;
-        }
-        zmq_msg_close(&frame);
+        ob_journal_t *e = s_recv_event(sub);
         if (!e)
             continue;   /* not a journal entry: a newer protocol, or garbage */
         bool keep = (!dept || strcmp(e->dept, dept) == 0) && (!state || e->to_state == st)
                     && (!event || (int) e->event == ev_value);
         if (keep) {
             seen++;
-            if (opts.json) {
-                json_t *doc = ob_json_from_journal(e);
-                char *line = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-                if (line)
-                    printf("%s\n", line);
-                fflush(stdout);
-                free(line);
-                json_decref(doc);
-            } else
-                s_print_event(e);
+            s_emit(e, opts.json);
         }
         orderbus__v1__journal_entry__free_unpacked(e, NULL);
     }

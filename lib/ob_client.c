@@ -7,7 +7,12 @@
     (ZeroMQ would otherwise keep queueing into a dead connection), connects a
     new one and resends every pending request with its original msg id; the
     server answers a duplicate with the first answer, so nothing is applied
-    twice. Answers to requests no longer pending (duplicates) are dropped.  */
+    twice. Answers to requests no longer pending (duplicates) are dropped.
+
+    A ZeroMQ socket monitor on each socket tells the client what became of
+    its connection (ob_client_link): never connected, the key refused in
+    the handshake, the handshake failed, or ready; so a time-out can name
+    its likely cause instead of guessing.                                   */
 #include "ob_client.h"
 #include "ob_util.h"
 #include "ob_wire.h"
@@ -35,12 +40,117 @@ struct ob_client {
     size_t npending, cap;
     int retry_ms;
     uint64_t last_heard_us;       /* last answer, or last (re)send */
+    void *monitor;                /* PAIR reading the socket's monitor events */
+    unsigned monitors;            /* monitors started, for unique inproc names */
+    ob_client_link_t link;        /* what the latest monitor event says */
+    bool refused;                 /* key refused (ZAP) since the link was last ready */
+    bool failed;                  /* a handshake failed since the link was last ready */
 };
+
+#define S_MONITOR_EVENTS                                                               \
+    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED        \
+     | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL        \
+     | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+
+/* Moves the link state by one monitor event. */
+static void s_on_event(ob_client_t *self, uint16_t event)
+{
+    switch (event) {
+    case ZMQ_EVENT_CONNECTED:
+        self->link = OB_CLIENT_HANDSHAKING;
+        break;
+    case ZMQ_EVENT_HANDSHAKE_SUCCEEDED:
+        self->link = OB_CLIENT_READY;
+        self->refused = self->failed = false;
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
+        self->link = OB_CLIENT_REFUSED;
+        self->refused = true;
+        break;
+    case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+    case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        self->link = OB_CLIENT_HANDSHAKE_FAILED;
+        self->failed = true;
+        break;
+    case ZMQ_EVENT_DISCONNECTED:
+        if (self->link == OB_CLIENT_HANDSHAKING) {   /* closed by the peer mid-handshake */
+            self->link = OB_CLIENT_HANDSHAKE_FAILED;
+            self->failed = true;
+        }
+        else if (self->link == OB_CLIENT_READY)
+            self->link = OB_CLIENT_LOST;
+        break;
+    default:
+        break;
+    }
+}
+
+/* Reads every monitor event waiting. */
+static void s_monitor_drain(ob_client_t *self)
+{
+    while (self->monitor) {
+        zmq_msg_t msg;
+        zmq_msg_init(&msg);
+        if (zmq_msg_recv(&msg, self->monitor, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&msg);
+            return;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&msg) >= 2)
+            memcpy(&event, zmq_msg_data(&msg), sizeof event);
+        bool more = zmq_msg_more(&msg);
+        zmq_msg_close(&msg);
+        while (more) {   /* the endpoint frame */
+            zmq_msg_init(&msg);
+            if (zmq_msg_recv(&msg, self->monitor, 0) < 0)
+                more = false;
+            else
+                more = zmq_msg_more(&msg);
+            zmq_msg_close(&msg);
+        }
+        s_on_event(self, event);
+    }
+}
+
+static void s_monitor_stop(ob_client_t *self)
+{
+    if (!self->monitor)
+        return;
+    s_monitor_drain(self);
+    zmq_socket_monitor(self->sock, NULL, 0);
+    zmq_close(self->monitor);
+    self->monitor = NULL;
+}
+
+/* Watches self->sock (before it connects); without a monitor the client
+   works as before and only knows less. */
+static void s_monitor_start(ob_client_t *self)
+{
+    char ep[96];
+    snprintf(ep, sizeof ep, "inproc://ob-client-monitor-%p-%u", (void *) self,
+             self->monitors++);
+    if (zmq_socket_monitor(self->sock, ep, S_MONITOR_EVENTS) < 0)
+        return;
+    self->monitor = zmq_socket(self->ctx, ZMQ_PAIR);
+    if (self->monitor && zmq_connect(self->monitor, ep) < 0) {
+        zmq_close(self->monitor);
+        self->monitor = NULL;
+    }
+    if (!self->monitor)
+        zmq_socket_monitor(self->sock, NULL, 0);
+}
 
 static int s_connect(ob_client_t *self, char *err, size_t errlen)
 {
-    if (self->sock)
+    if (self->sock) {
+        s_monitor_stop(self);
         zmq_close(self->sock);
+        self->sock = NULL;
+        if (self->link == OB_CLIENT_READY)
+            self->link = OB_CLIENT_LOST;
+        else if (self->link == OB_CLIENT_HANDSHAKING)
+            self->link = OB_CLIENT_NEVER_CONNECTED;   /* a new connection starts over */
+    }
     self->sock = zmq_socket(self->ctx, ZMQ_DEALER);
     if (!self->sock) {
         snprintf(err, errlen, "cannot create socket: %s", zmq_strerror(errno));
@@ -55,6 +165,7 @@ static int s_connect(ob_client_t *self, char *err, size_t errlen)
         zmq_setsockopt(self->sock, ZMQ_CURVE_PUBLICKEY, self->public_z85, OB_Z85_LEN);
         zmq_setsockopt(self->sock, ZMQ_CURVE_SECRETKEY, self->secret_z85, OB_Z85_LEN);
     }
+    s_monitor_start(self);
     if (zmq_connect(self->sock, self->endpoint) < 0) {
         snprintf(err, errlen, "cannot connect to '%s': %s", self->endpoint, zmq_strerror(errno));
         return -1;
@@ -108,8 +219,10 @@ void ob_client_destroy(ob_client_t **self_p)
     if (!self_p || !*self_p)
         return;
     ob_client_t *self = *self_p;
-    if (self->sock)
+    if (self->sock) {
+        s_monitor_stop(self);
         zmq_close(self->sock);
+    }
     if (self->ctx)
         zmq_ctx_term(self->ctx);
     for (size_t i = 0; i < self->npending; i++)
@@ -129,6 +242,31 @@ void ob_client_set_retry(ob_client_t *self, int retry_ms)
 size_t ob_client_outstanding(ob_client_t *self)
 {
     return self->npending;
+}
+
+ob_client_link_t ob_client_link(ob_client_t *self)
+{
+    s_monitor_drain(self);
+    if (self->link == OB_CLIENT_READY)
+        return OB_CLIENT_READY;
+    if (self->refused)
+        return OB_CLIENT_REFUSED;   /* refused, then trying again: still refused */
+    if (self->failed)
+        return OB_CLIENT_HANDSHAKE_FAILED;
+    return self->link;
+}
+
+const char *ob_client_link_name(ob_client_link_t link)
+{
+    switch (link) {
+    case OB_CLIENT_NEVER_CONNECTED: return "never connected";
+    case OB_CLIENT_HANDSHAKING: return "handshaking";
+    case OB_CLIENT_REFUSED: return "key refused";
+    case OB_CLIENT_HANDSHAKE_FAILED: return "handshake failed";
+    case OB_CLIENT_READY: return "ready";
+    case OB_CLIENT_LOST: return "connection lost";
+    }
+    return "?";
 }
 
 int ob_client_send(ob_client_t *self, const ob_envelope_t *env)
@@ -196,11 +334,14 @@ ob_envelope_t *ob_client_recv(ob_client_t *self, int timeout_ms)
             if (to_retry < wait_ms)
                 wait_ms = to_retry;
         }
-        zmq_pollitem_t item = {self->sock, 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll(&item, 1, wait_ms);
+        zmq_pollitem_t items[2] = {{self->sock, 0, ZMQ_POLLIN, 0},
+                                   {self->monitor, 0, ZMQ_POLLIN, 0}};
+        int rc = zmq_poll(items, self->monitor ? 2 : 1, wait_ms);
         if (rc < 0 && errno != EINTR)
             return NULL;
-        if (rc > 0) {
+        if (rc > 0 && self->monitor && (items[1].revents & ZMQ_POLLIN))
+            s_monitor_drain(self);
+        if (rc > 0 && (items[0].revents & ZMQ_POLLIN)) {
             ob_inmsg_t in;
             while (ob_wire_recv(self->sock, false, &in) == 0) {
                 ob_envelope_t *env = NULL;
@@ -256,12 +397,14 @@ void ob_client_test(bool verbose)
 {
     char err[256];
     char dir[] = "/tmp/ob-client-test-XXXXXX";
-    assert(mkdtemp(dir));
+    char *made = mkdtemp(dir);
+    assert(made);
     char ep[300];
     snprintf(ep, sizeof ep, "ipc://%s/s.sock", dir);
     void *ctx = zmq_ctx_new();
     void *server = zmq_socket(ctx, ZMQ_ROUTER);
-    assert(zmq_bind(server, ep) == 0);
+    int rc = zmq_bind(server, ep);
+    assert(rc == 0);
     ob_client_t *client = ob_client_new(ep, NULL, NULL, err, sizeof err);
     assert(client);
     ob_client_set_retry(client, 100);
@@ -290,6 +433,10 @@ void ob_client_test(bool verbose)
                 ob_errcode_t code;
                 ob_envelope_t *req = ob_wire_decode(in.data, in.size, &code, err, sizeof err);
                 assert(req);
+                /* every resend carries the request's one msg id */
+                assert(req->msg_id.len == OB_ID_BYTES);
+                int same = memcmp(req->msg_id.data, m.msg_id, OB_ID_BYTES);
+                assert(same == 0);
                 if (seen++ > 0) {
                     for (int k = 0; k < 2; k++)
                         ob_wire_send_error_answer(server, in.rid, in.rid_len, req->msg_id.data,
@@ -305,6 +452,7 @@ void ob_client_test(bool verbose)
     }
     assert(answer);
     assert(seen >= 2 && answered >= 1);
+    assert(ob_client_link(client) == OB_CLIENT_READY);
     assert(memcmp(answer->answer->ref_msg_id.data, m.msg_id, OB_ID_BYTES) == 0);
     ob_wire_free(answer);
     assert(ob_client_outstanding(client) == 0);
@@ -320,6 +468,19 @@ void ob_client_test(bool verbose)
     assert(strstr(err, "no answer from"));
     assert(ob_client_outstanding(client) == 0);
     ob_client_destroy(&client);
+    ob_client_destroy(&client);
+
+    /* nobody at the endpoint: the client knows it never connected */
+    char absent[320];
+    snprintf(absent, sizeof absent, "ipc://%s/absent.sock", dir);
+    client = ob_client_new(absent, NULL, NULL, err, sizeof err);
+    assert(client);
+    ob_msg_init(&m, "test");
+    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATUS;
+    m.env.status = &st;
+    assert(!ob_client_call(client, &m.env, 200, err, sizeof err));
+    assert(ob_client_link(client) == OB_CLIENT_NEVER_CONNECTED);
+    assert(strcmp(ob_client_link_name(OB_CLIENT_REFUSED), "key refused") == 0);
     ob_client_destroy(&client);
     zmq_ctx_term(ctx);
     char path[400];

@@ -38,6 +38,26 @@ int ob_client_send(ob_client_t *self, const ob_envelope_t *env);
    outstanding it reconnects and resends them. */
 ob_envelope_t *ob_client_recv(ob_client_t *self, int timeout_ms);
 
+/* What the client knows of its connection, from ZeroMQ's socket monitor:
+   the likely cause when an answer does not come. */
+typedef enum {
+    OB_CLIENT_NEVER_CONNECTED,   /* no connection made: server down, wrong endpoint */
+    OB_CLIENT_HANDSHAKING,       /* connected, the handshake not finished (server stalled) */
+    OB_CLIENT_REFUSED,           /* the server refused this client's key
+                                    (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: not registered) */
+    OB_CLIENT_HANDSHAKE_FAILED,  /* connected, the handshake failed or the server closed
+                                    the connection during it (wrong server key) */
+    OB_CLIENT_READY,             /* handshake done: requests reach the server */
+    OB_CLIENT_LOST               /* was ready, the connection dropped */
+} ob_client_link_t;
+
+/* The state of the link now (refused or failed stay so while the client
+   keeps trying, until a handshake succeeds). */
+ob_client_link_t ob_client_link(ob_client_t *self);
+
+/* "never connected", "key refused", ... */
+const char *ob_client_link_name(ob_client_link_t link);
+
 /* Requests sent and not yet answered. */
 size_t ob_client_outstanding(ob_client_t *self);
 
