@@ -13,7 +13,7 @@
 
 /* What the indexes hold for a record before a change. */
 typedef struct {
-    ob_state_t state;
+    ob_state_t indexed;             /* the state the indexes hold it under */
     char dept[OB_DEPT_MAX];
     int64_t deadline;
 } s_snapshot_t;
@@ -43,7 +43,7 @@ static int64_t s_next_deadline(const ob_record_t *rec)
 
 static void s_snapshot(const ob_record_t *rec, s_snapshot_t *snap)
 {
-    snap->state = rec->state;
+    snap->indexed = rec->state;
     snprintf(snap->dept, sizeof snap->dept, "%s", rec->dept ? rec->dept : "");
     snap->deadline = s_next_deadline(rec);
 }
@@ -135,9 +135,9 @@ static int s_save(broker_t *self, ob_record_t *rec, const s_snapshot_t *before)
         return rc;
     uint8_t key[2 + OB_DEPT_MAX + OB_ID_BYTES];
     MDB_val k, empty = {0, (void *) ""};
-    if (!before || before->state != rec->state || strcmp(before->dept, rec->dept) != 0) {
-        if (before && before->state != ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED) {
-            k.mv_size = s_dept_key(key, before->state, before->dept, id);
+    if (!before || before->indexed != rec->state || strcmp(before->dept, rec->dept) != 0) {
+        if (before && before->indexed != ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED) {
+            k.mv_size = s_dept_key(key, before->indexed, before->dept, id);
             k.mv_data = key;
             rc = mdb_del(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &k, NULL);
             if (rc && rc != MDB_NOTFOUND)

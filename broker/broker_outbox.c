@@ -6,6 +6,7 @@
     interval (go-back-N). Also the link counters kept per department.     */
 #include "broker.h"
 #include "ob_log.h"
+#include "ob_order.h"
 #include "ob_util.h"
 #include <zmq.h>
 
@@ -446,17 +447,15 @@ void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
                           int64_t sign_deadline_ms, const char *note, ob_state_t state)
 {
     /* the department gets the order without the complainant's contact */
-    *order = *rec->order;
-    order->contact = NULL;
-    order->sealed_contact.len = 0;
-    order->sealed_contact.data = NULL;
-    orderbus__v1__dispatch__init(d);
-    d->order = order;
-    d->attempt = attempt;
-    d->dispatched_at_ms = rec->dispatched_at_ms;
-    d->sign_deadline_ms = sign_deadline_ms;
-    d->reply_deadline_ms = rec->reply_deadline_ms;
-    d->lead = true;
-    d->note = (char *) (note ? note : "");
-    d->state = state;
+    ob_order_view_without_contact(rec->order, order);
+    Orderbus__V1__Dispatch msg = ORDERBUS__V1__DISPATCH__INIT;
+    msg.order = order;
+    msg.attempt = attempt;
+    msg.dispatched_at_ms = rec->dispatched_at_ms;
+    msg.sign_deadline_ms = sign_deadline_ms;
+    msg.reply_deadline_ms = rec->reply_deadline_ms;
+    msg.lead = true;
+    msg.note = (char *) (note ? note : "");
+    msg.state = state;   /* the state it hands over: DISPATCHED, IN_PROGRESS for rework */
+    *d = msg;
 }

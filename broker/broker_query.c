@@ -33,6 +33,130 @@ static size_t s_listed_size(const ob_record_t *rec)
     return n;
 }
 
+/* ListRequest with a state: the ids of up to `limit` orders in that state
+   (of `dept` when given) after after_id, in id order, into ids. The index
+   runs state, department, id: each department's ids are in order, and the
+   departments' runs are merged so that the answer (and paging by after_id)
+   is in id order across them. Returns 0 or an LMDB code. */
+static int s_list_ids_by_state(broker_t *self, const Orderbus__V1__ListRequest *l, size_t limit,
+                               uint8_t (*ids)[OB_ID_BYTES], size_t *nids_out)
+{
+    const char *dept = l->dept ? l->dept : "";
+    bool after = l->after_id.len == OB_ID_BYTES;
+    size_t nids = 0;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &cur);
+    uint8_t key[2 + OB_DEPT_MAX + OB_ID_BYTES];
+    key[0] = (uint8_t) l->state;
+    size_t klen = 1;
+    if (*dept) {
+        size_t dl = strnlen(dept, OB_DEPT_MAX - 1);
+        memcpy(key + 1, dept, dl);
+        key[1 + dl] = 0;
+        klen = 2 + dl;
+    }
+    uint8_t want[2 + OB_DEPT_MAX];   /* the requested prefix */
+    memcpy(want, key, klen);
+    k.mv_size = klen;
+    k.mv_data = key;
+    int grc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    while (grc == 0 && k.mv_size > 1 + OB_ID_BYTES && ((uint8_t *) k.mv_data)[0] == l->state) {
+        /* a department's run: its prefix is state, dept, NUL */
+        size_t plen = k.mv_size - OB_ID_BYTES;
+        uint8_t prefix[2 + OB_DEPT_MAX];
+        if (plen > sizeof prefix || (*dept && (plen != klen || memcmp(k.mv_data, want, klen))))
+            break;   /* no order of that department in that state */
+        memcpy(prefix, k.mv_data, plen);
+        if (after) {   /* to the first id after after_id in this run */
+            memcpy(key, prefix, plen);
+            memcpy(key + plen, l->after_id.data, OB_ID_BYTES);
+            k.mv_size = plen + OB_ID_BYTES;
+            k.mv_data = key;
+            grc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+            if (grc == 0 && k.mv_size == plen + OB_ID_BYTES && !memcmp(k.mv_data, prefix, plen)
+                && !memcmp((uint8_t *) k.mv_data + plen, l->after_id.data, OB_ID_BYTES))
+                grc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+        }
+        /* merge this run's ids (ascending) into ids[0..nids), keeping the lowest `limit` */
+        size_t pos = 0;
+        for (size_t taken = 0; grc == 0 && taken < limit && k.mv_size == plen + OB_ID_BYTES
+                               && !memcmp(k.mv_data, prefix, plen);
+             taken++, grc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+            const uint8_t *id = (const uint8_t *) k.mv_data + plen;
+            while (pos < nids && memcmp(ids[pos], id, OB_ID_BYTES) < 0)
+                pos++;
+            if (pos == limit)
+                break;   /* every id from here on is above the lowest `limit` */
+            size_t move = (nids < limit ? nids : limit - 1) - pos;
+            memmove(ids[pos + 1], ids[pos], move * OB_ID_BYTES);
+            memcpy(ids[pos], id, OB_ID_BYTES);
+            if (nids < limit)
+                nids++;
+            pos++;
+        }
+        if (*dept)
+            break;
+        /* on to the next department: past every key with this prefix */
+        memcpy(key, prefix, plen);
+        memset(key + plen, 0xff, OB_ID_BYTES);
+        k.mv_size = plen + OB_ID_BYTES;
+        k.mv_data = key;
+        grc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+        if (grc == 0 && k.mv_size == plen + OB_ID_BYTES && !memcmp(k.mv_data, key, k.mv_size))
+            grc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    *nids_out = nids;
+    return 0;
+}
+
+/* ListRequest without a state: orders after after_id in id order (of
+   `dept` when given), until `limit` or the page's byte budget. */
+static int s_list_all(broker_t *self, const Orderbus__V1__ListRequest *l, size_t limit,
+                      ob_record_t **recs, size_t *n_out, bool *more_out)
+{
+    const char *dept = l->dept ? l->dept : "";
+    bool after = l->after_id.len == OB_ID_BYTES;
+    size_t n = 0, bytes = 0;
+    bool more = false;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int rc;
+    rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), &cur);
+    MDB_cursor_op op = MDB_FIRST;
+    if (!rc && after) {
+        k.mv_size = OB_ID_BYTES;
+        k.mv_data = l->after_id.data;
+        op = MDB_SET_RANGE;
+    }
+    for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, op); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (n == limit || bytes > OB_ANSWER_BUDGET) {
+            more = true;
+            break;
+        }
+        if (after && k.mv_size == OB_ID_BYTES
+            && memcmp(k.mv_data, l->after_id.data, OB_ID_BYTES) == 0)
+            continue;
+        ob_record_t *rec = orderbus__v1__order_record__unpack(NULL, v.mv_size, v.mv_data);
+        if (!rec)
+            continue;
+        if (*dept && strcmp(rec->dept, dept) != 0) {
+            orderbus__v1__order_record__free_unpacked(rec, NULL);
+            continue;
+        }
+        recs[n++] = rec;
+        bytes += s_listed_size(rec);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    *n_out = n;
+    *more_out = more;
+    return 0;
+}
+
 /* ListRequest{dept, state, limit, after_id}: a page of orders in id order,
    at most `limit` (and BROKER_LIST_MAX) and about OB_ANSWER_BUDGET bytes;
    Answer.more says another page follows. */
@@ -40,129 +164,32 @@ int broker_query_list(broker_t *self, const broker_req_t *req)
 {
     const Orderbus__V1__ListRequest *l = req->env->list;
     size_t limit = l->limit && l->limit < BROKER_LIST_MAX ? l->limit : BROKER_LIST_MAX;
-    const char *dept = l->dept ? l->dept : "";
     ob_record_t **recs = calloc(limit, sizeof *recs);
-    if (!recs)
-        return ENOMEM;
-    size_t n = 0, bytes = 0;
+    uint8_t (*ids)[OB_ID_BYTES] = l->state != S(UNSPECIFIED) ? calloc(limit, sizeof *ids) : NULL;
+    size_t n = 0, nids = 0, bytes = 0;
     bool more = false;
-    int rc = 0;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v;
-    bool after = l->after_id.len == OB_ID_BYTES;
-    if (l->state != S(UNSPECIFIED)) {
-        /* the index runs state, department, id: each department's ids are
-           in order, and the departments' lists are merged so that the
-           answer (and paging by after_id) is in id order across them */
-        uint8_t (*ids)[OB_ID_BYTES] = calloc(limit, sizeof *ids);
-        size_t nids = 0;
-        rc = ids ? mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &cur)
-                 : ENOMEM;
-        uint8_t key[2 + OB_DEPT_MAX + OB_ID_BYTES];
-        key[0] = (uint8_t) l->state;
-        size_t klen = 1;
-        if (*dept) {
-            size_t dl = strnlen(dept, OB_DEPT_MAX - 1);
-            memcpy(key + 1, dept, dl);
-            key[1 + dl] = 0;
-            klen = 2 + dl;
-        }
-        uint8_t want[2 + OB_DEPT_MAX];   /* the requested prefix */
-        memcpy(want, key, klen);
-        k.mv_size = klen;
-        k.mv_data = key;
-        int grc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-        while (grc == 0 && k.mv_size > 1 + OB_ID_BYTES && ((uint8_t *) k.mv_data)[0] == l->state) {
-            /* a department's run: its prefix is state, dept, NUL */
-            size_t plen = k.mv_size - OB_ID_BYTES;
-            uint8_t prefix[2 + OB_DEPT_MAX];
-            if (plen > sizeof prefix || (*dept && (plen != klen || memcmp(k.mv_data, want, klen))))
-                break;   /* no order of that department in that state */
-            memcpy(prefix, k.mv_data, plen);
-            if (after) {   /* to the first id after after_id in this run */
-                memcpy(key, prefix, plen);
-                memcpy(key + plen, l->after_id.data, OB_ID_BYTES);
-                k.mv_size = plen + OB_ID_BYTES;
-                k.mv_data = key;
-                grc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-                if (grc == 0 && k.mv_size == plen + OB_ID_BYTES && !memcmp(k.mv_data, prefix, plen)
-                    && !memcmp((uint8_t *) k.mv_data + plen, l->after_id.data, OB_ID_BYTES))
-                    grc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-            }
-            /* merge this run's ids (ascending) into ids[0..nids), keeping the lowest `limit` */
-            size_t pos = 0;
-            for (size_t taken = 0; grc == 0 && taken < limit && k.mv_size == plen + OB_ID_BYTES
-                                   && !memcmp(k.mv_data, prefix, plen);
-                 taken++, grc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-                const uint8_t *id = (const uint8_t *) k.mv_data + plen;
-                while (pos < nids && memcmp(ids[pos], id, OB_ID_BYTES) < 0)
-                    pos++;
-                if (pos == limit)
-                    break;   /* every id from here on is above the lowest `limit` */
-                size_t move = (nids < limit ? nids : limit - 1) - pos;
-                memmove(ids[pos + 1], ids[pos], move * OB_ID_BYTES);
-                memcpy(ids[pos], id, OB_ID_BYTES);
-                if (nids < limit)
-                    nids++;
-                pos++;
-            }
-            if (*dept)
-                break;
-            /* on to the next department: past every key with this prefix */
-            memcpy(key, prefix, plen);
-            memset(key + plen, 0xff, OB_ID_BYTES);
-            k.mv_size = plen + OB_ID_BYTES;
-            k.mv_data = key;
-            grc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-            if (grc == 0 && k.mv_size == plen + OB_ID_BYTES && !memcmp(k.mv_data, key, k.mv_size))
-                grc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-        }
-        for (size_t i = 0; i < nids && n < limit && bytes <= OB_ANSWER_BUDGET; i++)
+    int rc = !recs || (l->state != S(UNSPECIFIED) && !ids) ? ENOMEM : 0;
+    if (!rc && ids) {
+        rc = s_list_ids_by_state(self, l, limit, ids, &nids);
+        for (size_t i = 0; !rc && i < nids && n < limit && bytes <= OB_ANSWER_BUDGET; i++)
             if (broker_order_load(self, ids[i], &recs[n]) == 0)
                 bytes += s_listed_size(recs[n++]);
         more = nids == limit || n < nids;
-        free(ids);
-        rc = 0;
-    } else {
-        rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), &cur);
-        MDB_cursor_op op = MDB_FIRST;
-        if (!rc && after) {
-            k.mv_size = OB_ID_BYTES;
-            k.mv_data = l->after_id.data;
-            op = MDB_SET_RANGE;
-        }
-        for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, op); rc == 0;
-             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-            if (n == limit || bytes > OB_ANSWER_BUDGET) {
-                more = true;
-                break;
-            }
-            if (after && k.mv_size == OB_ID_BYTES
-                && memcmp(k.mv_data, l->after_id.data, OB_ID_BYTES) == 0)
-                continue;
-            ob_record_t *rec = orderbus__v1__order_record__unpack(NULL, v.mv_size, v.mv_data);
-            if (!rec)
-                continue;
-            if (*dept && strcmp(rec->dept, dept) != 0) {
-                orderbus__v1__order_record__free_unpacked(rec, NULL);
-                continue;
-            }
-            recs[n++] = rec;
-            bytes += s_listed_size(rec);
-        }
-    }
-    if (cur)
-        mdb_cursor_close(cur);
+    } else if (!rc)
+        rc = s_list_all(self, l, limit, recs, &n, &more);
     for (size_t i = 0; i < n; i++)
         broker_answer_strip(recs[i], true);   /* a list shows no contact and no content */
-    ob_answer_t answer = ORDERBUS__V1__ANSWER__INIT;
-    answer.orders = recs;
-    answer.n_orders = n;
-    answer.more = more;
-    rc = broker_answer(self, req, C(OK), "", &answer);
+    if (!rc || rc == MDB_NOTFOUND) {
+        ob_answer_t answer = ORDERBUS__V1__ANSWER__INIT;
+        answer.orders = recs;
+        answer.n_orders = n;
+        answer.more = more;
+        rc = broker_answer(self, req, C(OK), "", &answer);
+    }
     for (size_t i = 0; i < n; i++)
         orderbus__v1__order_record__free_unpacked(recs[i], NULL);
     free(recs);
+    free(ids);
     return rc;
 }
 

@@ -86,6 +86,41 @@ static int64_t s_when(const ob_journal_t *e)
     return e->act_at_ms ? e->act_at_ms : e->at_ms;
 }
 
+/* Counts journal entry `e` of tracked order `t` for department `a`. */
+static void s_count(s_deptacc_t *a, const s_track_t *t, const ob_journal_t *e, bool dispatch)
+{
+    if (dispatch)
+        a->st.dispatched++;
+    switch (e->event) {
+    case E(SIGN):
+        a->st.signed_for++;
+        s_push(&a->sign_ms, &a->nsign, &a->capsign, s_when(e) - t->last_dispatch);
+        break;
+    case E(REPLY):
+        a->st.replied++;
+        s_push(&a->reply_ms, &a->nreply, &a->capreply, s_when(e) - t->first_dispatch);
+        break;
+    case E(RETURN_REQUEST):
+        a->st.returned++;
+        break;
+    case E(REVIEW_REJECT):
+        a->st.reworked++;
+        break;
+    case E(CALLBACK_REOPEN):
+        a->st.reopened++;
+        a->st.unsatisfied++;
+        break;
+    case E(CALLBACK_OK):
+        a->st.closed++;
+        if (e->satisfaction == ORDERBUS__V1__SATISFACTION__SATISFACTION_SATISFIED
+            || e->satisfaction == ORDERBUS__V1__SATISFACTION__SATISFACTION_BASIC)
+            a->st.satisfied++;
+        break;
+    default:
+        break;
+    }
+}
+
 int broker_stats(broker_t *self, const broker_req_t *req)
 {
     const Orderbus__V1__StatsRequest *q = req->env->stats;
@@ -132,38 +167,8 @@ int broker_stats(broker_t *self, const broker_req_t *req)
         s_deptacc_t *a = NULL;
         if (in_period && *dept && (!q->dept || !*q->dept || strcmp(q->dept, dept) == 0))
             a = s_acc(&accs, &nacc, dept);
-        if (a) {
-            if (dispatch)
-                a->st.dispatched++;
-            switch (e->event) {
-            case E(SIGN):
-                a->st.signed_for++;
-                s_push(&a->sign_ms, &a->nsign, &a->capsign, s_when(e) - t->last_dispatch);
-                break;
-            case E(REPLY):
-                a->st.replied++;
-                s_push(&a->reply_ms, &a->nreply, &a->capreply, s_when(e) - t->first_dispatch);
-                break;
-            case E(RETURN_REQUEST):
-                a->st.returned++;
-                break;
-            case E(REVIEW_REJECT):
-                a->st.reworked++;
-                break;
-            case E(CALLBACK_REOPEN):
-                a->st.reopened++;
-                a->st.unsatisfied++;
-                break;
-            case E(CALLBACK_OK):
-                a->st.closed++;
-                if (e->satisfaction == ORDERBUS__V1__SATISFACTION__SATISFACTION_SATISFIED
-                    || e->satisfaction == ORDERBUS__V1__SATISFACTION__SATISFACTION_BASIC)
-                    a->st.satisfied++;
-                break;
-            default:
-                break;
-            }
-        }
+        if (a)
+            s_count(a, t, e, dispatch);
         orderbus__v1__journal_entry__free_unpacked(e, NULL);
     }
     mdb_cursor_close(cur);

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sysexits.h>
 #include "ob_config.h"
 #include "ob_common.h"
 #include "ob_util.h"
@@ -756,6 +757,126 @@ static void s_key_table_test(const char *dir, bool verbose)
     assert(strcmp(err, want) == 0);
     ob_config_destroy(&c);
     unlink(path);
+}
+
+/* --- a daemon's command line ---------------------------------------------- */
+
+#define S_CLI_CONFIG 256
+#define S_CLI_VERSION 257
+#define S_CLI_KEY 512            /* + index in the key table */
+#define S_CLI_MAX_KEYS 128
+#define S_CLI_MAX_FLAGS 128
+
+typedef struct {
+    const ob_config_key_t *key;
+    const char *value;
+} s_cli_flag_t;
+
+/* getopt_long's table: --config, the key table's flags, the extras, -v -q -h
+   --version. */
+static void s_cli_longopts(const ob_config_cli_t *cli, struct option *o, char names[][40])
+{
+    size_t n = 0;
+    o[n++] = (struct option){"config", required_argument, NULL, S_CLI_CONFIG};
+    for (size_t i = 0; cli->keys[i].name && i < S_CLI_MAX_KEYS; i++) {
+        snprintf(names[i], 40, "%s", cli->keys[i].name);
+        for (char *c = names[i]; *c; c++)
+            if (*c == '_')
+                *c = '-';
+        int arg = cli->keys[i].kind == OB_CONFIG_BOOL ? no_argument : required_argument;
+        o[n++] = (struct option){names[i], arg, NULL, S_CLI_KEY + (int) i};
+    }
+    for (size_t i = 0; cli->extra && cli->extra[i].name; i++)
+        o[n++] = cli->extra[i];
+    o[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
+    o[n++] = (struct option){"quiet", no_argument, NULL, 'q'};
+    o[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    o[n++] = (struct option){"version", no_argument, NULL, S_CLI_VERSION};
+    o[n] = (struct option){NULL, 0, NULL, 0};
+}
+
+/* Reads argv. Returns 0, -1 (help or version answered) or EX_USAGE. */
+static int s_cli_flags(const ob_config_cli_t *cli, void *settings, int argc, char **argv,
+                       s_cli_flag_t *flags, size_t *nflags, ob_config_cli_result_t *out)
+{
+    static char names[S_CLI_MAX_KEYS][40];
+    struct option longopts[S_CLI_MAX_KEYS + 32];
+    s_cli_longopts(cli, longopts, names);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
+        if (c >= S_CLI_KEY && *nflags < S_CLI_MAX_FLAGS) {
+            const ob_config_key_t *k = &cli->keys[c - S_CLI_KEY];
+            flags[(*nflags)++] = (s_cli_flag_t){k, k->kind == OB_CONFIG_BOOL ? "true" : optarg};
+            continue;
+        }
+        int rc = 0;
+        switch (c) {
+        case S_CLI_CONFIG: out->config = optarg; break;
+        case 'v': out->level = 3; break;   /* OB_LOG_DEBUG */
+        case 'q': out->level = 1; break;   /* OB_LOG_WARN */
+        case 'h': cli->usage(stdout); return -1;
+        case S_CLI_VERSION: printf("%s %s\n", cli->prog, OB_VERSION_STRING); return -1;
+        default:
+            rc = c >= 1000 && cli->take_extra ? cli->take_extra(settings, c, optarg) : EX_USAGE;
+            if (rc) {
+                fprintf(stderr, "try '%s --help'\n", cli->prog);
+                return rc;
+            }
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "%s: unexpected argument '%s'\ntry '%s --help'\n", cli->prog,
+                argv[optind], cli->prog);
+        return EX_USAGE;
+    }
+    return 0;
+}
+
+/* Loads the config file into settings (before the flags). Returns 0 or
+   EX_CONFIG with the error printed. */
+static int s_cli_file(const ob_config_cli_t *cli, void *settings, ob_config_cli_result_t *out)
+{
+    char err[4096 + 512];
+    out->file = ob_config_load(out->config, err, sizeof err);
+    if (!out->file) {
+        fprintf(stderr, "%s: %s\n", cli->prog, err);
+        return EX_CONFIG;
+    }
+    size_t iter = 0;
+    const char *unknown;
+    int rc = 0;
+    while ((unknown = ob_config_next_unknown(out->file, cli->keys, &iter))) {
+        fprintf(stderr, "%s: %s: %s key '%s'%s\n", cli->prog, out->config,
+                cli->unknown_keys_refused ? "unknown" : "warning: unknown", unknown,
+                cli->unknown_keys_refused ? "" : " ignored");
+        rc = cli->unknown_keys_refused ? EX_CONFIG : 0;
+    }
+    if (!rc && ob_config_apply(out->file, cli->keys, settings, err, sizeof err) != 0) {
+        fprintf(stderr, "%s: %s\n", cli->prog, err);
+        rc = EX_CONFIG;
+    }
+    return rc;
+}
+
+int ob_config_cli_parse(const ob_config_cli_t *cli, void *settings, int argc, char **argv,
+                        ob_config_cli_result_t *out)
+{
+    *out = (ob_config_cli_result_t){NULL, NULL, -1};
+    s_cli_flag_t flags[S_CLI_MAX_FLAGS];
+    size_t nflags = 0;
+    int rc = s_cli_flags(cli, settings, argc, argv, flags, &nflags, out);
+    if (rc)
+        return rc;
+    if (out->config && (rc = s_cli_file(cli, settings, out)) != 0)
+        return rc;
+    char err[512];
+    for (size_t i = 0; i < nflags; i++)
+        if (ob_config_key_set(flags[i].key, settings, flags[i].value, NULL, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\ntry '%s --help'\n", cli->prog, err, cli->prog);
+            return EX_USAGE;
+        }
+    return 0;
 }
 
 void ob_config_test(bool verbose)

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <getopt.h>
 
 typedef struct ob_config ob_config_t;
 
@@ -87,6 +89,40 @@ int ob_config_apply(ob_config_t *self, const ob_config_key_t *table, void *setti
    first. Returns the key, or NULL when there are no more. */
 const char *ob_config_next_unknown(ob_config_t *self, const ob_config_key_t *table,
                                    size_t *iter);
+
+/* --- a daemon's command line on its key table ---------------------------
+
+   --config FILE, a flag per key of the table, -v/--verbose, -q/--quiet,
+   -h/--help, --version, and the daemon's own extra flags. Defaults are in
+   `settings` already; the file is applied first, then the flags, so flags
+   override the file. */
+typedef struct {
+    const char *prog;                     /* "orderbus-broker" */
+    const ob_config_key_t *keys;
+    void (*usage)(FILE *out);
+    bool unknown_keys_refused;            /* an unknown key of the file: EX_CONFIG
+                                             (false: a warning) */
+    /* extra flags the table does not hold (a repeatable flag...): their
+       getopt_long entries (val >= 1000) and the function that takes one,
+       returning 0 or EX_USAGE with a message printed; NULL: none */
+    const struct option *extra;
+    int (*take_extra)(void *settings, int val, const char *arg);
+} ob_config_cli_t;
+
+/* What ob_config_cli_parse read besides the settings. */
+typedef struct {
+    const char *config;                   /* --config FILE, NULL: none */
+    ob_config_t *file;                    /* the loaded file (owned: destroy it after
+                                             the daemon, its strings are borrowed) */
+    int level;                            /* -v / -q: OB_LOG_DEBUG / OB_LOG_WARN, -1 */
+} ob_config_cli_result_t;
+
+/* Reads argv and the config file it names into `settings`. Returns 0 to
+   run, -1 when --help or --version was answered (exit 0), or a sysexits code
+   with what was wrong printed to stderr: EX_USAGE (a bad flag or value) or
+   EX_CONFIG (a bad file, key or value in it). */
+int ob_config_cli_parse(const ob_config_cli_t *cli, void *settings, int argc, char **argv,
+                        ob_config_cli_result_t *out);
 
 void ob_config_test(bool verbose);
 

@@ -752,6 +752,20 @@ static int s_load_recusal(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode
     return 0;
 }
 
+/* Sorts the taxonomy's entries and drops repeats. */
+static void s_taxonomy_sort_unique(ob_rules_t *self)
+{
+    qsort(self->taxonomy, self->ntaxonomy, sizeof *self->taxonomy, s_taxonomy_cmp);
+    size_t u = 0;
+    for (size_t i = 0; i < self->ntaxonomy; i++) {
+        if (u && strcmp(self->taxonomy[u - 1], self->taxonomy[i]) == 0)
+            free(self->taxonomy[i]);
+        else
+            self->taxonomy[u++] = self->taxonomy[i];
+    }
+    self->ntaxonomy = u;
+}
+
 /* Reads the taxonomy CSV `rel` (relative to the rule file): a header line,
    then rows of levels; stores every row and every prefix of a row as "a",
    "a/b", "a/b/c", sorted, unique. Errors are placed at `node`, the
@@ -841,15 +855,7 @@ static int s_read_taxonomy(ob_yamlctx_t *ctx, ob_rules_t *self, const char *rel,
                              ob_yamlctx_show(rel), rel, beside);
         goto out;
     }
-    qsort(self->taxonomy, self->ntaxonomy, sizeof *self->taxonomy, s_taxonomy_cmp);
-    size_t u = 0;
-    for (size_t i = 0; i < self->ntaxonomy; i++) {
-        if (u && strcmp(self->taxonomy[u - 1], self->taxonomy[i]) == 0)
-            free(self->taxonomy[i]);
-        else
-            self->taxonomy[u++] = self->taxonomy[i];
-    }
-    self->ntaxonomy = u;
+    s_taxonomy_sort_unique(self);
     rc = 0;
 out:
     if (file)

@@ -6,7 +6,6 @@
 #include "ob_config.h"
 #include "ob_log.h"
 #include "ob_util.h"
-#include <getopt.h>
 #include <stddef.h>
 #include <sysexits.h>
 
@@ -88,123 +87,30 @@ static void s_usage(FILE *out)
 "        --broker-key site/keys/broker.key --key site/keys/housing.key\n");
 }
 
-enum { S_OPT_CONFIG = 256, S_OPT_VERSION, S_OPT_KEY /* + index in s_keys */ };
-
-/* A flag given on the command line, applied after the file. */
-typedef struct {
-    const ob_config_key_t *key;
-    const char *value;
-} s_flag_t;
-
-#define S_MAX_FLAGS 64
-
-/* getopt_long's table: --config, the key table's flags, -v -q -h --version. */
-static void s_longopts(struct option *o, char names[][40])
-{
-    size_t n = 0;
-    o[n++] = (struct option){"config", required_argument, NULL, S_OPT_CONFIG};
-    for (size_t i = 0; s_keys[i].name; i++) {
-        ob_fmt(names[i], 40, "%s", s_keys[i].name);
-        for (char *c = names[i]; *c; c++)
-            if (*c == '_')
-                *c = '-';
-        int arg = s_keys[i].kind == OB_CONFIG_BOOL ? no_argument : required_argument;
-        o[n++] = (struct option){names[i], arg, NULL, S_OPT_KEY + (int) i};
-    }
-    o[n++] = (struct option){"verbose", no_argument, NULL, 'v'};
-    o[n++] = (struct option){"quiet", no_argument, NULL, 'q'};
-    o[n++] = (struct option){"help", no_argument, NULL, 'h'};
-    o[n++] = (struct option){"version", no_argument, NULL, S_OPT_VERSION};
-    o[n] = (struct option){NULL, 0, NULL, 0};
-}
-
-/* Reads argv. Returns 0, -1 (help or version answered) or EX_USAGE. */
-static int s_read_flags(node_opts_t *opts, int argc, char **argv, s_flag_t *flags,
-                        size_t *nflags, int *level)
-{
-    static char names[sizeof s_keys / sizeof s_keys[0]][40];
-    struct option longopts[sizeof s_keys / sizeof s_keys[0] + 8];
-    s_longopts(longopts, names);
-    int c;
-    while ((c = getopt_long(argc, argv, "vqh", longopts, NULL)) != -1) {
-        if (c >= S_OPT_KEY && *nflags < S_MAX_FLAGS) {
-            const ob_config_key_t *k = &s_keys[c - S_OPT_KEY];
-            flags[(*nflags)++] = (s_flag_t){k, k->kind == OB_CONFIG_BOOL ? "true" : optarg};
-            continue;
-        }
-        switch (c) {
-        case S_OPT_CONFIG: opts->config = optarg; break;
-        case 'v': *level = OB_LOG_DEBUG; break;
-        case 'q': *level = OB_LOG_WARN; break;
-        case 'h': s_usage(stdout); return -1;
-        case S_OPT_VERSION: printf("orderbus-node %s\n", OB_VERSION_STRING); return -1;
-        default:
-            fprintf(stderr, "try 'orderbus-node --help'\n");
-            return EX_USAGE;
-        }
-    }
-    if (optind < argc) {
-        fprintf(stderr, "orderbus-node: unexpected argument '%s'\ntry 'orderbus-node --help'\n",
-                argv[optind]);
-        return EX_USAGE;
-    }
-    return 0;
-}
-
-/* Loads the config file into opts (before the flags). Returns 0 or
-   EX_CONFIG with the error printed. */
-static int s_read_file(node_opts_t *opts)
-{
-    char err[4096 + 512];
-    ob_config_t *file = ob_config_load(opts->config, err, sizeof err);
-    if (!file) {
-        fprintf(stderr, "orderbus-node: %s\n", err);
-        return EX_CONFIG;
-    }
-    opts->file = file;
-    size_t iter = 0;
-    const char *unknown;
-    while ((unknown = ob_config_next_unknown(file, s_keys, &iter)))
-        fprintf(stderr, "orderbus-node: warning: unknown key '%s' in '%s' ignored\n", unknown,
-                opts->config);
-    if (ob_config_apply(file, s_keys, opts, err, sizeof err) != 0) {
-        fprintf(stderr, "orderbus-node: %s\n", err);
-        return EX_CONFIG;
-    }
-    return 0;
-}
-
 int node_opts_parse(node_opts_t *opts, int argc, char **argv)
 {
     *opts = (node_opts_t){.heartbeat_ms = 1000, .demo_delay_ms = {20, 200},
                           .demo_return_pct = 4, .log_level = -1};
-    s_flag_t flags[S_MAX_FLAGS];
-    size_t nflags = 0;
-    int level = -1;
-    int rc = s_read_flags(opts, argc, argv, flags, &nflags, &level);
+    static const ob_config_cli_t cli = {"orderbus-node", s_keys, s_usage, false, NULL, NULL};
+    ob_config_cli_result_t got;
+    int rc = ob_config_cli_parse(&cli, opts, argc, argv, &got);
+    opts->config = got.config;
+    opts->file = got.file;
     if (rc)
         return rc;
-    if (opts->config && (rc = s_read_file(opts)) != 0)
-        return rc;
-    int bad = 0;
-    char err[512];
-    for (size_t i = 0; i < nflags; i++)
-        if (ob_config_key_set(flags[i].key, opts, flags[i].value, NULL, err, sizeof err) != 0) {
-            fprintf(stderr, "orderbus-node: %s\n", err);
-            bad = 1;
-        }
-    const ob_config_key_t *seed = ob_config_key_find(s_keys, "demo_seed");
-    for (size_t i = 0; i < nflags; i++)
-        opts->demo_seed_set = opts->demo_seed_set || flags[i].key == seed;
-    if (opts->file && ob_config_get(opts->file, "demo_seed", NULL))
+    /* a seed given (flag or file) makes the demo repeatable; else random */
+    for (int i = 1; i < argc; i++)
+        opts->demo_seed_set = opts->demo_seed_set || strncmp(argv[i], "--demo-seed", 11) == 0;
+    if (got.file && ob_config_get(got.file, "demo_seed", NULL))
         opts->demo_seed_set = true;
-    if (level >= 0)
-        opts->log_level = level;
+    if (got.level >= 0)
+        opts->log_level = got.level;
     const char *what = opts->config ? " (or set it in the config file)" : "";
     const char *required[][2] = {{opts->data_dir, "--data DIR"},
                                  {opts->broker, "--broker ENDPOINT"},
                                  {opts->broker_key, "--broker-key FILE"},
                                  {opts->key, "--key FILE"}};
+    int bad = 0;
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
         if (!required[i][0]) {
             fprintf(stderr, "orderbus-node: %s is required%s\n", required[i][1], what);

@@ -198,9 +198,9 @@ check_fails 1 "clerk reply of an unknown case number: exit 1" --match 'no order|
 
 # --- invalid arguments ------------------------------------------------------------
 
-check_fails 64 "broker --heartbeat-ms 0 refused: 64" --match 'heartbeat-ms must be 50 to 600000' \
+check_fails 64 "broker --heartbeat-ms 0 refused: 64" --match 'heartbeat-ms .*50 to 600000' \
     "$BIN/orderbus-broker" --heartbeat-ms 0 --data "$SITE/never"
-check_fails 64 "broker --heartbeat-ms 10000000 refused: 64" --match 'heartbeat-ms must be' \
+check_fails 64 "broker --heartbeat-ms 10000000 refused: 64" --match 'heartbeat-ms .*must be' \
     "$BIN/orderbus-broker" --heartbeat-ms 10000000 --data "$SITE/never"
 check_fails 64 "unknown command: 64" ob frobnicate
 check_fails 64 "unknown global option: 64" ob --frobnicate status

@@ -14,6 +14,7 @@ trap 'rm -rf "$W"' EXIT
 # stops it by its pid; the log is in $W/log.
 broker_log() {
     rm -rf "$W/data"
+    : >"$W/log"   # emptied now: the wait below must not read the last broker's log
     "$BIN/orderbus-broker" --data "$W/data" --key "$W/broker.key" \
         --node-endpoint "ipc://$W/n" --client-endpoint "ipc://$W/c" --event-endpoint "ipc://$W/e" \
         "$@" >"$W/log" 2>&1 &
