@@ -305,7 +305,7 @@ static void s_prune_seen(broker_t *self)
     MDB_cursor *cur;
     int64_t cutoff = ob_now_ms() - BROKER_SEEN_TTL_MS;
     size_t looked = 0, dropped = 0;
-    if (mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_SEEN), &cur) == 0) {
+    if (mdb_cursor_open(self->txn, broker_db(self->store, BROKER_DB_SEEN), &cur) == 0) {
         MDB_val k = {self->prune_cursor_len, self->prune_cursor}, v;
         int rc;
         for (rc = mdb_cursor_get(cur, &k, &v, k.mv_size ? MDB_SET_RANGE : MDB_FIRST);

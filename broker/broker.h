@@ -29,6 +29,7 @@
 
 #include "ob_common.h"
 #include "ob_store.h"
+#include "broker_db.h"
 #include "ob_wire.h"
 #include "ob_rules.h"
 #include "ob_calendar.h"
@@ -190,8 +191,6 @@ void broker_node_registration(broker_t *self, MDB_txn *txn, broker_node_t *node)
 /* Appends msg to dept's outbox in the batch (assigns env.seq). */
 int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_id,
                         uint32_t attempt, ob_event_t event, ob_msg_t *msg);
-/* The outbox key of `seq` in dept's stream: dept '\0' be64 seq. */
-size_t broker_outbox_key(uint8_t *key, const char *dept, uint64_t seq);
 /* Binds the link to node instance `inst`: the acts of each instance are
    numbered on their own, so the inbound seq of the instance it replaces is
    kept under that instance's name and the new one's taken up (0 for an

@@ -38,16 +38,6 @@ int broker_answer_record(broker_t *self, const broker_req_t *req, ob_record_t *r
     return broker_answer(self, req, C(OK), "", &answer);
 }
 
-/* `seen` key of a request: its msg id, then the sender's principal id. A
-   msg id is unique only per sender: two clients that happen to pick the
-   same id are two requests (a client's retry keeps its own id). */
-static size_t s_seen_key(uint8_t *key, const broker_req_t *req)
-{
-    size_t n = strnlen(req->who, OB_USER_ID_MAX - 1);
-    memcpy(key, req->env->msg_id.data, OB_ID_BYTES);
-    memcpy(key + OB_ID_BYTES, req->who, n);
-    return OB_ID_BYTES + n;
-}
 
 /* Answers a request applied before as it was answered then. */
 static int s_answer_again(broker_t *self, const broker_req_t *req,
@@ -68,10 +58,10 @@ static int s_answer_again(broker_t *self, const broker_req_t *req,
 
 bool broker_answer_seen(broker_t *self, const broker_req_t *req, int *rc)
 {
-    uint8_t key[OB_ID_BYTES + OB_USER_ID_MAX];
-    size_t klen = s_seen_key(key, req);
+    uint8_t key[BROKER_DB_SEEN_KEY_MAX];
+    size_t klen = broker_db_seen_key(key, req->env->msg_id.data, req->who);
     ProtobufCMessage *msg;
-    *rc = ob_store_get_pb(self->txn, ob_store_dbi(self->store, OB_DB_SEEN), key, klen,
+    *rc = ob_store_get_pb(self->txn, broker_db(self->store, BROKER_DB_SEEN), key, klen,
                           &orderbus__v1__seen_item__descriptor, &msg);
     if (*rc == MDB_NOTFOUND || *rc == EBADMSG) {
         *rc = 0;
@@ -86,13 +76,13 @@ bool broker_answer_seen(broker_t *self, const broker_req_t *req, int *rc)
 
 int broker_seen_put(broker_t *self, const broker_req_t *req, const uint8_t *order_id)
 {
-    uint8_t key[OB_ID_BYTES + OB_USER_ID_MAX];
-    size_t klen = s_seen_key(key, req);
+    uint8_t key[BROKER_DB_SEEN_KEY_MAX];
+    size_t klen = broker_db_seen_key(key, req->env->msg_id.data, req->who);
     Orderbus__V1__SeenItem seen = ORDERBUS__V1__SEEN_ITEM__INIT;
     seen.at_ms = broker_now_ms(self);
     seen.order_id.data = (uint8_t *) order_id;
     seen.order_id.len = OB_ID_BYTES;
-    return ob_store_put_pb_append(self->txn, ob_store_dbi(self->store, OB_DB_SEEN), key, klen,
+    return ob_store_put_pb_append(self->txn, broker_db(self->store, BROKER_DB_SEEN), key, klen,
                                   (const ProtobufCMessage *) &seen);
 }
 
@@ -135,3 +125,4 @@ void broker_answer_strip(ob_record_t *rec, bool content)
     if (content && rec->order)
         broker_set_str(&rec->order->content, "");
 }
+

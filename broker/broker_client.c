@@ -14,7 +14,7 @@
 static ob_role_t s_role_of(broker_t *self, const char *who)
 {
     ProtobufCMessage *msg;
-    if (!*who || ob_store_get_pb(self->txn, ob_store_dbi(self->store, OB_DB_PRINCIPALS), who,
+    if (!*who || ob_store_get_pb(self->txn, broker_db(self->store, BROKER_DB_PRINCIPALS), who,
                                  strlen(who), &orderbus__v1__principal__descriptor, &msg)
                      != 0)
         return ORDERBUS__V1__ROLE__ROLE_UNSPECIFIED;

@@ -58,8 +58,8 @@ static int s_withdraw(broker_t *self, broker_node_t *node, uint64_t seq,
     item.envelope.len = len;
     item.queued_at_ms = broker_now_ms(self);
     uint8_t key[OB_DEPT_MAX + 9];
-    size_t klen = broker_outbox_key(key, node->id, seq);
-    int rc = ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_OUTBOX), key, klen,
+    size_t klen = broker_db_outbox_key(key, node->id, seq);
+    int rc = ob_store_put_pb(self->txn, broker_db(self->store, BROKER_DB_OUTBOX), key, klen,
                              (const ProtobufCMessage *) &item);
     free(buf);
     return rc;
@@ -69,9 +69,9 @@ int broker_dead_letter(broker_t *self, broker_node_t *node, const char *reason)
 {
     uint64_t seq = node->acked_seq + 1;
     uint8_t key[OB_DEPT_MAX + 9];
-    size_t klen = broker_outbox_key(key, node->id, seq);
+    size_t klen = broker_db_outbox_key(key, node->id, seq);
     ProtobufCMessage *msg = NULL;
-    int rc = ob_store_get_pb(self->txn, ob_store_dbi(self->store, OB_DB_OUTBOX), key, klen,
+    int rc = ob_store_get_pb(self->txn, broker_db(self->store, BROKER_DB_OUTBOX), key, klen,
                              &orderbus__v1__outbox_item__descriptor, &msg);
     if (rc)
         return rc == MDB_NOTFOUND || rc == EBADMSG ? 0 : rc;
@@ -87,7 +87,7 @@ int broker_dead_letter(broker_t *self, broker_node_t *node, const char *reason)
     rc = s_mark_failed(self, item, seq, reason, case_no, sizeof case_no);
     dl.case_no = case_no;
     if (!rc)
-        rc = ob_store_put_pb(self->txn, ob_store_dbi(self->store, OB_DB_DEAD), key, klen,
+        rc = ob_store_put_pb(self->txn, broker_db(self->store, BROKER_DB_DEAD), key, klen,
                              (const ProtobufCMessage *) &dl);
     if (!rc)
         rc = s_withdraw(self, node, seq, item, reason);
@@ -113,7 +113,7 @@ static int s_list(broker_t *self, const broker_req_t *req, const char *dept)
     Orderbus__V1__DeadLetter **dead = NULL;
     MDB_cursor *cur;
     MDB_val k, v;
-    int rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_DEAD), &cur);
+    int rc = mdb_cursor_open(self->txn, broker_db(self->store, BROKER_DB_DEAD), &cur);
     for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < 1000;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         Orderbus__V1__DeadLetter *d = orderbus__v1__dead_letter__unpack(NULL, v.mv_size,
@@ -213,9 +213,9 @@ int broker_dead(broker_t *self, const broker_req_t *req)
     if (!*dept || strlen(dept) >= OB_DEPT_MAX || !r->seq)
         return broker_answer(self, req, C(ERR_BAD_REQUEST),
                              "requeue and drop name a department and a seq", NULL);
-    size_t klen = broker_outbox_key(key, dept, r->seq);
+    size_t klen = broker_db_outbox_key(key, dept, r->seq);
     ProtobufCMessage *msg = NULL;
-    int rc = ob_store_get_pb(self->txn, ob_store_dbi(self->store, OB_DB_DEAD), key, klen,
+    int rc = ob_store_get_pb(self->txn, broker_db(self->store, BROKER_DB_DEAD), key, klen,
                              &orderbus__v1__dead_letter__descriptor, &msg);
     if (rc == MDB_NOTFOUND || rc == EBADMSG)
         return broker_answer(self, req, C(ERR_NOT_FOUND), "no such dead letter", NULL);
@@ -229,7 +229,7 @@ int broker_dead(broker_t *self, const broker_req_t *req)
     if (!rc && code == C(OK)) {
         MDB_val k = {klen, key};
         static const uint8_t none[OB_ID_BYTES];
-        rc = mdb_del(self->txn, ob_store_dbi(self->store, OB_DB_DEAD), &k, NULL);
+        rc = mdb_del(self->txn, broker_db(self->store, BROKER_DB_DEAD), &k, NULL);
         if (!rc)   /* a client's retry of this request is answered, not applied */
             rc = broker_seen_put(self, req, d->item && d->item->order_id.len == OB_ID_BYTES
                                                 ? d->item->order_id.data : none);

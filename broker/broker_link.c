@@ -26,11 +26,11 @@ static int s_ack_through(broker_t *self, broker_node_t *node, uint64_t seq)
     if (seq <= node->acked_seq)
         return 0;
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_OUTBOX), &cur);
+    int rc = mdb_cursor_open(self->txn, broker_db(self->store, BROKER_DB_OUTBOX), &cur);
     if (rc)
         return rc;
     uint8_t key[OB_DEPT_MAX + 9];
-    size_t klen = broker_outbox_key(key, node->id, node->acked_seq + 1);
+    size_t klen = broker_db_outbox_key(key, node->id, node->acked_seq + 1);
     MDB_val k = {klen, key}, v;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {

@@ -48,23 +48,11 @@ static void s_snapshot(const ob_record_t *rec, s_snapshot_t *snap)
     snap->deadline = s_next_deadline(rec);
 }
 
-/* idx_dept key: state(1) dept '\0' id(16) */
-static size_t s_dept_key(uint8_t *key, ob_state_t state, const char *dept, const uint8_t *id)
-{
-    size_t dl = strlen(dept);
-    if (dl >= OB_DEPT_MAX)
-        dl = OB_DEPT_MAX - 1;
-    key[0] = (uint8_t) state;
-    memcpy(key + 1, dept, dl);
-    key[1 + dl] = 0;
-    memcpy(key + 2 + dl, id, OB_ID_BYTES);
-    return 2 + dl + OB_ID_BYTES;
-}
 
 int broker_order_load(broker_t *self, const uint8_t *id, ob_record_t **out)
 {
     ProtobufCMessage *msg = NULL;
-    int rc = ob_store_get_pb(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), id, OB_ID_BYTES,
+    int rc = ob_store_get_pb(self->txn, broker_db(self->store, BROKER_DB_ORDERS), id, OB_ID_BYTES,
                              &orderbus__v1__order_record__descriptor, &msg);
     *out = (ob_record_t *) msg;
     if (rc == 0 && (!(*out)->order || (*out)->order->id.len != OB_ID_BYTES)) {
@@ -89,7 +77,7 @@ int broker_order_find(broker_t *self, const Orderbus__V1__OrderRef *ref, ob_reco
         memcpy(id, ref->id.data, OB_ID_BYTES);
     } else if (ref->case_no && *ref->case_no) {
         MDB_val k = {strlen(ref->case_no), ref->case_no}, v;
-        int rc = mdb_get(self->txn, ob_store_dbi(self->store, OB_DB_IDX_CASE), &k, &v);
+        int rc = mdb_get(self->txn, broker_db(self->store, BROKER_DB_IDX_CASE), &k, &v);
         if (rc == MDB_NOTFOUND || (rc == 0 && v.mv_size != OB_ID_BYTES)) {
             snprintf(err, errlen, "no order with case number '%.32s'", ref->case_no);
             return ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND;
@@ -126,7 +114,7 @@ static int s_save(broker_t *self, ob_record_t *rec, const s_snapshot_t *before)
     if (is_new)
         before = NULL;
     rec->updated_at_ms = broker_now_ms(self);
-    MDB_dbi orders = ob_store_dbi(self->store, OB_DB_ORDERS);
+    MDB_dbi orders = broker_db(self->store, BROKER_DB_ORDERS);
     int rc = is_new ? ob_store_put_pb_append(self->txn, orders, id, OB_ID_BYTES,
                                              (const ProtobufCMessage *) rec)
                     : ob_store_put_pb(self->txn, orders, id, OB_ID_BYTES,
@@ -137,36 +125,35 @@ static int s_save(broker_t *self, ob_record_t *rec, const s_snapshot_t *before)
     MDB_val k, empty = {0, (void *) ""};
     if (!before || before->indexed != rec->state || strcmp(before->dept, rec->dept) != 0) {
         if (before && before->indexed != ORDERBUS__V1__ORDER_STATE__STATE_UNSPECIFIED) {
-            k.mv_size = s_dept_key(key, before->indexed, before->dept, id);
+            k.mv_size = broker_db_dept_key(key, before->indexed, before->dept, id);
             k.mv_data = key;
-            rc = mdb_del(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &k, NULL);
+            rc = mdb_del(self->txn, broker_db(self->store, BROKER_DB_IDX_DEPT), &k, NULL);
             if (rc && rc != MDB_NOTFOUND)
                 return rc;
         }
-        k.mv_size = s_dept_key(key, rec->state, rec->dept, id);
+        k.mv_size = broker_db_dept_key(key, rec->state, rec->dept, id);
         k.mv_data = key;
-        rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &k, &empty, 0);
+        rc = mdb_put(self->txn, broker_db(self->store, BROKER_DB_IDX_DEPT), &k, &empty, 0);
         if (rc)
             return rc;
     }
     int64_t deadline = s_next_deadline(rec);
     int64_t old = before ? before->deadline : 0;
     if (deadline != old) {
-        uint8_t dkey[8 + OB_ID_BYTES];
-        memcpy(dkey + 8, id, OB_ID_BYTES);
+        uint8_t dkey[BROKER_DB_DEADLINE_KEY_LEN];
         k.mv_size = sizeof dkey;
         k.mv_data = dkey;
         if (old > 0) {
-            ob_be64_put(dkey, (uint64_t) old);
-            rc = mdb_del(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEADLINE), &k, NULL);
+            broker_db_deadline_key(dkey, old, id);
+            rc = mdb_del(self->txn, broker_db(self->store, BROKER_DB_IDX_DEADLINE), &k, NULL);
             if (rc && rc != MDB_NOTFOUND)
                 return rc;
         }
         if (deadline > 0) {
-            ob_be64_put(dkey, (uint64_t) deadline);
+            broker_db_deadline_key(dkey, deadline, id);
             uint8_t kind = (uint8_t) rec->state;
             MDB_val v = {1, &kind};
-            rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEADLINE), &k, &v, 0);
+            rc = mdb_put(self->txn, broker_db(self->store, BROKER_DB_IDX_DEADLINE), &k, &v, 0);
             if (rc)
                 return rc;
         }
@@ -220,7 +207,7 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob
     uint8_t key[8];
     ob_be64_put(key, entry.seq);
     MDB_val jk = {8, key}, jv = {len, NULL};
-    int rc = ob_store_put_append(self->txn, ob_store_dbi(self->store, OB_DB_JOURNAL), &jk, &jv,
+    int rc = ob_store_put_append(self->txn, broker_db(self->store, BROKER_DB_JOURNAL), &jk, &jv,
                                  MDB_RESERVE);
     if (rc)
         return rc;
@@ -229,7 +216,7 @@ int broker_journal_append(broker_t *self, ob_record_t *rec, ob_event_t event, ob
     memcpy(ikey, rec->order->id.data, OB_ID_BYTES);
     memcpy(ikey + OB_ID_BYTES, key, 8);
     MDB_val k = {sizeof ikey, ikey}, v = {0, (void *) ""};
-    rc = ob_store_put_append(self->txn, ob_store_dbi(self->store, OB_DB_IDX_JOURNAL), &k, &v, 0);
+    rc = ob_store_put_append(self->txn, broker_db(self->store, BROKER_DB_IDX_JOURNAL), &k, &v, 0);
     if (rc)
         return rc;
     self->journal_dirty = true;   /* meta "journal_seq" is written at the end of the batch */
@@ -447,4 +434,5 @@ int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t att
     protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
     return rc;
 }
+
 

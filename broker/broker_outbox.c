@@ -20,43 +20,33 @@ broker_node_t *broker_node_find(broker_t *self, const char *dept)
     return NULL;
 }
 
-static void s_meta_key(char *out, size_t len, const char *what, const char *dept)
-{
-    snprintf(out, len, "%s/%s", what, dept);
-}
 
 /* Reads a node's sequence counters from `txn`. */
 static int s_node_read(broker_t *self, MDB_txn *txn, broker_node_t *node)
 {
     char key[OB_DEPT_MAX + 16];
     int rc;
-    s_meta_key(key, sizeof key, "in_seq", node->id);
+    broker_db_meta_key(key, sizeof key, "in_seq", node->id);
     if ((rc = ob_store_meta_get_u64(self->store, txn, key, &node->in_seq)))
         return rc;
-    s_meta_key(key, sizeof key, "out_seq", node->id);
+    broker_db_meta_key(key, sizeof key, "out_seq", node->id);
     if ((rc = ob_store_meta_get_u64(self->store, txn, key, &node->out_seq)))
         return rc;
-    s_meta_key(key, sizeof key, "acked_seq", node->id);
+    broker_db_meta_key(key, sizeof key, "acked_seq", node->id);
     if ((rc = ob_store_meta_get_u64(self->store, txn, key, &node->acked_seq)))
         return rc;
     if (node->sent_seq < node->acked_seq || node->sent_seq > node->out_seq)
         node->sent_seq = node->acked_seq;
     node->counters_dirty = false;
-    s_meta_key(key, sizeof key, "instance", node->id);
+    broker_db_meta_key(key, sizeof key, "instance", node->id);
     MDB_val k = {strlen(key), key}, v;
-    rc = mdb_get(txn, ob_store_dbi(self->store, OB_DB_META), &k, &v);
+    rc = mdb_get(txn, broker_db(self->store, BROKER_DB_META), &k, &v);
     node->has_instance = rc == 0 && v.mv_size == OB_ID_BYTES;
     if (node->has_instance)
         memcpy(node->instance, v.mv_data, OB_ID_BYTES);
     return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
 }
 
-/* meta "in_seq/DEPT@INSTANCE": the inbound seq of an instance not bound now. */
-static void s_instance_key(char *out, size_t len, const char *dept, const uint8_t *inst)
-{
-    char hex[OB_ID_HEX];
-    snprintf(out, len, "in_seq/%s@%s", dept, ob_hex(hex, inst, OB_ID_BYTES));
-}
 
 int broker_node_bind_instance(broker_t *self, broker_node_t *node, const uint8_t *inst)
 {
@@ -64,17 +54,17 @@ int broker_node_bind_instance(broker_t *self, broker_node_t *node, const uint8_t
     int rc = 0;
     uint64_t seq = node->in_seq;   /* the first binding: the stream goes on */
     if (node->has_instance) {
-        s_instance_key(key, sizeof key, node->id, node->instance);
+        broker_db_instance_key(key, sizeof key, node->id, node->instance);
         rc = ob_store_meta_put_u64(self->store, self->txn, key, node->in_seq);
-        s_instance_key(key, sizeof key, node->id, inst);
+        broker_db_instance_key(key, sizeof key, node->id, inst);
         seq = 0;
         if (!rc)
             rc = ob_store_meta_get_u64(self->store, self->txn, key, &seq);
     }
-    s_meta_key(key, sizeof key, "instance", node->id);
+    broker_db_meta_key(key, sizeof key, "instance", node->id);
     MDB_val k = {strlen(key), key}, v = {OB_ID_BYTES, (void *) inst};
     if (!rc)
-        rc = mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_META), &k, &v, 0);
+        rc = mdb_put(self->txn, broker_db(self->store, BROKER_DB_META), &k, &v, 0);
     if (rc)
         return rc;
     memcpy(node->instance, inst, OB_ID_BYTES);
@@ -87,7 +77,7 @@ int broker_node_bind_instance(broker_t *self, broker_node_t *node, const uint8_t
 void broker_node_registration(broker_t *self, MDB_txn *txn, broker_node_t *node)
 {
     ProtobufCMessage *msg;
-    if (ob_store_get_pb(txn, ob_store_dbi(self->store, OB_DB_PRINCIPALS), node->id,
+    if (ob_store_get_pb(txn, broker_db(self->store, BROKER_DB_PRINCIPALS), node->id,
                         strlen(node->id), &orderbus__v1__principal__descriptor, &msg)
         != 0)
         return;
@@ -148,7 +138,7 @@ broker_node_t *broker_node_get(broker_t *self, const char *dept)
 int broker_nodes_load(broker_t *self, MDB_txn *txn)
 {
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, ob_store_dbi(self->store, OB_DB_PRINCIPALS), &cur);
+    int rc = mdb_cursor_open(txn, broker_db(self->store, BROKER_DB_PRINCIPALS), &cur);
     if (rc)
         return rc;
     MDB_val k, v;
@@ -179,20 +169,12 @@ uint64_t broker_node_depth(const broker_node_t *node)
     return node->out_seq - node->acked_seq;
 }
 
-size_t broker_outbox_key(uint8_t *key, const char *dept, uint64_t seq)
-{
-    size_t dl = strlen(dept);
-    memcpy(key, dept, dl);
-    key[dl] = 0;
-    ob_be64_put(key + dl + 1, seq);
-    return dl + 9;
-}
 
 static int s_put_counter(broker_t *self, const char *what, const broker_node_t *node,
                          uint64_t value)
 {
     char key[OB_DEPT_MAX + 16];
-    s_meta_key(key, sizeof key, what, node->id);
+    broker_db_meta_key(key, sizeof key, what, node->id);
     return ob_store_meta_put_u64(self->store, self->txn, key, value);
 }
 
@@ -253,8 +235,8 @@ int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_i
         item.envelope.len = len;
     }
     uint8_t key[OB_DEPT_MAX + 9];
-    size_t klen = broker_outbox_key(key, dept, msg->env.seq);
-    int rc = ob_store_put_pb_append(self->txn, ob_store_dbi(self->store, OB_DB_OUTBOX), key, klen,
+    size_t klen = broker_db_outbox_key(key, dept, msg->env.seq);
+    int rc = ob_store_put_pb_append(self->txn, broker_db(self->store, BROKER_DB_OUTBOX), key, klen,
                              (const ProtobufCMessage *) &item);
     if (rc) {
         free(buf);
@@ -315,7 +297,7 @@ static int s_send_stored(broker_t *self, MDB_txn *txn, broker_node_t *node, uint
     }
     ProtobufCMessage *msg = NULL;
     if (item->order_id.len != OB_ID_BYTES || item->msg_id.len != OB_ID_BYTES
-        || ob_store_get_pb(txn, ob_store_dbi(self->store, OB_DB_ORDERS), item->order_id.data,
+        || ob_store_get_pb(txn, broker_db(self->store, BROKER_DB_ORDERS), item->order_id.data,
                            OB_ID_BYTES, &orderbus__v1__order_record__descriptor, &msg)
                != 0) {
         ob_error("outbox entry %llu for '%s': its order cannot be read; skipped",
@@ -353,10 +335,10 @@ static bool s_pump_stored(broker_t *self, MDB_txn **txn, broker_node_t *node, ui
         return false;
     }
     MDB_cursor *cur;
-    if (mdb_cursor_open(*txn, ob_store_dbi(self->store, OB_DB_OUTBOX), &cur))
+    if (mdb_cursor_open(*txn, broker_db(self->store, BROKER_DB_OUTBOX), &cur))
         return false;
     uint8_t key[OB_DEPT_MAX + 9];
-    size_t klen = broker_outbox_key(key, node->id, node->sent_seq + 1);
+    size_t klen = broker_db_outbox_key(key, node->id, node->sent_seq + 1);
     MDB_val k = {klen, key}, v;
     bool more = true;
     int rc;
@@ -459,3 +441,6 @@ void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
     msg.state = state;   /* the state it hands over: DISPATCHED, IN_PROGRESS for rework */
     *d = msg;
 }
+
+
+

@@ -46,7 +46,7 @@ static int s_list_ids_by_state(broker_t *self, const Orderbus__V1__ListRequest *
     size_t nids = 0;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    int rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &cur);
+    int rc = mdb_cursor_open(self->txn, broker_db(self->store, BROKER_DB_IDX_DEPT), &cur);
     uint8_t key[2 + OB_DEPT_MAX + OB_ID_BYTES];
     key[0] = (uint8_t) l->state;
     size_t klen = 1;
@@ -124,7 +124,7 @@ static int s_list_all(broker_t *self, const Orderbus__V1__ListRequest *l, size_t
     MDB_cursor *cur = NULL;
     MDB_val k, v;
     int rc;
-    rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), &cur);
+    rc = mdb_cursor_open(self->txn, broker_db(self->store, BROKER_DB_ORDERS), &cur);
     MDB_cursor_op op = MDB_FIRST;
     if (!rc && after) {
         k.mv_size = OB_ID_BYTES;
@@ -204,7 +204,7 @@ int broker_query_trace(broker_t *self, const broker_req_t *req)
     bool more = false;
     ob_journal_t **events = malloc(cap * sizeof *events);
     MDB_cursor *cur = NULL;
-    int rc = events ? mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_IDX_JOURNAL),
+    int rc = events ? mdb_cursor_open(self->txn, broker_db(self->store, BROKER_DB_IDX_JOURNAL),
                                       &cur)
                     : ENOMEM;
     MDB_val k = {OB_ID_BYTES, rec->order->id.data}, v;
@@ -220,7 +220,7 @@ int broker_query_trace(broker_t *self, const broker_req_t *req)
             break;
         }
         ProtobufCMessage *msg;
-        if (ob_store_get_pb(self->txn, ob_store_dbi(self->store, OB_DB_JOURNAL),
+        if (ob_store_get_pb(self->txn, broker_db(self->store, BROKER_DB_JOURNAL),
                             (const uint8_t *) k.mv_data + OB_ID_BYTES, 8,
                             &orderbus__v1__journal_entry__descriptor, &msg)
             != 0)
@@ -259,7 +259,7 @@ int broker_query_status(broker_t *self, const broker_req_t *req)
     st.started_at_ms = self->started_at_ms;
     st.now_ms = ob_now_ms();
     MDB_stat ms;
-    if (mdb_stat(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), &ms) == 0)
+    if (mdb_stat(self->txn, broker_db(self->store, BROKER_DB_ORDERS), &ms) == 0)
         st.orders = ms.ms_entries;
     st.journal_seq = self->journal_seq;
     st.rules_version = (char *) (self->rules ? ob_rules_version(self->rules) : "");
@@ -272,7 +272,7 @@ int broker_query_status(broker_t *self, const broker_req_t *req)
         return ENOMEM;
     MDB_cursor *cur;
     MDB_val k, v;
-    if (mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_IDX_DEPT), &cur) == 0) {
+    if (mdb_cursor_open(self->txn, broker_db(self->store, BROKER_DB_IDX_DEPT), &cur) == 0) {
         for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
              rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
             const uint8_t *key = k.mv_data;

@@ -126,7 +126,7 @@ int broker_stats(broker_t *self, const broker_req_t *req)
     const Orderbus__V1__StatsRequest *q = req->env->stats;
     MDB_stat ms;
     size_t cap = 1024;
-    if (mdb_stat(self->txn, ob_store_dbi(self->store, OB_DB_ORDERS), &ms) == 0)
+    if (mdb_stat(self->txn, broker_db(self->store, BROKER_DB_ORDERS), &ms) == 0)
         while (cap < ms.ms_entries * 2)
             cap *= 2;
     s_track_t *track = calloc(cap, sizeof *track);
@@ -142,7 +142,7 @@ int broker_stats(broker_t *self, const broker_req_t *req)
     int64_t until = q->until_ms ? q->until_ms : INT64_MAX;
     MDB_cursor *cur;
     MDB_val k, v;
-    int rc = mdb_cursor_open(self->txn, ob_store_dbi(self->store, OB_DB_JOURNAL), &cur);
+    int rc = mdb_cursor_open(self->txn, broker_db(self->store, BROKER_DB_JOURNAL), &cur);
     for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         ob_journal_t *e = orderbus__v1__journal_entry__unpack(NULL, v.mv_size, v.mv_data);

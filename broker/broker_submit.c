@@ -110,18 +110,6 @@ static int s_outcome(broker_t *self, ob_record_t *rec, const ob_route_t *route, 
     return rc;
 }
 
-/* idx_extref key: the submitting principal's id '\0' the intake's own
-   reference. An intake's reference is an idempotency key per client. */
-static size_t s_extref_key(uint8_t *key, size_t cap, const broker_req_t *req, const char *ref)
-{
-    size_t w = strnlen(req->who, OB_USER_ID_MAX - 1), r = strlen(ref);
-    if (w + 1 + r > cap)
-        r = cap - w - 1;   /* cannot happen: the field table caps the reference */
-    memcpy(key, req->who, w);
-    key[w] = 0;
-    memcpy(key + w + 1, ref, r);
-    return w + 1 + r;
-}
 
 /* When this client registered an order with the same external reference
    before, answers with it (and records this request as answered) and
@@ -129,8 +117,8 @@ static size_t s_extref_key(uint8_t *key, size_t cap, const broker_req_t *req, co
 static bool s_extref_known(broker_t *self, const broker_req_t *req, const char *ref, int *rc)
 {
     uint8_t key[OB_USER_ID_MAX + 1 + OB_SHORT_MAX];
-    MDB_val k = {s_extref_key(key, sizeof key, req, ref), key}, v;
-    *rc = mdb_get(self->txn, ob_store_dbi(self->store, OB_DB_IDX_EXTREF), &k, &v);
+    MDB_val k = {broker_db_extref_key(key, sizeof key, req->who, ref), key}, v;
+    *rc = mdb_get(self->txn, broker_db(self->store, BROKER_DB_IDX_EXTREF), &k, &v);
     if (*rc == MDB_NOTFOUND || (*rc == 0 && v.mv_size != OB_ID_BYTES)) {
         *rc = 0;
         return false;
@@ -166,9 +154,9 @@ static int s_extref_put(broker_t *self, const broker_req_t *req, const ob_record
     if (!ref || !*ref)
         return 0;
     uint8_t key[OB_USER_ID_MAX + 1 + OB_SHORT_MAX];
-    MDB_val k = {s_extref_key(key, sizeof key, req, ref), key};
+    MDB_val k = {broker_db_extref_key(key, sizeof key, req->who, ref), key};
     MDB_val v = {OB_ID_BYTES, rec->order->id.data};
-    return mdb_put(self->txn, ob_store_dbi(self->store, OB_DB_IDX_EXTREF), &k, &v, 0);
+    return mdb_put(self->txn, broker_db(self->store, BROKER_DB_IDX_EXTREF), &k, &v, 0);
 }
 
 /* A department's queue at its cap refuses new work for it (the submitter
@@ -252,7 +240,7 @@ int broker_submit(broker_t *self, const broker_req_t *req)
         return rc;
     const char *case_no = rec->order->case_no;
     MDB_val ck = {strlen(case_no), (void *) case_no}, cv = {OB_ID_BYTES, rec->order->id.data};
-    rc = ob_store_put_append(self->txn, ob_store_dbi(self->store, OB_DB_IDX_CASE), &ck, &cv, 0);
+    rc = ob_store_put_append(self->txn, broker_db(self->store, BROKER_DB_IDX_CASE), &ck, &cv, 0);
     if (!rc)
         rc = s_register(self, req, rec, now);
     if (!rc && *route.recused)
@@ -273,3 +261,4 @@ int broker_submit(broker_t *self, const broker_req_t *req)
     orderbus__v1__order_record__free_unpacked(rec, NULL);
     return rc;
 }
+

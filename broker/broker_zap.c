@@ -37,12 +37,12 @@ void broker_zap_serve(broker_t *self)
             MDB_txn *txn;
             if (ob_store_begin(self->store, false, &txn) == 0) {
                 MDB_val k = {OB_KEY_BYTES, zmq_msg_data(&frames[6])}, v;
-                if (mdb_get(txn, ob_store_dbi(self->store, OB_DB_KEYS), &k, &v) == 0
+                if (mdb_get(txn, broker_db(self->store, BROKER_DB_KEYS), &k, &v) == 0
                     && v.mv_size < sizeof user) {
                     memcpy(user, v.mv_data, v.mv_size);
                     user[v.mv_size] = '\0';
                     ProtobufCMessage *msg;
-                    if (ob_store_get_pb(txn, ob_store_dbi(self->store, OB_DB_PRINCIPALS), user,
+                    if (ob_store_get_pb(txn, broker_db(self->store, BROKER_DB_PRINCIPALS), user,
                                         strlen(user), &orderbus__v1__principal__descriptor, &msg)
                         == 0) {
                         ob_role_t role = ((Orderbus__V1__Principal *) msg)->role;
