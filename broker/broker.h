@@ -257,6 +257,8 @@ void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
 void broker_set_str(char **field, const char *value);
 bool broker_dept_known(broker_t *self, const char *dept);
 const char *broker_dept_name(broker_t *self, const char *dept);
+/* Self-test: broker_order_apply() on a store in a temporary directory. */
+void broker_order_test(bool verbose);
 
 /* ---- broker_client.c, broker_answer.c: the client service ------------------ */
 /* The request being handled. */

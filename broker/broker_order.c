@@ -436,3 +436,138 @@ int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t att
 }
 
 
+
+/* ---- self-test ------------------------------------------------------------- */
+#include "ob_selftest.h"
+#include <unistd.h>
+
+/* A broker with a store in `dir` and a weekday calendar, no sockets. */
+static broker_t *s_test_broker(const char *dir)
+{
+    char err[256];
+    broker_t *self = calloc(1, sizeof *self);
+    assert(self);
+    self->cfg.heartbeat_ms = 1000;
+    self->store = ob_store_open(dir, OB_STORE_BROKER, 1, err, sizeof err);
+    assert(self->store);
+    self->calendar = ob_calendar_new_weekdays(480);
+    assert(self->calendar);
+    int rc = ob_store_begin(self->store, true, &self->txn);
+    assert(rc == 0);
+    self->batch_now_ms = 1765000000000;   /* a Saturday, 2025-12-06 13:46 +08:00 */
+    return self;
+}
+
+static uint64_t s_test_out_seq(broker_t *self, const char *dept)
+{
+    broker_node_t *node = broker_node_find(self, dept);
+    return node ? node->out_seq : 0;
+}
+
+static void s_test_route(broker_t *self, ob_record_t *rec, ob_event_t event, const char *dept)
+{
+    ob_fsm_ctx_t ctx = {.role = event == ORDERBUS__V1__ORDER_EVENT__EVENT_ROUTE
+                                    ? ORDERBUS__V1__ROLE__ROLE_SYSTEM
+                                    : ORDERBUS__V1__ROLE__ROLE_DISPATCHER,
+                        .who = "test", .now_ms = broker_now_ms(self), .dept = dept,
+                        .rule_id = "r1"};
+    broker_order_deadlines(self, &ctx, (ob_limit_t) {1, 0}, (ob_limit_t) {15, 0});
+    ob_errcode_t code;
+    char err[200];
+    int rc = broker_order_apply(self, rec, event, &ctx, &code, err, sizeof err);
+    assert(rc == 0 && code == ORDERBUS__V1__ERROR_CODE__OK);
+}
+
+void broker_order_test(bool verbose)
+{
+    char dir[] = "/tmp/broker_order_test.XXXXXX";
+    char *made = mkdtemp(dir);
+    assert(made);
+    int level = ob_log_level();
+    ob_log_set_level(verbose ? OB_LOG_DEBUG : OB_LOG_ERROR);
+    broker_t *self = s_test_broker(dir);
+
+    /* a registered order, routed to housing: the record, its index entry,
+       the journal and housing's outbox all in the batch's transaction */
+    uint8_t id[OB_ID_BYTES];
+    ob_id_new(id);
+    ob_workorder_t *wo = calloc(1, sizeof *wo);
+    ob_record_t *rec = calloc(1, sizeof *rec);
+    assert(wo && rec);
+    orderbus__v1__work_order__init(wo);
+    orderbus__v1__order_record__init(rec);
+    wo->id.data = malloc(OB_ID_BYTES);
+    assert(wo->id.data);
+    memcpy(wo->id.data, id, OB_ID_BYTES);
+    wo->id.len = OB_ID_BYTES;
+    wo->case_no = strdup("20251206-000001");
+    wo->title = strdup("小区电梯故障");
+    rec->order = wo;
+    ob_fsm_ctx_t reg = {.role = ORDERBUS__V1__ROLE__ROLE_DISPATCHER, .now_ms = 1};
+    int rc = ob_fsm_apply(rec, ORDERBUS__V1__ORDER_EVENT__EVENT_REGISTER, &reg, NULL, NULL, 0);
+    assert(rc == 0);
+    s_test_route(self, rec, ORDERBUS__V1__ORDER_EVENT__EVENT_ROUTE, "housing");
+    assert(rec->state == ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED && rec->attempt == 1);
+    assert(self->journal_seq == 1 && s_test_out_seq(self, "housing") == 1);
+    assert(rec->dispatch_seq == 1 && rec->sign_deadline_ms > self->batch_now_ms);
+    ob_record_t *back = NULL;
+    rc = broker_order_load(self, id, &back);
+    assert(rc == 0 && back->state == rec->state && strcmp(back->dept, "housing") == 0);
+    protobuf_c_message_free_unpacked((ProtobufCMessage *) back, NULL);
+    uint8_t key[BROKER_DB_DEPT_KEY_MAX];
+    MDB_val k = {broker_db_dept_key(key, rec->state, "housing", id), key}, v;
+    rc = mdb_get(self->txn, broker_db(self->store, BROKER_DB_IDX_DEPT), &k, &v);
+    assert(rc == 0);
+
+    /* a refused act changes nothing: no journal entry, no outbox message */
+    ob_fsm_ctx_t stale = {.role = ORDERBUS__V1__ROLE__ROLE_DEPARTMENT, .who = "transport",
+                          .now_ms = broker_now_ms(self), .dept = "transport", .attempt = 1};
+    ob_errcode_t code;
+    char err[200];
+    rc = broker_order_apply(self, rec, ORDERBUS__V1__ORDER_EVENT__EVENT_SIGN, &stale, &code, err,
+                            sizeof err);
+    assert(rc == 0 && code == ORDERBUS__V1__ERROR_CODE__ERR_STALE_ATTEMPT);
+    assert(self->journal_seq == 1 && rec->state == ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED);
+
+    /* housing returns it, the centre sends it to transport: a Recall to
+       housing and a Dispatch to transport, the reply clock unchanged */
+    int64_t reply_deadline = rec->reply_deadline_ms;
+    ob_fsm_ctx_t ret = {.role = ORDERBUS__V1__ROLE__ROLE_DEPARTMENT, .who = "housing",
+                        .now_ms = broker_now_ms(self), .dept = "housing", .attempt = 1,
+                        .note = "不属于本单位职责"};
+    rc = broker_order_apply(self, rec, ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_REQUEST, &ret,
+                            &code, err, sizeof err);
+    assert(rc == 0 && code == ORDERBUS__V1__ERROR_CODE__OK && rec->return_count == 1);
+    self->batch_now_ms += 3600 * 1000;
+    s_test_route(self, rec, ORDERBUS__V1__ORDER_EVENT__EVENT_RETURN_APPROVE, "transport");
+    assert(rec->attempt == 2 && strcmp(rec->dept, "transport") == 0);
+    assert(s_test_out_seq(self, "housing") == 2 && s_test_out_seq(self, "transport") == 1);
+    assert(rec->reply_deadline_ms == reply_deadline && self->journal_seq == 3);
+    /* the index moved: no housing entry left, a transport one */
+    rc = mdb_get(self->txn, broker_db(self->store, BROKER_DB_IDX_DEPT), &k, &v);
+    assert(rc == MDB_NOTFOUND);
+    k.mv_size = broker_db_dept_key(key, rec->state, "transport", id);
+    rc = mdb_get(self->txn, broker_db(self->store, BROKER_DB_IDX_DEPT), &k, &v);
+    assert(rc == 0);
+    assert(self->neffects == 3);   /* one event per journal entry, sent after a commit */
+
+    protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
+    mdb_txn_abort(self->txn);
+    self->txn = NULL;
+    broker_effects_clear(self);
+    broker_nodes_fresh_clear(self);
+    for (size_t i = 0; i < self->nnodes; i++)
+        free(self->nodes[i].fresh);
+    free(self->nodes);
+    free(self->effects);
+    ob_calendar_destroy(&self->calendar);
+    ob_store_destroy(&self->store);
+    free(self);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    rc = system(cmd);
+    assert(rc == 0);
+    ob_log_set_level(level);
+    if (verbose)
+        printf("route, refusal, return and re-route ");
+}
