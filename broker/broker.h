@@ -80,6 +80,8 @@ typedef struct {
     uint8_t instance[OB_ID_BYTES];  /* the node instance bound to the link (its Hello) */
     bool has_instance;              /* false: none bound yet (a store of an older release) */
     ob_log_limit_t refusal_log;     /* sessions refused: said once, then rate-limited */
+    char diverged[400];             /* non-empty: the node's store and ours disagree about
+                                       the stream (a restore): nothing is sent to it */
     uint64_t in_seq;                /* highest node->broker seq committed, of `instance` */
     uint64_t out_seq;               /* last broker->node seq assigned */
     uint64_t acked_seq;             /* highest broker->node seq confirmed */

@@ -21,6 +21,8 @@
    and record the deliveries of dispatches. */
 static int s_ack_through(broker_t *self, broker_node_t *node, uint64_t seq)
 {
+    if (*node->diverged)
+        return 0;   /* its numbers are of another past than ours: they confirm nothing */
     if (seq > node->out_seq)
         seq = node->out_seq;   /* a node cannot confirm what we never sent */
     if (seq <= node->acked_seq)
@@ -139,6 +141,12 @@ static int s_reliable(broker_t *self, broker_node_t *node, const ob_inmsg_t *in,
         return s_node_error(self, node, in->rid, in->rid_len, env, node->in_seq,
                             ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
                             "a department act needs a link sequence number");
+    if (*node->diverged)   /* neither applied nor confirmed: it stays in the node's outbox */
+        return s_node_error(self, node, in->rid, in->rid_len, env, 0,
+                            ORDERBUS__V1__ERROR_CODE__ERR_UNAVAILABLE,
+                            "the department's store and the centre's disagree (diverged: one "
+                            "was restored from a backup); nothing is applied until that is "
+                            "resolved, the act stays queued at the department");
     if (env->seq <= node->in_seq) {
         node->ack_due = true;   /* duplicate: confirm again, apply nothing */
         return 0;
@@ -243,6 +251,39 @@ static void s_refuse_session(broker_t *self, broker_node_t *node, const ob_inmsg
                        env->msg_id.len, 0, ORDERBUS__V1__ERROR_CODE__ERR_FORBIDDEN, why);
 }
 
+/* Whether the node's store and ours agree about our stream to it. A node
+   that has applied more than we ever sent holds a newer past than our store
+   (ours was restored from a backup): what we send now would carry seqs it
+   takes for duplicates. A node that has applied less than it confirmed
+   lost what we delivered (its store was restored or replaced). Either way
+   nothing is sent to it (never a message taken for a duplicate, never a
+   resend loop), and status says what happened and what to do. */
+static void s_check_diverged(broker_node_t *node, uint64_t applied)
+{
+    char was[sizeof node->diverged];
+    snprintf(was, sizeof was, "%s", node->diverged);
+    if (applied > node->out_seq)
+        snprintf(node->diverged, sizeof node->diverged,
+                 "its node has applied broker seq %llu but this store only ever sent %llu: this "
+                 "store is older than the department's (restored from a backup?); nothing is "
+                 "sent to it: put back the newest broker store (docs/OPERATIONS.md, 'Restoring "
+                 "a store')",
+                 (unsigned long long) applied, (unsigned long long) node->out_seq);
+    else if (applied < node->acked_seq)
+        snprintf(node->diverged, sizeof node->diverged,
+                 "its node has applied broker seq %llu but had confirmed %llu: the department's "
+                 "store is older than what it confirmed (restored from a backup, or replaced); "
+                 "nothing is sent to it: put back its newest store (docs/OPERATIONS.md, "
+                 "'Restoring a store')",
+                 (unsigned long long) applied, (unsigned long long) node->acked_seq);
+    else
+        node->diverged[0] = '\0';
+    if (strcmp(was, node->diverged) != 0 && node->diverged[0])
+        ob_error("department '%s' diverged: %s", node->id, node->diverged);
+    else if (strcmp(was, node->diverged) != 0)
+        ob_info("department '%s': its store and ours agree again", node->id);
+}
+
 /* Hello: the node's session. One live session per department: a Hello on
    another connection while the session is live is refused, unless it is the
    same node instance reconnecting; a new instance takes over only once the
@@ -283,6 +324,7 @@ static int s_take_hello(broker_t *self, broker_node_t *node, const ob_inmsg_t *i
     node->up = true;
     node->last_seen_ms = ob_now_ms();
     node->last_seen_us = ob_mono_us();
+    s_check_diverged(node, h->last_applied_seq);
     rc = s_ack_through(self, node, h->last_applied_seq);
     node->sent_seq = node->acked_seq;   /* a new session: resend what is unconfirmed */
     node->welcome_due = true;

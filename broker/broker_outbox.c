@@ -366,8 +366,8 @@ void broker_nodes_pump(broker_t *self)
     MDB_txn *txn = NULL;
     for (size_t i = 0; i < self->nnodes; i++) {
         broker_node_t *node = &self->nodes[i];
-        if (!node->rid_len || !node->up || node->sent_seq >= node->out_seq)
-            continue;
+        if (!node->rid_len || !node->up || node->sent_seq >= node->out_seq || *node->diverged)
+            continue;   /* diverged: held back until the stores agree (broker_link.c) */
         uint64_t limit = node->acked_seq + BROKER_WINDOW;
         if (limit > node->out_seq)
             limit = node->out_seq;

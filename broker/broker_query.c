@@ -317,6 +317,7 @@ int broker_query_status(broker_t *self, const broker_req_t *req)
         ns[nn].outbox_depth = broker_node_depth(node);
         ns[nn].inflight = node->sent_seq - node->acked_seq;
         ns[nn].open_orders = open[i];
+        ns[nn].diverged = node->diverged;
         nsp[nn] = &ns[nn];
         nn++;
     }

@@ -156,11 +156,15 @@ static void s_print_nodes(const Orderbus__V1__BrokerStatus *st)
         snprintf(ob, sizeof ob, "%llu", (unsigned long long) n->outbox_depth);
         snprintf(inf, sizeof inf, "%llu", (unsigned long long) n->inflight);
         snprintf(open, sizeof open, "%llu", (unsigned long long) n->open_orders);
-        const char *cells[7] = {n->dept, n->name, n->up ? "up" : "down", age, ob, inf, open};
+        const char *link = n->diverged && *n->diverged ? "DIVERGED" : n->up ? "up" : "down";
+        const char *cells[7] = {n->dept, n->name, link, age, ob, inf, open};
         cli_table_add(table, cells);
     }
     cli_table_print(table, stdout);
     cli_table_destroy(&table);
+    for (size_t i = 0; i < st->n_nodes; i++)
+        if (st->nodes[i]->diverged && *st->nodes[i]->diverged)
+            printf("%s DIVERGED: %s\n", st->nodes[i]->dept, st->nodes[i]->diverged);
 }
 
 static void s_print_broker_status(const Orderbus__V1__BrokerStatus *st)

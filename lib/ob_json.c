@@ -1049,6 +1049,7 @@ json_t *ob_json_from_status(const Orderbus__V1__BrokerStatus *s)
         s_put_u64(nj, "outbox_depth", n->outbox_depth);
         s_put_u64(nj, "inflight", n->inflight);
         s_put_u64(nj, "open_orders", n->open_orders);
+        s_put_str(nj, "diverged", n->diverged);
         json_array_append_new(nodes, nj);
     }
     json_object_set_new(o, "nodes", nodes);
