@@ -74,10 +74,18 @@ if (( src != 0 )); then
     exit "$src"
 fi
 
+# an intake's external reference is its idempotency key: a message that
+# appears twice in the source under the same id is registered once
+M=$(grep -oE '[0-9]{8}-[0-9]{6}' "$SITE/submit.out" | sort -u | wc -l)
+if (( M != N )); then
+    echo "   $N lines, $M orders: $((N - M)) line(s) repeat a message id already submitted" \
+         "(external_ref), answered with the order registered for it"
+fi
+
 echo
-echo "-- the centre at work: orderbus demo centre --expect $N"
+echo "-- the centre at work: orderbus demo centre --expect $M"
 set +e
-"${OB[@]}" demo centre --expect "$N" --timeout "${DEMO_TIMEOUT:-100}" &
+"${OB[@]}" demo centre --expect "$M" --timeout "${DEMO_TIMEOUT:-100}" &
 CHILD=$!
 wait "$CHILD"
 rc=$?
