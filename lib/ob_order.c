@@ -475,7 +475,6 @@ static void s_max_fill(s_max_t *m)
     ob_record_t *r = &m->rec;
     orderbus__v1__order_record__init(r);
     r->order = o;
-    r->state = ORDERBUS__V1__ORDER_STATE__STATE_RECALLED;
     r->dept = r->transfer_site = m->dept;
     r->attempt = r->return_count = r->rework_count = r->reopen_count = UINT32_MAX;
     r->rule_id = r->rules_version = r->referral = m->shortf;
