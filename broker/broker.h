@@ -80,6 +80,8 @@ typedef struct {
     uint8_t instance[OB_ID_BYTES];  /* the node instance bound to the link (its Hello) */
     bool has_instance;              /* false: none bound yet (a store of an older release) */
     ob_log_limit_t refusal_log;     /* sessions refused: said once, then rate-limited */
+    uint8_t acked_by[OB_ID_BYTES];  /* the instance that confirmed acked_seq */
+    bool has_acked_by;
     char diverged[400];             /* non-empty: the node's store and ours disagree about
                                        the stream (a restore): nothing is sent to it */
     uint64_t in_seq;                /* highest node->broker seq committed, of `instance` */
@@ -199,6 +201,9 @@ int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_i
    instance never seen; the first binding of a department keeps the seq it
    has). In the batch's transaction. 0 or a store error. */
 int broker_node_bind_instance(broker_t *self, broker_node_t *node, const uint8_t *inst);
+/* Records (meta "acked_by/DEPT") that the bound instance is the one that
+   confirmed acked_seq, when it was another. In the batch's transaction. */
+int broker_node_note_acked_by(broker_t *self, broker_node_t *node);
 /* Marks the department's link counters as changed in this batch. */
 int broker_outbox_counters_changed(broker_node_t *node);
 /* Sends what the window allows of every node's outbox: this batch's new

@@ -57,6 +57,8 @@ static int s_ack_through(broker_t *self, broker_node_t *node, uint64_t seq)
         return rc;
     node->acked_seq = seq;
     node->head_refusals = 0;   /* the head moved on */
+    if ((rc = broker_node_note_acked_by(self, node)))
+        return rc;
     if (node->sent_seq < seq)
         node->sent_seq = seq;
     node->last_progress_us = ob_mono_us();
@@ -255,10 +257,11 @@ static void s_refuse_session(broker_t *self, broker_node_t *node, const ob_inmsg
    that has applied more than we ever sent holds a newer past than our store
    (ours was restored from a backup): what we send now would carry seqs it
    takes for duplicates. A node that has applied less than it confirmed
-   lost what we delivered (its store was restored or replaced). Either way
+   lost what we delivered (its store was restored: the same instance; a new
+   instance is a new store, which holds nothing yet). Either way
    nothing is sent to it (never a message taken for a duplicate, never a
    resend loop), and status says what happened and what to do. */
-static void s_check_diverged(broker_node_t *node, uint64_t applied)
+static void s_check_diverged(broker_node_t *node, uint64_t applied, bool same_instance)
 {
     char was[sizeof node->diverged];
     snprintf(was, sizeof was, "%s", node->diverged);
@@ -269,7 +272,7 @@ static void s_check_diverged(broker_node_t *node, uint64_t applied)
                  "sent to it: put back the newest broker store (docs/OPERATIONS.md, 'Restoring "
                  "a store')",
                  (unsigned long long) applied, (unsigned long long) node->out_seq);
-    else if (applied < node->acked_seq)
+    else if (applied < node->acked_seq && same_instance)
         snprintf(node->diverged, sizeof node->diverged,
                  "its node has applied broker seq %llu but had confirmed %llu: the department's "
                  "store is older than what it confirmed (restored from a backup, or replaced); "
@@ -324,7 +327,11 @@ static int s_take_hello(broker_t *self, broker_node_t *node, const ob_inmsg_t *i
     node->up = true;
     node->last_seen_ms = ob_now_ms();
     node->last_seen_us = ob_mono_us();
-    s_check_diverged(node, h->last_applied_seq);
+    /* "behind what it confirmed" means something only of the instance
+       that confirmed it: another one (a new store, a stray tool) holds
+       nothing of our stream yet */
+    s_check_diverged(node, h->last_applied_seq,
+                     node->has_acked_by && !memcmp(node->acked_by, inst, OB_ID_BYTES));
     rc = s_ack_through(self, node, h->last_applied_seq);
     node->sent_seq = node->acked_seq;   /* a new session: resend what is unconfirmed */
     node->welcome_due = true;
