@@ -5,9 +5,12 @@
 #   make check      install missing packages, build, run every test
 #   make bench      durable end-to-end throughput and latency figures
 #   make asan       every test under AddressSanitizer + UBSan (into build-asan/)
+#   make selftest-ndebug  the module self-tests built with -DNDEBUG (into
+#                   build-ndebug/): they must check everything there too;
+#                   make check runs it
 #   make fuzz       libFuzzer targets (clang), run each for FUZZ_SECONDS
 #   make install    PREFIX=/usr/local DESTDIR=   (docs/OPERATIONS.md)
-#   make clean      removes the build directories (BUILD, ASAN_BUILD)
+#   make clean      removes the build directories (BUILD, ASAN_BUILD, NDEBUG_BUILD)
 #   make deps       only install the missing Debian packages (deps-fuzz: and clang)
 #
 # Everything is built out of tree: objects, generated protobuf code,
@@ -16,6 +19,7 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+NDEBUG_BUILD ?= build-ndebug
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 CC         ?= cc
@@ -70,7 +74,8 @@ FUZZ_REPLAY:= $(patsubst tests/fuzz/%.c,$(BUILD)/bin/replay_%,$(FUZZ_SRC))
 BINS := $(BUILD)/bin/orderbus-broker $(BUILD)/bin/orderbus-node $(BUILD)/bin/orderbus \
         $(BUILD)/bin/ob_selftest $(TOOLS) $(FUZZ_REPLAY)
 
-.PHONY: all deps deps-fuzz demo check test bench asan fuzz install clean format lint memcheck FORCE
+.PHONY: all deps deps-fuzz demo check test bench asan selftest-ndebug fuzz install clean format lint \
+        memcheck FORCE
 all: $(BINS)
 
 # --- packages ---------------------------------------------------------------
@@ -169,6 +174,7 @@ demo: deps
 
 check: deps
 	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory selftest-ndebug
 	@BUILD=$(BUILD) tests/run.sh
 
 test: check
@@ -182,6 +188,14 @@ asan: deps
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined" all
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  OB_SANITIZED=1 BUILD=$(ASAN_BUILD) tests/run.sh
+
+# The self-tests force assert() on (lib/ob_selftest.h), so a release build
+# with -DNDEBUG must pass them too: this builds only ob_selftest and what it
+# links, with the flags of an -O2 release build, and runs it.
+selftest-ndebug: deps
+	@$(MAKE) --no-print-directory BUILD=$(NDEBUG_BUILD) OPT="-O2 -g -DNDEBUG" \
+	  $(NDEBUG_BUILD)/bin/ob_selftest
+	$(NDEBUG_BUILD)/bin/ob_selftest
 
 memcheck: all
 	valgrind --error-exitcode=1 --leak-check=full $(BUILD)/bin/ob_selftest
@@ -225,8 +239,8 @@ lint: $(GEN_H)
 
 # BUILD=. or BUILD=/ would take the tree (or more) with it
 clean:
-	@for d in '$(BUILD)' '$(ASAN_BUILD)'; do case "$$d" in \
+	@for d in '$(BUILD)' '$(ASAN_BUILD)' '$(NDEBUG_BUILD)'; do case "$$d" in \
 	  ''|.|./|..|../|/|~|~/) echo "make clean: refusing to remove '$$d'" >&2; exit 1;; esac; done
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(NDEBUG_BUILD)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -21,6 +21,7 @@
 #include <zmq.h>
 #include <sodium.h>
 #include <unistd.h>
+#include "ob_selftest.h"   /* last: asserts on in the self-test, also with -DNDEBUG */
 
 typedef struct {
     uint8_t id[OB_ID_BYTES];
@@ -393,6 +394,53 @@ ob_envelope_t *ob_client_call(ob_client_t *self, const ob_envelope_t *env, int t
 
 /* Self-test: a tiny echo server on inproc that answers every request, and
    ignores the first request it sees to force a resend. */
+
+/* Serves `server` until `client` has its answer to `msg_id` (or 3 s pass):
+   drops the first copy, answers every later one twice. Returns the answer;
+   *seen counts the copies the server saw, *answered those it answered. */
+static ob_envelope_t *s_test_serve(void *server, ob_client_t *client, const uint8_t *msg_id,
+                                   int *seen, int *answered)
+{
+    char err[256];
+    uint64_t until = ob_mono_us() + 3000000;
+    ob_envelope_t *answer = NULL;
+    while (!answer && ob_mono_us() < until) {
+        zmq_pollitem_t item = {server, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, 10) == 1) {
+            ob_inmsg_t in;
+            while (ob_wire_recv(server, true, &in) == 0) {
+                ob_errcode_t code;
+                ob_envelope_t *req = ob_wire_decode(in.data, in.size, &code, err, sizeof err);
+                assert(req);
+                /* every resend carries the request's one msg id */
+                assert(req->msg_id.len == OB_ID_BYTES);
+                assert(memcmp(req->msg_id.data, msg_id, OB_ID_BYTES) == 0);
+                if ((*seen)++ > 0) {
+                    for (int k = 0; k < 2; k++) {
+                        int rc = ob_wire_send_error_answer(server, in.rid, in.rid_len,
+                                                           req->msg_id.data, req->msg_id.len,
+                                                           ORDERBUS__V1__ERROR_CODE__OK, "");
+                        assert(rc == 0);
+                    }
+                    (*answered)++;
+                }
+                ob_wire_free(req);
+                ob_inmsg_clear(&in);
+            }
+        }
+        answer = ob_client_recv(client, 10);
+    }
+    return answer;
+}
+
+/* A StatusRequest in `m`, with a fresh msg id. */
+static void s_test_status_msg(ob_msg_t *m, Orderbus__V1__StatusRequest *st)
+{
+    ob_msg_init(m, "test");
+    m->env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATUS;
+    m->env.status = st;
+}
+
 void ob_client_test(bool verbose)
 {
     char err[256];
@@ -410,46 +458,20 @@ void ob_client_test(bool verbose)
     ob_client_set_retry(client, 100);
 
     /* tcp without keys is refused */
-    assert(!ob_client_new("tcp://127.0.0.1:1", NULL, NULL, err, sizeof err));
+    ob_client_t *keyless = ob_client_new("tcp://127.0.0.1:1", NULL, NULL, err, sizeof err);
+    assert(keyless == NULL);
     assert(strstr(err, "public key"));
 
     ob_msg_t m;
-    ob_msg_init(&m, "test");
     Orderbus__V1__StatusRequest st = ORDERBUS__V1__STATUS_REQUEST__INIT;
-    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATUS;
-    m.env.status = &st;
-    assert(ob_client_send(client, &m.env) == 0);
+    s_test_status_msg(&m, &st);
+    rc = ob_client_send(client, &m.env);
+    assert(rc == 0);
     assert(ob_client_outstanding(client) == 1);
 
     /* the server drops the first copy, answers the resent one twice */
     int answered = 0, seen = 0;
-    uint64_t until = ob_mono_us() + 3000000;
-    ob_envelope_t *answer = NULL;
-    while (!answer && ob_mono_us() < until) {
-        zmq_pollitem_t item = {server, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, 10) == 1) {
-            ob_inmsg_t in;
-            while (ob_wire_recv(server, true, &in) == 0) {
-                ob_errcode_t code;
-                ob_envelope_t *req = ob_wire_decode(in.data, in.size, &code, err, sizeof err);
-                assert(req);
-                /* every resend carries the request's one msg id */
-                assert(req->msg_id.len == OB_ID_BYTES);
-                int same = memcmp(req->msg_id.data, m.msg_id, OB_ID_BYTES);
-                assert(same == 0);
-                if (seen++ > 0) {
-                    for (int k = 0; k < 2; k++)
-                        ob_wire_send_error_answer(server, in.rid, in.rid_len, req->msg_id.data,
-                                                  req->msg_id.len, ORDERBUS__V1__ERROR_CODE__OK,
-                                                  "");
-                    answered++;
-                }
-                ob_wire_free(req);
-                ob_inmsg_clear(&in);
-            }
-        }
-        answer = ob_client_recv(client, 10);
-    }
+    ob_envelope_t *answer = s_test_serve(server, client, m.msg_id, &seen, &answered);
     assert(answer);
     assert(seen >= 2 && answered >= 1);
     assert(ob_client_link(client) == OB_CLIENT_READY);
@@ -457,14 +479,14 @@ void ob_client_test(bool verbose)
     ob_wire_free(answer);
     assert(ob_client_outstanding(client) == 0);
     /* the duplicate answer is dropped: nothing more arrives */
-    assert(ob_client_recv(client, 50) == NULL);
+    answer = ob_client_recv(client, 50);
+    assert(answer == NULL);
 
     /* call() times out with a clear message when nobody answers */
     zmq_close(server);
-    ob_msg_init(&m, "test");
-    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATUS;
-    m.env.status = &st;
-    assert(!ob_client_call(client, &m.env, 300, err, sizeof err));
+    s_test_status_msg(&m, &st);
+    answer = ob_client_call(client, &m.env, 300, err, sizeof err);
+    assert(answer == NULL);
     assert(strstr(err, "no answer from"));
     assert(ob_client_outstanding(client) == 0);
     ob_client_destroy(&client);
@@ -475,10 +497,9 @@ void ob_client_test(bool verbose)
     snprintf(absent, sizeof absent, "ipc://%s/absent.sock", dir);
     client = ob_client_new(absent, NULL, NULL, err, sizeof err);
     assert(client);
-    ob_msg_init(&m, "test");
-    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_STATUS;
-    m.env.status = &st;
-    assert(!ob_client_call(client, &m.env, 200, err, sizeof err));
+    s_test_status_msg(&m, &st);
+    answer = ob_client_call(client, &m.env, 200, err, sizeof err);
+    assert(answer == NULL);
     assert(ob_client_link(client) == OB_CLIENT_NEVER_CONNECTED);
     assert(strcmp(ob_client_link_name(OB_CLIENT_REFUSED), "key refused") == 0);
     ob_client_destroy(&client);

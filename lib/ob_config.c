@@ -661,7 +661,8 @@ static void s_write(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
     assert(f);
-    assert(fwrite(text, 1, strlen(text), f) == strlen(text));
+    size_t wrote = fwrite(text, 1, strlen(text), f);
+    assert(wrote == strlen(text));
     fclose(f);
 }
 
@@ -745,7 +746,8 @@ static void s_key_table_test(const char *dir, bool verbose)
     size_t iter = 0;
     const char *unknown = ob_config_next_unknown(c, keys, &iter);
     assert(unknown && strcmp(unknown, "colour") == 0);
-    assert(ob_config_next_unknown(c, keys, &iter) == NULL);
+    const char *next = ob_config_next_unknown(c, keys, &iter);
+    assert(next == NULL);
     ob_config_destroy(&c);
     s_write(path, "heartbeat_ms: 0\n");
     c = ob_config_load(path, err, sizeof err);
@@ -883,7 +885,8 @@ void ob_config_test(bool verbose)
 {
     char err[512];
     char dir[] = "/tmp/ob_config_test.XXXXXX";
-    assert(mkdtemp(dir));
+    char *made = mkdtemp(dir);
+    assert(made);
     char path[256], want[512];
     ob_fmt(path, sizeof path, "%s/broker.yaml", dir);
 
@@ -917,21 +920,29 @@ void ob_config_test(bool verbose)
     assert(ob_config_get(c, "broker", NULL) == NULL);   /* a mapping is not a value */
 
     long v = 0;
-    assert(ob_config_get_long(c, "broker.window", 1, 1, 1000, &v, err, sizeof err) == 0);
+    int rc = ob_config_get_long(c, "broker.window", 1, 1, 1000, &v, err, sizeof err);
+    assert(rc == 0);
     assert(v == 64);
-    assert(ob_config_get_long(c, "store.map_mb", 7, -10, 10, &v, err, sizeof err) == 0);
+    rc = ob_config_get_long(c, "store.map_mb", 7, -10, 10, &v, err, sizeof err);
+    assert(rc == 0);
     assert(v == -5);
-    assert(ob_config_get_long(c, "absent", 7, 1, 10, &v, err, sizeof err) == 0 && v == 7);
-    assert(ob_config_get_long(c, "empty", 8, 1, 10, &v, err, sizeof err) == 0 && v == 8);
-    assert(ob_config_get_long(c, "broker.window", 1, 1, 10, &v, err, sizeof err) == -1);
+    rc = ob_config_get_long(c, "absent", 7, 1, 10, &v, err, sizeof err);
+    assert(rc == 0 && v == 7);
+    rc = ob_config_get_long(c, "empty", 8, 1, 10, &v, err, sizeof err);
+    assert(rc == 0 && v == 8);
+    rc = ob_config_get_long(c, "broker.window", 1, 1, 10, &v, err, sizeof err);
+    assert(rc == -1);
     ob_fmt(want, sizeof want, "%s:5:11: 'broker.window' must be an integer from 1 to 10", path);
     assert(strcmp(err, want) == 0);
-    assert(ob_config_get_long(c, "broker.endpoint", 1, 1, 10, &v, err, sizeof err) == -1);
-    assert(ob_config_get_long(c, "flow.a", 1, 1, 10, &v, err, sizeof err) == 0 && v == 1);
+    rc = ob_config_get_long(c, "broker.endpoint", 1, 1, 10, &v, err, sizeof err);
+    assert(rc == -1);
+    rc = ob_config_get_long(c, "flow.a", 1, 1, 10, &v, err, sizeof err);
+    assert(rc == 0 && v == 1);
 
     const char *p = ob_config_path(c, "store.path");
     char real[PATH_MAX];
-    assert(realpath(dir, real));
+    char *resolved = realpath(dir, real);
+    assert(resolved);
     ob_fmt(want, sizeof want, "%s/data/broker", real);
     assert(p && strcmp(p, want) == 0);
     assert(ob_config_path(c, "store.path") == p);      /* stable, borrowed */
@@ -961,7 +972,8 @@ void ob_config_test(bool verbose)
     /* errors, with positions */
     char missing[256];
     ob_fmt(missing, sizeof missing, "%s/missing.yaml", dir);
-    assert(ob_config_load(missing, err, sizeof err) == NULL);
+    ob_config_t *loaded = ob_config_load(missing, err, sizeof err);
+    assert(loaded == NULL);
     ob_fmt(want, sizeof want, "cannot read config file '%s': No such file or directory", missing);
     assert(strcmp(err, want) == 0);
 
@@ -996,12 +1008,14 @@ void ob_config_test(bool verbose)
     free(big);
 
     /* a directory is not a config file */
-    assert(ob_config_load(dir, err, sizeof err) == NULL);
+    loaded = ob_config_load(dir, err, sizeof err);
+    assert(loaded == NULL);
     assert(strstr(err, "not a regular file"));
 
     unlink(path);
     s_key_table_test(dir, verbose);
-    assert(rmdir(dir) == 0);
+    rc = rmdir(dir);
+    assert(rc == 0);
     if (verbose)
         printf("\n");
 }

@@ -1140,18 +1140,30 @@ void ob_json_test(bool verbose)
 
     /* time parsing: every accepted form, checked against known instants */
     int64_t ms = 0;
-    assert(s_parse_time("2020/1/6 12:09:38", &ms) == 0 && ms == 1578283778000LL);
-    assert(s_parse_time("2020-01-06T12:09:38+08:00", &ms) == 0 && ms == 1578283778000LL);
-    assert(s_parse_time("2020-01-06T04:09:38Z", &ms) == 0 && ms == 1578283778000LL);
-    assert(s_parse_time("2020-01-06T04:09:38.250Z", &ms) == 0 && ms == 1578283778250LL);
-    assert(s_parse_time("2020-01-05T23:09:38-0500", &ms) == 0 && ms == 1578283778000LL);
-    assert(s_parse_time("2020-01-06 12:09", &ms) == 0 && ms == 1578283740000LL);
-    assert(s_parse_time("2020-01-06", &ms) == 0 && ms == 1578240000000LL);
-    assert(s_parse_time("2020-02-30 12:00:00", &ms) == -1);
-    assert(s_parse_time("2020-01-06T25:00:00", &ms) == -1);
-    assert(s_parse_time("2020/1/6 12:09:38 extra", &ms) == -1);
-    assert(s_parse_time("yesterday", &ms) == -1);
-    assert(s_parse_time("", &ms) == -1);
+    int rc = s_parse_time("2020/1/6 12:09:38", &ms);
+    assert(rc == 0 && ms == 1578283778000LL);
+    rc = s_parse_time("2020-01-06T12:09:38+08:00", &ms);
+    assert(rc == 0 && ms == 1578283778000LL);
+    rc = s_parse_time("2020-01-06T04:09:38Z", &ms);
+    assert(rc == 0 && ms == 1578283778000LL);
+    rc = s_parse_time("2020-01-06T04:09:38.250Z", &ms);
+    assert(rc == 0 && ms == 1578283778250LL);
+    rc = s_parse_time("2020-01-05T23:09:38-0500", &ms);
+    assert(rc == 0 && ms == 1578283778000LL);
+    rc = s_parse_time("2020-01-06 12:09", &ms);
+    assert(rc == 0 && ms == 1578283740000LL);
+    rc = s_parse_time("2020-01-06", &ms);
+    assert(rc == 0 && ms == 1578240000000LL);
+    rc = s_parse_time("2020-02-30 12:00:00", &ms);
+    assert(rc == -1);
+    rc = s_parse_time("2020-01-06T25:00:00", &ms);
+    assert(rc == -1);
+    rc = s_parse_time("2020/1/6 12:09:38 extra", &ms);
+    assert(rc == -1);
+    rc = s_parse_time("yesterday", &ms);
+    assert(rc == -1);
+    rc = s_parse_time("", &ms);
+    assert(rc == -1);
     char iso[48];
     assert(strcmp(s_iso(iso, sizeof iso, 1578283778000LL), "2020-01-06T12:09:38+08:00") == 0);
     assert(strcmp(s_iso(iso, sizeof iso, 1578283778250LL), "2020-01-06T12:09:38.250+08:00")
@@ -1428,7 +1440,8 @@ void ob_json_test(bool verbose)
     memset(big, 'x', OB_JSON_TITLE_MAX + 1);
     big[OB_JSON_TITLE_MAX + 1] = '\0';
     json_object_set_new(o, "title", json_string(big));
-    assert(ob_json_to_workorder(o, err, sizeof err) == NULL);
+    ob_workorder_t *parsed = ob_json_to_workorder(o, err, sizeof err);
+    assert(parsed == NULL);
     assert(strstr(err, "'title' is longer than 512 bytes"));
     big[OB_JSON_TITLE_MAX] = '\0';
     json_object_set_new(o, "title", json_string(big));
@@ -1438,21 +1451,25 @@ void ob_json_test(bool verbose)
     memset(big, 'y', big_len);
     big[OB_JSON_CONTENT_MAX + 1] = '\0';
     json_object_set_new(o, "content", json_string(big));
-    assert(ob_json_to_workorder(o, err, sizeof err) == NULL);
+    parsed = ob_json_to_workorder(o, err, sizeof err);
+    assert(parsed == NULL);
     assert(strstr(err, "'content'"));
     json_object_del(o, "content");
     big[OB_JSON_STRING_MAX + 1] = '\0';
     json_object_set_new(o, "external_ref", json_string(big));
-    assert(ob_json_to_workorder(o, err, sizeof err) == NULL);
+    parsed = ob_json_to_workorder(o, err, sizeof err);
+    assert(parsed == NULL);
     assert(strstr(err, "'external_ref'"));
     json_object_del(o, "external_ref");
     /* invalid UTF-8 can only arrive in a json_t built by hand */
     json_object_set_new(o, "title", json_stringn_nocheck("\xff\xfe", 2));
-    assert(ob_json_to_workorder(o, err, sizeof err) == NULL);
+    parsed = ob_json_to_workorder(o, err, sizeof err);
+    assert(parsed == NULL);
     assert(strstr(err, "'title' is not valid UTF-8"));
     json_decref(o);
     free(big);
-    assert(ob_json_to_workorder(NULL, err, sizeof err) == NULL);
+    parsed = ob_json_to_workorder(NULL, err, sizeof err);
+    assert(parsed == NULL);
 
     /* output never breaks on bad bytes from a peer */
     Orderbus__V1__WorkOrder bad = ORDERBUS__V1__WORK_ORDER__INIT;

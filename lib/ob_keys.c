@@ -400,8 +400,10 @@ static void s_copy_file(const char *from, const char *to)
     assert(out);
     char buf[4096];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        assert(fwrite(buf, 1, n, out) == n);
+    while ((n = fread(buf, 1, sizeof buf, in)) > 0) {
+        size_t wrote = fwrite(buf, 1, n, out);
+        assert(wrote == n);
+    }
     fclose(in);
     fclose(out);
 }
@@ -410,7 +412,8 @@ static void s_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
     assert(f);
-    assert(fwrite(text, 1, strlen(text), f) == strlen(text));
+    size_t wrote = fwrite(text, 1, strlen(text), f);
+    assert(wrote == strlen(text));
     fclose(f);
 }
 
@@ -429,7 +432,8 @@ void ob_keys_test(bool verbose)
 {
     char err[512];
     char dir[] = "/tmp/ob_keys_test.XXXXXX";
-    assert(mkdtemp(dir));
+    char *made = mkdtemp(dir);
+    assert(made);
     char path[256], secret_path[256], pub_only[256], other[256], garbage[256], mixed[256];
     ob_fmt(path, sizeof path, "%s/broker.key", dir);
     ob_fmt(secret_path, sizeof secret_path, "%s_secret", path);
@@ -439,11 +443,14 @@ void ob_keys_test(bool verbose)
     ob_fmt(mixed, sizeof mixed, "%s/mixed.key", dir);
 
     /* generate: two files, the secret one 0600, the public one without the secret */
-    assert(ob_keys_generate(path, "市热线中心 broker", err, sizeof err) == 0);
+    int rc = ob_keys_generate(path, "市热线中心 broker", err, sizeof err);
+    assert(rc == 0);
     struct stat st;
-    assert(stat(secret_path, &st) == 0);
+    rc = stat(secret_path, &st);
+    assert(rc == 0);
     assert((st.st_mode & 0777) == 0600);
-    assert(stat(path, &st) == 0);
+    rc = stat(path, &st);
+    assert(rc == 0);
 
     /* load with the secret */
     ob_keypair_t *full = ob_keys_load(path, true, err, sizeof err);
@@ -472,7 +479,8 @@ void ob_keys_test(bool verbose)
     ob_keys_destroy(&pub);
     ob_keys_destroy(&pub);            /* safe twice */
     assert(pub == NULL);
-    assert(ob_keys_load(pub_only, true, err, sizeof err) == NULL);
+    ob_keypair_t *loaded = ob_keys_load(pub_only, true, err, sizeof err);
+    assert(loaded == NULL);
     char want[512];
     ob_fmt(want, sizeof want, "key file '%s' has no secret key", pub_only);
     assert(strcmp(err, want) == 0);
@@ -484,7 +492,8 @@ void ob_keys_test(bool verbose)
     ob_keys_destroy(&again);
 
     /* refuse to overwrite: keys unchanged afterwards */
-    assert(ob_keys_generate(path, "again", err, sizeof err) == -1);
+    rc = ob_keys_generate(path, "again", err, sizeof err);
+    assert(rc == -1);
     assert(strstr(err, "already exists"));
     again = ob_keys_load(path, true, err, sizeof err);
     assert(again && memcmp(again->public_key, full->public_key, OB_KEY_BYTES) == 0);
@@ -494,22 +503,26 @@ void ob_keys_test(bool verbose)
     ob_fmt(lone, sizeof lone, "%s/lone.key", dir);
     ob_fmt(lone_secret, sizeof lone_secret, "%s_secret", lone);
     s_write_file(lone_secret, "precious\n");
-    assert(ob_keys_generate(lone, NULL, err, sizeof err) == -1);
+    rc = ob_keys_generate(lone, NULL, err, sizeof err);
+    assert(rc == -1);
     assert(strstr(err, "already exists"));
-    assert(access(lone, F_OK) != 0);
+    rc = access(lone, F_OK);
+    assert(rc != 0);
     assert(s_file_contains(lone_secret, "precious"));
 
     /* missing file */
     char missing[256];
     ob_fmt(missing, sizeof missing, "%s/missing.key", dir);
-    assert(ob_keys_load(missing, false, err, sizeof err) == NULL);
+    loaded = ob_keys_load(missing, false, err, sizeof err);
+    assert(loaded == NULL);
     ob_fmt(want, sizeof want, "cannot read key file '%s': No such file or directory", missing);
     assert(strcmp(err, want) == 0);
 
     /* garbage, and a directory: refused before czmq sees them (zconfig would
        print the bad line to stdout) */
     s_write_file(garbage, "this is \"not\" a certificate\n\x01\xff\n  = = =\n");
-    assert(ob_keys_load(garbage, false, err, sizeof err) == NULL);
+    loaded = ob_keys_load(garbage, false, err, sizeof err);
+    assert(loaded == NULL);
     assert(strstr(err, garbage) && strstr(err, "not a certificate"));
     assert(!s_zpl_well_formed("curve\n        public-key = \"x\"\n"));   /* level jump */
     assert(!s_zpl_well_formed("curve\n   public-key = \"x\"\n"));       /* 3 spaces */
@@ -522,26 +535,33 @@ void ob_keys_test(bool verbose)
     ob_fmt(broken_secret, sizeof broken_secret, "%s_secret", broken);
     s_copy_file(path, broken);
     s_write_file(broken_secret, "curve\n    secret-key = \"unterminated\n");
-    assert(ob_keys_load(broken, false, err, sizeof err) == NULL);
+    loaded = ob_keys_load(broken, false, err, sizeof err);
+    assert(loaded == NULL);
     assert(strstr(err, broken_secret) && strstr(err, "not a certificate"));
     s_write_file(garbage, "curve\n    public-key = \"tooshort\"\n");
-    assert(ob_keys_load(garbage, false, err, sizeof err) == NULL);
+    loaded = ob_keys_load(garbage, false, err, sizeof err);
+    assert(loaded == NULL);
     assert(strstr(err, "public-key"));
-    assert(ob_keys_load(dir, false, err, sizeof err) == NULL);
+    loaded = ob_keys_load(dir, false, err, sizeof err);
+    assert(loaded == NULL);
 
     /* halves that do not belong together */
-    assert(ob_keys_generate(other, "other", err, sizeof err) == 0);
+    rc = ob_keys_generate(other, "other", err, sizeof err);
+    assert(rc == 0);
     char other_secret[256], mixed_secret[256];
     ob_fmt(other_secret, sizeof other_secret, "%s_secret", other);
     ob_fmt(mixed_secret, sizeof mixed_secret, "%s_secret", mixed);
     s_copy_file(path, mixed);
     s_copy_file(other_secret, mixed_secret);
-    assert(ob_keys_load(mixed, true, err, sizeof err) == NULL);
+    loaded = ob_keys_load(mixed, true, err, sizeof err);
+    assert(loaded == NULL);
     assert(strstr(err, "does not belong"));
 
     /* bad arguments are errors, not crashes */
-    assert(ob_keys_load("", false, err, sizeof err) == NULL);
-    assert(ob_keys_generate(lone, "bad\nname", err, sizeof err) == -1);
+    loaded = ob_keys_load("", false, err, sizeof err);
+    assert(loaded == NULL);
+    rc = ob_keys_generate(lone, "bad\nname", err, sizeof err);
+    assert(rc == -1);
 
     if (verbose)
         printf("keys: %s ", full->public_z85);
@@ -552,5 +572,6 @@ void ob_keys_test(bool verbose)
                            broken,  broken_secret};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         unlink(files[i]);
-    assert(rmdir(dir) == 0);
+    rc = rmdir(dir);
+    assert(rc == 0);
 }

@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "ob_selftest.h"   /* last: asserts on in the self-test, also with -DNDEBUG */
 
 struct ob_store {
     MDB_env *env;
@@ -338,55 +339,71 @@ const char *ob_store_strerror(int rc)
     return mdb_strerror(rc);
 }
 
-void ob_store_test(bool verbose)
+/* protobuf values and meta counters survive a reopen */
+static void s_test_reopen(const char *dir)
 {
-    char dir[] = "/tmp/ob-store-test-XXXXXX";
-    assert(mkdtemp(dir));
     char err[512];
     ob_store_t *store = ob_store_open(dir, OB_STORE_BROKER, 1, err, sizeof err);
     assert(store);
-
-    /* protobuf values and meta counters survive a reopen */
     MDB_txn *txn;
-    assert(ob_store_begin(store, true, &txn) == 0);
+    int rc = ob_store_begin(store, true, &txn);
+    assert(rc == 0);
     ob_record_t rec = ORDERBUS__V1__ORDER_RECORD__INIT;
     ob_workorder_t wo = ORDERBUS__V1__WORK_ORDER__INIT;
     wo.title = (char *) "小区电梯长期故障";
     rec.order = &wo;
     rec.state = ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED;
     rec.dept = (char *) "housing";
-    assert(ob_store_put_pb(txn, ob_store_dbi(store, OB_DB_ORDERS), "k1", 2,
-                           (const ProtobufCMessage *) &rec) == 0);
-    assert(ob_store_meta_put_u64(store, txn, "journal_seq", 77) == 0);
-    assert(ob_store_commit(txn) == 0);
+    rc = ob_store_put_pb(txn, ob_store_dbi(store, OB_DB_ORDERS), "k1", 2,
+                         (const ProtobufCMessage *) &rec);
+    assert(rc == 0);
+    rc = ob_store_meta_put_u64(store, txn, "journal_seq", 77);
+    assert(rc == 0);
+    rc = ob_store_commit(txn);
+    assert(rc == 0);
     ob_store_destroy(&store);
     ob_store_destroy(&store);   /* safe twice */
     assert(store == NULL);
 
     store = ob_store_open(dir, OB_STORE_BROKER, 1, err, sizeof err);
     assert(store);
-    assert(ob_store_begin(store, false, &txn) == 0);
-    ProtobufCMessage *msg;
-    assert(ob_store_get_pb(txn, ob_store_dbi(store, OB_DB_ORDERS), "k1", 2,
-                           &orderbus__v1__order_record__descriptor, &msg) == 0);
+    rc = ob_store_begin(store, false, &txn);
+    assert(rc == 0);
+    ProtobufCMessage *msg = NULL;
+    rc = ob_store_get_pb(txn, ob_store_dbi(store, OB_DB_ORDERS), "k1", 2,
+                         &orderbus__v1__order_record__descriptor, &msg);
+    assert(rc == 0);
     ob_record_t *back = (ob_record_t *) msg;
     assert(strcmp(back->order->title, "小区电梯长期故障") == 0);
     assert(back->state == ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED);
     protobuf_c_message_free_unpacked(msg, NULL);
-    assert(ob_store_get_pb(txn, ob_store_dbi(store, OB_DB_ORDERS), "k2", 2,
-                           &orderbus__v1__order_record__descriptor, &msg) == MDB_NOTFOUND);
-    uint64_t v;
-    assert(ob_store_meta_get_u64(store, txn, "journal_seq", &v) == 0 && v == 77);
-    assert(ob_store_meta_get_u64(store, txn, "absent", &v) == 0 && v == 0);
+    rc = ob_store_get_pb(txn, ob_store_dbi(store, OB_DB_ORDERS), "k2", 2,
+                         &orderbus__v1__order_record__descriptor, &msg);
+    assert(rc == MDB_NOTFOUND);
+    uint64_t v = 1;
+    rc = ob_store_meta_get_u64(store, txn, "journal_seq", &v);
+    assert(rc == 0 && v == 77);
+    rc = ob_store_meta_get_u64(store, txn, "absent", &v);
+    assert(rc == 0 && v == 0);
     mdb_txn_abort(txn);
+    ob_store_destroy(&store);
+}
 
-    /* the map grows: fill a 1 MiB map until it is full, grow, carry on */
+/* the map grows: fill a 1 MiB map until it is full, grow, carry on.
+   Returns how many records fitted before the map was full. */
+static int s_test_growth(const char *dir)
+{
+    char err[512];
+    ob_store_t *store = ob_store_open(dir, OB_STORE_BROKER, 1, err, sizeof err);
+    assert(store);
+    MDB_txn *txn;
     int rc = 0;
     int written = 0;
     uint8_t blob[4000];
     memset(blob, 'x', sizeof blob);
     for (int round = 0; round < 1000 && rc != MDB_MAP_FULL; round++) {
-        assert(ob_store_begin(store, true, &txn) == 0);
+        int brc = ob_store_begin(store, true, &txn);
+        assert(brc == 0);
         for (int i = 0; i < 10; i++) {
             uint8_t key[8];
             ob_be64_put(key, (uint64_t) written);
@@ -398,37 +415,65 @@ void ob_store_test(bool verbose)
         }
         if (rc == MDB_MAP_FULL)
             mdb_txn_abort(txn);
-        else
-            assert(ob_store_commit(txn) == 0);
+        else {
+            int crc = ob_store_commit(txn);
+            assert(crc == 0);
+        }
     }
     assert(rc == MDB_MAP_FULL);
     assert(ob_store_needs_growth(store));
     uint64_t used, before, after;
     ob_store_usage(store, &used, &before);
-    for (int i = 0; i < 4; i++)
-        assert(ob_store_grow(store) == 0);
+    for (int i = 0; i < 4; i++) {
+        rc = ob_store_grow(store);
+        assert(rc == 0);
+    }
     ob_store_usage(store, &used, &after);
     assert(after == before * 16);
-    assert(ob_store_begin(store, true, &txn) == 0);
+    rc = ob_store_begin(store, true, &txn);
+    assert(rc == 0);
     uint8_t key[8];
     ob_be64_put(key, 999999);
     MDB_val k = {8, key}, val = {sizeof blob, blob};
-    assert(mdb_put(txn, ob_store_dbi(store, OB_DB_JOURNAL), &k, &val, 0) == 0);
-    assert(ob_store_commit(txn) == 0);
+    rc = mdb_put(txn, ob_store_dbi(store, OB_DB_JOURNAL), &k, &val, 0);
+    assert(rc == 0);
+    rc = ob_store_commit(txn);
+    assert(rc == 0);
     ob_store_destroy(&store);
+    return written;
+}
 
-    /* the wrong kind and an unknown schema are refused with a clear message */
-    assert(!ob_store_open(dir, OB_STORE_NODE, 1, err, sizeof err));
+/* the wrong kind and an unknown schema are refused with a clear message */
+static void s_test_refusals(const char *dir)
+{
+    char err[512];
+    ob_store_t *store = ob_store_open(dir, OB_STORE_NODE, 1, err, sizeof err);
+    assert(store == NULL);
     assert(strstr(err, "is a broker store, not a node store"));
     store = ob_store_open(dir, OB_STORE_BROKER, 1, err, sizeof err);
     assert(store);
-    assert(ob_store_begin(store, true, &txn) == 0);
+    MDB_txn *txn;
+    int rc = ob_store_begin(store, true, &txn);
+    assert(rc == 0);
     MDB_val sk = {6, (void *) "schema"}, sv = {8, (void *) "broker 9"};
-    assert(mdb_put(txn, ob_store_dbi(store, OB_DB_META), &sk, &sv, 0) == 0);
-    assert(ob_store_commit(txn) == 0);
+    rc = mdb_put(txn, ob_store_dbi(store, OB_DB_META), &sk, &sv, 0);
+    assert(rc == 0);
+    rc = ob_store_commit(txn);
+    assert(rc == 0);
     ob_store_destroy(&store);
-    assert(!ob_store_open(dir, OB_STORE_BROKER, 1, err, sizeof err));
+    store = ob_store_open(dir, OB_STORE_BROKER, 1, err, sizeof err);
+    assert(store == NULL);
     assert(strstr(err, "schema version 9"));
+}
+
+void ob_store_test(bool verbose)
+{
+    char dir[] = "/tmp/ob-store-test-XXXXXX";
+    char *made = mkdtemp(dir);
+    assert(made);
+    s_test_reopen(dir);
+    int written = s_test_growth(dir);
+    s_test_refusals(dir);
 
     char path[600];
     snprintf(path, sizeof path, "%s/data.mdb", dir);

@@ -9,6 +9,7 @@
 #include "ob_fsm.h"
 #include <assert.h>
 #include <zmq.h>
+#include "ob_selftest.h"   /* last: asserts on in the self-test, also with -DNDEBUG */
 
 void ob_msg_init(ob_msg_t *self, const char *sender)
 {
@@ -63,6 +64,7 @@ int ob_wire_recv(void *sock, bool router, ob_inmsg_t *in)
                 } else
                     in->truncated = true;
             }
+            in->msg_id_len = ob_wire_peek_msg_id(zmq_msg_data(&msg), size, in->msg_id);
             const char *uid = zmq_msg_gets(&msg, "User-Id");
             if (uid)
                 snprintf(in->user_id, sizeof in->user_id, "%s", uid);
@@ -74,6 +76,65 @@ int ob_wire_recv(void *sock, bool router, ob_inmsg_t *in)
     if (frame < (router ? 2 : 1))
         in->truncated = true;
     return 0;
+}
+
+/* Reads a base-128 varint at *pos (at most 10 bytes). Returns 0 and moves
+   *pos past it, or -1 when it runs past `size` or is too long. */
+static int s_varint(const uint8_t *p, size_t size, size_t *pos, uint64_t *value)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70 && *pos < size; shift += 7) {
+        uint8_t byte = p[(*pos)++];
+        v |= (uint64_t) (byte & 0x7f) << shift;
+        if (!(byte & 0x80)) {
+            *value = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+size_t ob_wire_peek_msg_id(const void *data, size_t size, uint8_t out[OB_WIRE_REF_MAX])
+{
+    const uint8_t *p = data;
+    size_t pos = 0;
+    size_t id_at = 0, id_len = 0;
+    while (pos < size) {
+        uint64_t tag, len;
+        if (s_varint(p, size, &pos, &tag) < 0)
+            return 0;
+        switch (tag & 7) {
+        case 0:   /* varint */
+            if (s_varint(p, size, &pos, &len) < 0)
+                return 0;
+            break;
+        case 1:   /* 64-bit */
+            if (size - pos < 8)
+                return 0;
+            pos += 8;
+            break;
+        case 5:   /* 32-bit */
+            if (size - pos < 4)
+                return 0;
+            pos += 4;
+            break;
+        case 2:   /* length-delimited */
+            if (s_varint(p, size, &pos, &len) < 0 || len > size - pos)
+                return 0;
+            if (tag >> 3 == 2) {
+                id_at = pos;
+                id_len = (size_t) len;
+            }
+            pos += (size_t) len;
+            break;
+        default:  /* groups: never in an envelope */
+            return 0;
+        }
+    }
+    if (id_len == 0 || id_len > OB_WIRE_REF_MAX)
+        return 0;
+    memcpy(out, p + id_at, id_len);
+    return id_len;
 }
 
 void ob_inmsg_clear(ob_inmsg_t *in)
@@ -300,24 +361,54 @@ const char *ob_errcode_name(ob_errcode_t code)
     return ob_enum_name(&orderbus__v1__error_code__descriptor, (int) code, "ERR_");
 }
 
-void ob_wire_test(bool verbose)
+/* --- self-test ------------------------------------------------------------ */
+
+/* A Sign envelope in `m` (seq 42, attempt 3) about order `oid`. */
+static void s_test_sign(ob_msg_t *m, Orderbus__V1__Sign *sign, uint8_t oid[OB_ID_BYTES])
 {
-    /* round trip through pack and decode */
-    ob_msg_t m;
-    ob_msg_init(&m, "test");
-    Orderbus__V1__Sign sign = ORDERBUS__V1__SIGN__INIT;
-    uint8_t oid[OB_ID_BYTES];
+    ob_msg_init(m, "test");
+    orderbus__v1__sign__init(sign);
     ob_id_new(oid);
-    sign.order_id.data = oid;
-    sign.order_id.len = sizeof oid;
-    sign.attempt = 3;
-    sign.clerk = (char *) "王芳";
-    m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SIGN;
-    m.env.sign = &sign;
-    m.env.seq = 42;
+    sign->order_id.data = oid;
+    sign->order_id.len = OB_ID_BYTES;
+    sign->attempt = 3;
+    sign->clerk = (char *) "王芳";
+    m->env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SIGN;
+    m->env.sign = sign;
+    m->env.seq = 42;
+}
+
+/* Packs m, expects the decoder to refuse it with `want`, and the msg id
+   to be readable all the same (its first `id_len` bytes). */
+static void s_test_refused(const ob_msg_t *m, ob_errcode_t want, size_t id_len)
+{
     uint8_t *buf;
     size_t len;
-    assert(ob_wire_pack(&m.env, &buf, &len) == 0);
+    int rc = ob_wire_pack(&m->env, &buf, &len);
+    assert(rc == 0);
+    ob_errcode_t code;
+    char err[256];
+    ob_envelope_t *env = ob_wire_decode(buf, len, &code, err, sizeof err);
+    assert(env == NULL);
+    assert(code == want);
+    uint8_t ref[OB_WIRE_REF_MAX];
+    size_t ref_len = ob_wire_peek_msg_id(buf, len, ref);
+    assert(ref_len == id_len);
+    assert(memcmp(ref, m->msg_id, id_len) == 0);
+    free(buf);
+}
+
+/* round trip through pack and decode; refusals, each with its msg id */
+static void s_test_decode(void)
+{
+    ob_msg_t m;
+    Orderbus__V1__Sign sign;
+    uint8_t oid[OB_ID_BYTES];
+    s_test_sign(&m, &sign, oid);
+    uint8_t *buf;
+    size_t len;
+    int rc = ob_wire_pack(&m.env, &buf, &len);
+    assert(rc == 0);
     ob_errcode_t code;
     char err[256];
     ob_envelope_t *env = ob_wire_decode(buf, len, &code, err, sizeof err);
@@ -329,89 +420,140 @@ void ob_wire_test(bool verbose)
     assert(strcmp(ob_wire_body_name(env->body_case), "sign") == 0);
     ob_wire_free(env);
 
-    /* garbage, truncation, oversize, wrong version, missing body, bad msg id */
-    assert(!ob_wire_decode("\xff\xff\xff", 3, &code, err, sizeof err));
-    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST);
-    assert(!ob_wire_decode(buf, len - 1, &code, err, sizeof err));
-    assert(!ob_wire_decode(buf, OB_MAX_FRAME + 1, &code, err, sizeof err));
-    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_TOO_LARGE);
+    /* garbage, truncation, oversize: no id can be read from garbage */
+    uint8_t ref[OB_WIRE_REF_MAX];
+    env = ob_wire_decode("\xff\xff\xff", 3, &code, err, sizeof err);
+    assert(env == NULL && code == ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST);
+    assert(ob_wire_peek_msg_id("\xff\xff\xff", 3, ref) == 0);
+    env = ob_wire_decode(buf, len - 1, &code, err, sizeof err);
+    assert(env == NULL);
+    env = ob_wire_decode(buf, OB_MAX_FRAME + 1, &code, err, sizeof err);
+    assert(env == NULL && code == ORDERBUS__V1__ERROR_CODE__ERR_TOO_LARGE);
     free(buf);
 
+    /* wrong version, missing body, short msg id: refused, id readable */
     m.env.version = 2;
-    assert(ob_wire_pack(&m.env, &buf, &len) == 0);
-    assert(!ob_wire_decode(buf, len, &code, err, sizeof err));
-    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_UNSUPPORTED_VERSION);
-    assert(strstr(err, "version 2"));
-    free(buf);
-
+    s_test_refused(&m, ORDERBUS__V1__ERROR_CODE__ERR_UNSUPPORTED_VERSION, OB_ID_BYTES);
     m.env.version = 1;
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY__NOT_SET;
-    assert(ob_wire_pack(&m.env, &buf, &len) == 0);
-    assert(!ob_wire_decode(buf, len, &code, err, sizeof err));
-    assert(code == ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST);
-    free(buf);
-
+    s_test_refused(&m, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, OB_ID_BYTES);
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SIGN;
     m.env.msg_id.len = 5;
-    assert(ob_wire_pack(&m.env, &buf, &len) == 0);
-    assert(!ob_wire_decode(buf, len, &code, err, sizeof err));
+    s_test_refused(&m, ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST, 5);
+    /* no msg id at all: nothing to refer to */
+    m.env.msg_id.len = 0;
+    rc = ob_wire_pack(&m.env, &buf, &len);
+    assert(rc == 0);
+    assert(ob_wire_peek_msg_id(buf, len, ref) == 0);
     free(buf);
+}
 
-    /* an unknown field numbered 0 (which protobuf-c accepts but cannot pack
-       again) is dropped: the decoded envelope packs and decodes again */
+/* an unknown field numbered 0 (which protobuf-c accepts but cannot pack
+   again) is dropped: the decoded envelope packs and decodes again */
+static void s_test_field0(void)
+{
     static const uint8_t field0[] = {0x08, 0x01, 0x12, 0x10, 'A', 'A', 'A', 'A', 'A', 'A', 'A',
                                      'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 'A', 0x82, 0x03,
                                      0x03, 0x82, 0x00, 0x00};
-    env = ob_wire_decode(field0, sizeof field0, &code, err, sizeof err);
+    ob_errcode_t code;
+    char err[256];
+    ob_envelope_t *env = ob_wire_decode(field0, sizeof field0, &code, err, sizeof err);
     assert(env);
-    assert(ob_wire_pack(env, &buf, &len) == 0);
+    uint8_t *buf;
+    size_t len;
+    int rc = ob_wire_pack(env, &buf, &len);
+    assert(rc == 0);
     ob_envelope_t *again = ob_wire_decode(buf, len, &code, err, sizeof err);
     assert(again);
     ob_wire_free(again);
     ob_wire_free(env);
     free(buf);
+}
 
-    /* over a real socket pair: routing id, payload, User-Id absent */
+/* Waits for one message on `sock` and receives it into `in`. */
+static void s_test_take(void *sock, bool router, ob_inmsg_t *in)
+{
+    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
+    int rc = zmq_poll(&item, 1, 2000);
+    assert(rc == 1);
+    rc = ob_wire_recv(sock, router, in);
+    assert(rc == 0);
+}
+
+/* over a real socket pair: routing id, payload, User-Id absent; an error
+   answer back; an oversize frame and a three-frame message flagged, with
+   the msg id read all the same, and the socket stays in step */
+static void s_test_socket(void)
+{
     void *ctx = zmq_ctx_new();
     void *router = zmq_socket(ctx, ZMQ_ROUTER);
     void *dealer = zmq_socket(ctx, ZMQ_DEALER);
-    assert(zmq_bind(router, "inproc://ob-wire-test") == 0);
-    assert(zmq_connect(dealer, "inproc://ob-wire-test") == 0);
-    m.env.msg_id.len = OB_ID_BYTES;
-    assert(ob_wire_send(dealer, NULL, 0, &m.env) == 0);
-    zmq_pollitem_t item = {router, 0, ZMQ_POLLIN, 0};
-    assert(zmq_poll(&item, 1, 2000) == 1);
+    int rc = zmq_bind(router, "inproc://ob-wire-test");
+    assert(rc == 0);
+    rc = zmq_connect(dealer, "inproc://ob-wire-test");
+    assert(rc == 0);
+    ob_msg_t m;
+    Orderbus__V1__Sign sign;
+    uint8_t oid[OB_ID_BYTES];
+    s_test_sign(&m, &sign, oid);
+    rc = ob_wire_send(dealer, NULL, 0, &m.env);
+    assert(rc == 0);
     ob_inmsg_t in;
-    assert(ob_wire_recv(router, true, &in) == 0);
+    s_test_take(router, true, &in);
     assert(!in.truncated && in.rid_len > 0 && in.size > 0);
-    env = ob_wire_decode(in.data, in.size, &code, err, sizeof err);
+    assert(in.msg_id_len == OB_ID_BYTES && memcmp(in.msg_id, m.msg_id, OB_ID_BYTES) == 0);
+    ob_errcode_t code;
+    char err[256];
+    ob_envelope_t *env = ob_wire_decode(in.data, in.size, &code, err, sizeof err);
     assert(env && env->sign->attempt == 3);
     ob_wire_free(env);
-    /* answer an error back */
-    assert(ob_wire_send_error_answer(router, in.rid, in.rid_len, m.msg_id, OB_ID_BYTES,
-                                     ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, "no such order") == 0);
+    rc = ob_wire_send_error_answer(router, in.rid, in.rid_len, m.msg_id, OB_ID_BYTES,
+                                   ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND, "no such order");
+    assert(rc == 0);
     ob_inmsg_clear(&in);
-    item.socket = dealer;
-    assert(zmq_poll(&item, 1, 2000) == 1);
-    assert(ob_wire_recv(dealer, false, &in) == 0);
+    s_test_take(dealer, false, &in);
     env = ob_wire_decode(in.data, in.size, &code, err, sizeof err);
     assert(env && env->body_case == ORDERBUS__V1__ENVELOPE__BODY_ANSWER);
     assert(env->answer->code == ORDERBUS__V1__ERROR_CODE__ERR_NOT_FOUND);
+    assert(memcmp(env->answer->ref_msg_id.data, m.msg_id, OB_ID_BYTES) == 0);
     assert(strcmp(ob_errcode_name(env->answer->code), "NOT_FOUND") == 0);
     ob_wire_free(env);
     ob_inmsg_clear(&in);
+
+    /* over 1 MiB: not kept, size reported, msg id read */
+    char *big = malloc(OB_MAX_FRAME + 1);
+    assert(big);
+    memset(big, 'x', OB_MAX_FRAME);
+    big[OB_MAX_FRAME] = '\0';
+    sign.clerk = big;
+    rc = ob_wire_send(dealer, NULL, 0, &m.env);
+    assert(rc == 0);
+    free(big);
+    s_test_take(router, true, &in);
+    assert(in.truncated && in.data == NULL && in.size > OB_MAX_FRAME);
+    assert(in.msg_id_len == OB_ID_BYTES && memcmp(in.msg_id, m.msg_id, OB_ID_BYTES) == 0);
+    ob_inmsg_clear(&in);
+
     /* a three-frame message is flagged, and the socket stays in step */
-    zmq_send(dealer, "a", 1, ZMQ_SNDMORE);
-    zmq_send(dealer, "b", 1, 0);
-    item.socket = router;
-    assert(zmq_poll(&item, 1, 2000) == 1);
-    assert(ob_wire_recv(router, true, &in) == 0);
+    rc = zmq_send(dealer, "a", 1, ZMQ_SNDMORE);
+    assert(rc == 1);
+    rc = zmq_send(dealer, "b", 1, 0);
+    assert(rc == 1);
+    s_test_take(router, true, &in);
     assert(in.truncated);
     ob_inmsg_clear(&in);
-    assert(ob_wire_recv(router, true, &in) == -1 && errno == EAGAIN);
+    rc = ob_wire_recv(router, true, &in);
+    assert(rc == -1 && errno == EAGAIN);
     zmq_close(dealer);
     zmq_close(router);
     zmq_ctx_term(ctx);
+}
+
+void ob_wire_test(bool verbose)
+{
+    s_test_decode();
+    s_test_field0();
+    s_test_socket();
     if (verbose)
         printf("wire: ok ");
 }

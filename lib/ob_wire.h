@@ -11,6 +11,7 @@
 #define OB_WIRE_VERSION 1
 #define OB_RID_MAX 256            /* largest ZeroMQ routing id */
 #define OB_USER_ID_MAX 128
+#define OB_WIRE_REF_MAX 64        /* longest msg id echoed in ref_msg_id */
 
 /* A message under construction: the envelope and storage for its msg id.
    After ob_msg_init() set env.body_case and the matching body pointer,
@@ -35,12 +36,17 @@ typedef struct {
     char user_id[OB_USER_ID_MAX];
     bool truncated;               /* more than rid+payload frames, or oversize: refuse */
     int64_t at_us;                /* wall clock (unix us) when it was taken from the socket */
+    uint8_t msg_id[OB_WIRE_REF_MAX];  /* the payload's msg id as sent, when it can be read */
+    size_t msg_id_len;            /* 0: none could be read (see ob_wire_peek_msg_id) */
 } ob_inmsg_t;
 
 /* Receives one whole message (all its frames) from `sock` without blocking.
    `router` says whether the first frame is a routing id. Returns 0, or -1
    with errno EAGAIN when nothing is readable (or another zmq errno).
-   Frames past the expected count are read and dropped, and `truncated` set. */
+   Frames past the expected count are read and dropped, and `truncated` set.
+   `msg_id` is peeked from the payload frame whatever its size, so that a
+   refusal (too large, extra frames, wrong version ...) can still name the
+   request in its ref_msg_id. */
 int  ob_wire_recv(void *sock, bool router, ob_inmsg_t *in);
 void ob_inmsg_clear(ob_inmsg_t *in);
 
@@ -52,6 +58,15 @@ void ob_inmsg_clear(ob_inmsg_t *in);
 ob_envelope_t *ob_wire_decode(const void *data, size_t size, ob_errcode_t *code,
                               char *err, size_t errlen);
 void ob_wire_free(ob_envelope_t *env);
+
+/* Reads the `msg_id` field of an envelope's bytes without unpacking them,
+   for the answer to an envelope that is refused. Walks the top-level fields
+   only (cheap at any size) and takes the last msg_id, as the decoder would.
+   Returns its length (the bytes copied into out), or 0 when the top level
+   does not parse, there is no msg_id, or it is empty or longer than
+   OB_WIRE_REF_MAX. A short or overlong id up to that size is returned as it
+   is: it is what the sender will look for in ref_msg_id. */
+size_t ob_wire_peek_msg_id(const void *data, size_t size, uint8_t out[OB_WIRE_REF_MAX]);
 
 /* As ob_wire_decode, for the node link: a reliable message (seq > 0)
    whose body this peer does not know (a newer peer's) is returned with

@@ -340,9 +340,9 @@ static void s_drain_broker(node_t *self)
             ob_fmt(err, sizeof err, "frame over 1 MiB");
         }
         ob_inmsg_clear(&in);
-        if (!env) {
+        if (!env) {   /* not consumed; named by its msg id whenever that could be read */
             ob_warn("broker message refused: %s", err);
-            ob_wire_send_error(sock, NULL, 0, NULL, 0, 0, code, err);
+            ob_wire_send_error(sock, NULL, 0, in.msg_id, in.msg_id_len, 0, code, err);
             continue;
         }
         self->in_broker[self->n_broker++] = env;

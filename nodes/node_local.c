@@ -129,6 +129,9 @@ static void s_set_answer(node_local_req_t *req, Orderbus__V1__Answer *answer)
     if (req->env && req->env->msg_id.len) {
         answer->ref_msg_id.data = req->env->msg_id.data;
         answer->ref_msg_id.len = req->env->msg_id.len;
+    } else if (req->in.msg_id_len) {   /* refused, but its msg id could be read */
+        answer->ref_msg_id.data = req->in.msg_id;
+        answer->ref_msg_id.len = req->in.msg_id_len;
     }
     ob_msg_t m;
     ob_msg_init(&m, "node");
@@ -151,9 +154,8 @@ void node_local_fail(node_local_req_t *req, ob_errcode_t code, const char *messa
 void node_local_send(node_local_t *self, node_local_req_t *req)
 {
     if (!req->answer) {   /* could not pack (out of memory): say so, smaller */
-        const uint8_t *ref = req->env ? req->env->msg_id.data : NULL;
-        size_t ref_len = req->env ? req->env->msg_id.len : 0;
-        ob_wire_send_error_answer(self->sock, req->in.rid, req->in.rid_len, ref, ref_len,
+        ob_wire_send_error_answer(self->sock, req->in.rid, req->in.rid_len, req->in.msg_id,
+                                  req->in.msg_id_len,
                                   ORDERBUS__V1__ERROR_CODE__ERR_INTERNAL, "out of memory");
         return;
     }
