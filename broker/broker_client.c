@@ -124,7 +124,8 @@ int broker_client_handle(broker_t *self, const ob_inmsg_t *in)
     if (in->truncated || !in->data) {
         ob_warn("client service: refused a malformed message of %zu bytes", in->size);
         if (in->rid_len)
-            ob_wire_send_error_answer(self->client_sock, in->rid, in->rid_len, NULL, 0,
+            ob_wire_send_error_answer(self->client_sock, in->rid, in->rid_len, in->msg_id,
+                                      in->msg_id_len,
                                       in->size > OB_MAX_FRAME ? C(ERR_TOO_LARGE)
                                                               : C(ERR_BAD_REQUEST),
                                       "malformed message: one frame of at most 1 MiB expected");
@@ -136,7 +137,8 @@ int broker_client_handle(broker_t *self, const ob_inmsg_t *in)
     ob_envelope_t *env = ob_wire_decode(in->data, in->size, &code, err, sizeof err);
     if (!env) {
         ob_warn("client service: refused a message: %s", err);
-        ob_wire_send_error_answer(self->client_sock, in->rid, in->rid_len, NULL, 0, code, err);
+        ob_wire_send_error_answer(self->client_sock, in->rid, in->rid_len, in->msg_id,
+                                  in->msg_id_len, code, err);
         return 0;
     }
     broker_req_t req = {in, env, s_role_of(self, in->user_id), in->user_id};

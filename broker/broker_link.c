@@ -210,10 +210,37 @@ static bool s_permanent(ob_errcode_t code)
            || code == ORDERBUS__V1__ERROR_CODE__ERR_UNSUPPORTED_VERSION;
 }
 
+/* True when `ref` (an Error's ref_msg_id) names the department's first
+   unconfirmed message, or names nothing: the refusal is about the message
+   the department cannot get past. A refusal naming another message is
+   about one it consumed (its Received came first). */
+static bool s_names_head(broker_t *self, broker_node_t *node, const ProtobufCBinaryData *ref)
+{
+    if (ref->len == 0)
+        return true;
+    uint8_t key[OB_DEPT_MAX + 9];
+    MDB_val k = {broker_db_outbox_key(key, node->id, node->acked_seq + 1), key}, v;
+    if (ref->len != OB_ID_BYTES
+        || mdb_get(self->txn, broker_db(self->store, BROKER_DB_OUTBOX), &k, &v) != 0)
+        return false;
+    Orderbus__V1__OutboxItem *item =
+        orderbus__v1__outbox_item__unpack(NULL, v.mv_size, v.mv_data);
+    if (!item)
+        return false;
+    uint8_t id[OB_WIRE_REF_MAX];
+    size_t len = OB_ID_BYTES;
+    if (item->msg_id.len == OB_ID_BYTES)   /* a Dispatch keeps its msg id */
+        memcpy(id, item->msg_id.data, OB_ID_BYTES);
+    else                                   /* the others their packed envelope */
+        len = ob_wire_peek_msg_id(item->envelope.data, item->envelope.len, id);
+    orderbus__v1__outbox_item__free_unpacked(item, NULL);
+    return len == OB_ID_BYTES && memcmp(id, ref->data, OB_ID_BYTES) == 0;
+}
+
 /* An Error from the department: a gap (resend from there), or a refusal.
-   Permanent refusals of a frame the node could not even read (no
-   ref_msg_id) while its first unconfirmed message stays unconfirmed are
-   counted; at BROKER_DEAD_AFTER that message is
+   Permanent refusals of a frame the node could not even read (naming the
+   first unconfirmed message, or nothing) while that message stays
+   unconfirmed are counted; at BROKER_DEAD_AFTER that message is
    dead-lettered so the ones behind it flow again. */
 static int s_take_error(broker_t *self, broker_node_t *node, const Orderbus__V1__Error *e)
 {
@@ -222,7 +249,8 @@ static int s_take_error(broker_t *self, broker_node_t *node, const Orderbus__V1_
         s_go_back(node);
         return rc;
     }
-    if (!s_permanent(e->code) || e->ref_msg_id.len || node->acked_seq >= node->out_seq) {
+    if (!s_permanent(e->code) || node->acked_seq >= node->out_seq
+        || !s_names_head(self, node, &e->ref_msg_id)) {
         /* a message the node read and consumed, refusing it (it names it):
            the stream goes on; or a passing error */
         ob_warn("department '%s' reports error %s", node->id, ob_errcode_name(e->code));
@@ -345,7 +373,8 @@ int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
         ob_warn("node link: refused a malformed message of %zu bytes from '%s'", in->size,
                 in->user_id);
         if (in->rid_len) {
-            ob_wire_send_error(self->node_sock, in->rid, in->rid_len, NULL, 0, 0,
+            ob_wire_send_error(self->node_sock, in->rid, in->rid_len, in->msg_id,
+                               in->msg_id_len, 0,
                                in->size > OB_MAX_FRAME ? ORDERBUS__V1__ERROR_CODE__ERR_TOO_LARGE
                                                        : ORDERBUS__V1__ERROR_CODE__ERR_BAD_REQUEST,
                                "malformed message: one frame of at most 1 MiB expected");
@@ -358,7 +387,8 @@ int broker_node_handle(broker_t *self, const ob_inmsg_t *in)
     ob_envelope_t *env = ob_wire_decode_link(in->data, in->size, &code, err, sizeof err);
     if (!env) {
         ob_warn("node link: refused a message from '%s': %s", in->user_id, err);
-        ob_wire_send_error(self->node_sock, in->rid, in->rid_len, NULL, 0, 0, code, err);
+        ob_wire_send_error(self->node_sock, in->rid, in->rid_len, in->msg_id, in->msg_id_len, 0,
+                           code, err);
         return 0;
     }
     broker_node_t *node = *in->user_id ? broker_node_get(self, in->user_id) : NULL;

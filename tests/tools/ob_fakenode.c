@@ -101,7 +101,9 @@ static void s_take(void *sock, s_opts_t *o, const ob_envelope_t *env)
     }
     if (s_refused(o, env->seq) && env->body_case != ORDERBUS__V1__ENVELOPE__BODY_WITHDRAWN) {
         printf("refused %llu %s\n", (unsigned long long) env->seq, body);
-        s_send_error(sock, ORDERBUS__V1__ERROR_CODE__ERR_TOO_LARGE, "frame over 1 MiB", 0);
+        /* as a real node does: naming the frame it could not take */
+        ob_wire_send_error(sock, NULL, 0, env->msg_id.data, env->msg_id.len, 0,
+                           ORDERBUS__V1__ERROR_CODE__ERR_TOO_LARGE, "frame over 1 MiB");
         return;
     }
     o->applied = env->seq;
