@@ -28,7 +28,7 @@ PKGS     := libzmq libczmq libprotobuf-c lmdb libsodium yaml-0.1 jansson
 # build-essential (gcc-12 -> libgcc-12-dev -> libasan8, libubsan1).
 DEB_PKGS := build-essential pkg-config libzmq3-dev libczmq-dev libprotobuf-c-dev \
             protobuf-c-compiler liblmdb-dev lmdb-utils libsodium-dev libyaml-dev \
-            libjansson-dev libmicrohttpd-dev procps python3 iproute2
+            libjansson-dev libmicrohttpd-dev liblinear-dev procps python3 iproute2
 # Only make fuzz needs these: libFuzzer is clang's.
 FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 
@@ -41,7 +41,7 @@ OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(SAN) -MMD -MP \
            -I$(BUILD)/gen -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -lpthread
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -llinear -lm -lpthread
 LDFLAGS := $(SAN)
 
 GEN_C   := $(BUILD)/gen/orderbus.pb-c.c
