@@ -25,6 +25,7 @@ static const char s_rules_usage[] =
     "    orderbus rules test FILE --order ORDER.json [--json]\n"
     "    orderbus rules test FILE --batch ORDERS.jsonl [--explain] [--json]\n"
     "    orderbus rules reload\n"
+    "    orderbus rules learn --from FILE|--from-store DIR --out MODEL (see rules learn --help)\n"
     "\n"
     "DESCRIPTION\n"
     "    check   validates each rule file whole and prints one line per problem,\n"
@@ -496,6 +497,8 @@ int cmd_rules(const cli_opts_t *opts, int argc, char **argv)
     }
     if (strcmp(sub, "test") == 0)
         return s_test(opts, argc - 1, argv + 1);
+    if (strcmp(sub, "learn") == 0)
+        return cmd_rules_learn(opts, argc - 1, argv + 1);
     if (strcmp(sub, "reload") == 0) {
         cli_opts_t o = *opts;
         for (int i = 2; i < argc; i++) {
