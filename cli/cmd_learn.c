@@ -149,7 +149,7 @@ static int s_parse_opts(s_learn_t *self, int argc, char **argv)
     char extra;
     int c, rc;
     opterr = 0;
-    optind = 1;
+    optind = 0;   /* 0: glibc starts over (main parsed the global flags) */
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case O_FROM: self->from = optarg; break;
@@ -799,4 +799,159 @@ out:
     free(self.labels_buf);
     free(self.known);
     return rc;
+}
+
+/* ---- rules model: what a model file holds, and what it says of a text ------------------ */
+
+static const char s_model_usage[] =
+    "NAME\n"
+    "    orderbus rules model - show a routing model and try it on a text\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    orderbus rules model MODEL [--title T] [--content C] [--threshold P] [--json]\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Loads MODEL whole (refused with the reason when truncated, corrupt or of\n"
+    "    another format: exit 65) and prints its version, labels, training\n"
+    "    parameters, the threshold `rules learn` chose with its cross-validated\n"
+    "    figures, the load time and the memory it takes. With --title or --content:\n"
+    "    the decision at the threshold (--threshold overrides it): the label when\n"
+    "    the top probability reaches it, else manual; the top 3 suggestions with\n"
+    "    their probabilities, and the n-grams that weighed most for the top label.\n";
+
+static void s_model_print(ob_textclass_t *m, const char *path, double load_ms)
+{
+    ob_textclass_params_t p;
+    ob_textclass_cv_t cv;
+    ob_textclass_params(m, &p);
+    ob_textclass_cv(m, &cv);
+    printf("model:      %s\nversion:    %s\nlabels:     %zu:", path, ob_textclass_version(m),
+           ob_textclass_labels_count(m));
+    for (size_t i = 0; i < ob_textclass_labels_count(m); i++)
+        printf(" %s", ob_textclass_label(m, i));
+    printf("\ntrained on: %zu texts; character %u-%u-grams in 2^%u features, title weight "
+           "%g, C %g\n",
+           ob_textclass_docs(m), p.ngram_min, p.ngram_max, p.bits, p.title_weight, p.C);
+    printf("threshold:  %.3f for %.1f%% misrouted (cross-validated: right %.1f%%, misrouted "
+           "%.1f%%, manual %.1f%%)\n",
+           cv.threshold, 100 * cv.target, 100 * cv.right, 100 * cv.misrouted, 100 * cv.manual);
+    printf("loaded in:  %.1f ms, %.1f MiB\n", load_ms,
+           (double) ob_textclass_memory(m) / 1048576.0);
+}
+
+static json_t *s_model_json(ob_textclass_t *m, const char *path, double load_ms)
+{
+    ob_textclass_params_t p;
+    ob_textclass_cv_t cv;
+    ob_textclass_params(m, &p);
+    ob_textclass_cv(m, &cv);
+    json_t *labels = json_array();
+    for (size_t i = 0; i < ob_textclass_labels_count(m); i++)
+        json_array_append_new(labels, json_string(ob_textclass_label(m, i)));
+    return json_pack("{s:s, s:s, s:o, s:I, s:[i,i], s:i, s:f, s:f, s:{s:f, s:f, s:f, s:f, "
+                     "s:f}, s:f, s:I}",
+                     "file", path, "version", ob_textclass_version(m), "labels", labels,
+                     "texts", (json_int_t) ob_textclass_docs(m), "ngram", (int) p.ngram_min,
+                     (int) p.ngram_max, "bits", (int) p.bits, "title_weight", p.title_weight,
+                     "C", p.C, "cv", "threshold", cv.threshold, "target", cv.target, "right",
+                     cv.right, "misrouted", cv.misrouted, "manual", cv.manual, "load_ms",
+                     load_ms, "memory", (json_int_t) ob_textclass_memory(m));
+}
+
+/* The decision on one text, printed or added to doc. */
+static void s_model_try(ob_textclass_t *m, const char *title, const char *content,
+                        double threshold, json_t *doc)
+{
+    ob_textclass_guess_t g[S_SUGGESTIONS];
+    ob_textclass_gram_t grams[8];
+    size_t n = ob_textclass_predict(m, title, content, g, S_SUGGESTIONS);
+    size_t k = ob_textclass_explain(m, title, content, NULL, grams, 8);
+    bool route = n && g[0].prob >= threshold;
+    if (doc) {
+        json_t *sugg = json_array(), *ngrams = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(sugg, json_pack("{s:s, s:f}", "label", g[i].label, "prob",
+                                                  g[i].prob));
+        for (size_t i = 0; i < k; i++)
+            json_array_append_new(ngrams, json_pack("{s:s, s:s, s:f}", "gram", grams[i].gram,
+                                                    "field", grams[i].title ? "title" : "content",
+                                                    "weight", grams[i].weight));
+        json_object_set_new(doc, "decision",
+                            json_pack("{s:s, s:o, s:f, s:f, s:o, s:o}", "decision",
+                                      route ? "route" : "manual", "label",
+                                      route ? json_string(g[0].label) : json_null(), "prob",
+                                      n ? g[0].prob : 0.0, "threshold", threshold,
+                                      "suggestions", sugg, "ngrams", ngrams));
+        return;
+    }
+    if (route)
+        printf("decision:   %s (probability %.3f >= threshold %.3f)\n", g[0].label, g[0].prob,
+               threshold);
+    else
+        printf("decision:   manual (top probability %.3f < threshold %.3f)\n",
+               n ? g[0].prob : 0.0, threshold);
+    printf("suggestions:");
+    for (size_t i = 0; i < n; i++)
+        printf(" %zu. %s %.3f", i + 1, g[i].label, g[i].prob);
+    printf("\nn-grams:    ");
+    for (size_t i = 0; i < k; i++)
+        printf("%s%s (%s %.3f)", i ? ", " : "", grams[i].gram,
+               grams[i].title ? "title" : "content", grams[i].weight);
+    printf("%s\n", k ? "" : "none the model knows");
+}
+
+int cmd_rules_model(const cli_opts_t *opts, int argc, char **argv)
+{
+    static const char cmd[] = "rules model";
+    enum { O_TITLE = 1000, O_CONTENT, O_THRESHOLD, O_JSON };
+    static const struct option longopts[] = {
+        {"title", required_argument, NULL, O_TITLE},
+        {"content", required_argument, NULL, O_CONTENT},
+        {"threshold", required_argument, NULL, O_THRESHOLD},
+        {"json", no_argument, NULL, O_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *title = NULL, *content = NULL;
+    double threshold = -1;
+    bool json = opts->json;
+    int c;
+    opterr = 0;
+    optind = 0;   /* 0: glibc starts over (main parsed the global flags) */
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_TITLE: title = optarg; break;
+        case O_CONTENT: content = optarg; break;
+        case O_THRESHOLD:
+            if (s_parse_double(optarg, 0, 1, &threshold) != 0)
+                return cli_usage_error(cmd, "--threshold: a probability from 0 to 1, not '%s'",
+                                       optarg);
+            break;
+        case O_JSON: json = true; break;
+        case 'h': return cli_help(s_model_usage);
+        default: return cli_option_error(cmd, c, argv);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error(cmd, optind >= argc ? "missing MODEL" : "one MODEL only");
+    const char *path = argv[optind];
+    char err[512];
+    uint64_t t0 = ob_mono_us();
+    ob_textclass_t *m = ob_textclass_load(path, err, sizeof err);
+    double load_ms = (double) (ob_mono_us() - t0) / 1000.0;
+    if (!m) {
+        fprintf(stderr, "orderbus rules model: %s\n", err);
+        return errno == ENOENT && access(path, F_OK) != 0 ? EX_NOINPUT : EX_DATAERR;
+    }
+    ob_textclass_cv_t cv;
+    ob_textclass_cv(m, &cv);
+    if (threshold < 0)
+        threshold = cv.threshold;
+    json_t *doc = json ? s_model_json(m, path, load_ms) : NULL;
+    if (!json)
+        s_model_print(m, path, load_ms);
+    if (title || content)
+        s_model_try(m, title, content, threshold, doc);
+    ob_textclass_destroy(&m);
+    return doc ? cli_print_json(doc, false) : 0;
 }

@@ -26,6 +26,7 @@ static const char s_rules_usage[] =
     "    orderbus rules test FILE --batch ORDERS.jsonl [--explain] [--json]\n"
     "    orderbus rules reload\n"
     "    orderbus rules learn --from FILE|--from-store DIR --out MODEL (see rules learn --help)\n"
+    "    orderbus rules model MODEL [--title T] [--content C] (see rules model --help)\n"
     "\n"
     "DESCRIPTION\n"
     "    check   validates each rule file whole and prints one line per problem,\n"
@@ -499,6 +500,8 @@ int cmd_rules(const cli_opts_t *opts, int argc, char **argv)
         return s_test(opts, argc - 1, argv + 1);
     if (strcmp(sub, "learn") == 0)
         return cmd_rules_learn(opts, argc - 1, argv + 1);
+    if (strcmp(sub, "model") == 0)
+        return cmd_rules_model(opts, argc - 1, argv + 1);
     if (strcmp(sub, "reload") == 0) {
         cli_opts_t o = *opts;
         for (int i = 2; i < argc; i++) {
