@@ -7,7 +7,8 @@
     Honest figures. Texts that are the same message posted again (same
     subject or same body, whitespace aside) form one group, and a group is
     never split across folds: a model is never scored on a copy of what it
-    was trained on. Every text is scored once, by the model of the folds it
+    was trained on. Groups are dealt to folds by label (stratified), in a
+    fixed order that does not depend on the file's. Every text is scored once, by the model of the folds it
     is not in. The threshold reported for fold i is chosen on the other
     folds' predictions only (nested), so the right / misrouted / manual
     figures are those of the whole procedure on texts it never saw; the
@@ -375,15 +376,37 @@ static int s_by_key(const void *a, const void *b)
     return c ? c : (x->doc > y->doc) - (x->doc < y->doc);
 }
 
-/* Assigns each text a fold: texts that share a subject or a body (see
-   s_squeeze) are one group, groups go to folds in turn by their first
-   text. Returns the number of groups, 0 when out of memory. */
-static size_t s_assign_folds(const ob_textclass_doc_t *docs, size_t n, int folds, s_oof_t *oof)
+/* A fixed scramble of a group's first index: the order groups are dealt
+   to folds in, the same on every run. */
+static uint64_t s_scramble(uint64_t x)
 {
-    size_t *parent = malloc(n * sizeof *parent), groups = 0;
+    x ^= x >> 31;
+    x *= 0x7fb5d329728ea185ULL;
+    x ^= x >> 27;
+    x *= 0x81dadef4bc2dd44dULL;
+    return x ^ (x >> 33);
+}
+
+typedef struct {
+    const char *label;   /* of the group's first text */
+    uint64_t order;      /* s_scramble of its index */
+    size_t root;
+} s_group_t;
+
+static int s_by_label_order(const void *a, const void *b)
+{
+    const s_group_t *x = a, *y = b;
+    int c = strcmp(x->label, y->label);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* Unites the texts that share a subject or a body (see s_squeeze); the
+   smaller index is the root, so a group's root is its first text.
+   Returns 0 or -1 (out of memory). */
+static int s_group(const ob_textclass_doc_t *docs, size_t n, size_t *parent)
+{
     s_key_t *keys = calloc(2 * n, sizeof *keys);
-    size_t *fold_of_root = malloc(n * sizeof *fold_of_root);
-    bool ok = parent && keys && fold_of_root;
+    bool ok = keys != NULL;
     for (size_t i = 0; ok && i < n; i++) {
         parent[i] = i;
         keys[2 * i] = (s_key_t) {s_squeeze(docs[i].title), i};
@@ -394,23 +417,40 @@ static size_t s_assign_folds(const ob_textclass_doc_t *docs, size_t n, int folds
         qsort(keys, 2 * n, sizeof *keys, s_by_key);
         for (size_t j = 1; j < 2 * n; j++)
             if (keys[j].key[0] && strcmp(keys[j].key, keys[j - 1].key) == 0) {
-                /* the smaller index is the root: a group's root is its first text */
                 size_t a = s_find(parent, keys[j].doc), b = s_find(parent, keys[j - 1].doc);
                 parent[a > b ? a : b] = a < b ? a : b;
             }
-        for (size_t i = 0; i < n; i++) {
-            size_t root = s_find(parent, i);
-            if (root == i)   /* the group's first text */
-                fold_of_root[i] = groups++ % (size_t) folds;
-        }
-        for (size_t i = 0; i < n; i++)
-            oof[i].fold = (int) fold_of_root[s_find(parent, i)];
     }
     for (size_t j = 0; keys && j < 2 * n; j++)
         free(keys[j].key);
     free(keys);
+    return ok ? 0 : -1;
+}
+
+/* Assigns each text a fold: a group of reposts (s_group) stays in one
+   fold; the groups, sorted by the label of their first text and then in a
+   fixed scrambled order, are dealt to the folds in turn (stratified by
+   label, and blind to the order of the file). Returns the number of
+   groups, 0 when out of memory. */
+static size_t s_assign_folds(const ob_textclass_doc_t *docs, size_t n, int folds, s_oof_t *oof)
+{
+    size_t *parent = malloc((n ? n : 1) * sizeof *parent), groups = 0;
+    s_group_t *g = malloc((n ? n : 1) * sizeof *g);
+    int *fold_of = malloc((n ? n : 1) * sizeof *fold_of);
+    bool ok = parent && g && fold_of && s_group(docs, n, parent) == 0;
+    for (size_t i = 0; ok && i < n; i++)
+        if (s_find(parent, i) == i)
+            g[groups++] = (s_group_t) {docs[i].label, s_scramble(i), i};
+    if (ok) {
+        qsort(g, groups, sizeof *g, s_by_label_order);
+        for (size_t j = 0; j < groups; j++)
+            fold_of[g[j].root] = (int) (j % (size_t) folds);
+        for (size_t i = 0; i < n; i++)
+            oof[i].fold = fold_of[s_find(parent, i)];
+    }
     free(parent);
-    free(fold_of_root);
+    free(g);
+    free(fold_of);
     return ok ? groups : 0;
 }
 
