@@ -13,6 +13,12 @@
 #     examples of a label are refused with FILE:LINE and what to do, and no
 #     model is written;
 #   - a truncated, corrupted or foreign model file is refused whole;
+#   - a rule file naming the model: explicit rules decide first, then the
+#     model above its threshold, then manual with 3 suggestions; rules test
+#     shows the probability and n-grams; a missing, corrupt or mismatched
+#     model or a bad threshold refuses the file with its place; the broker
+#     routes with it, and a reload with a corrupt model is refused while the
+#     old rules and model keep routing;
 #   - --from-store learns from the closed orders of a real site's broker.
 # The figures on the real training file are `make routing-eval`'s: this
 # test trains on small data and takes a few seconds.
@@ -150,6 +156,59 @@ check_fails 65 "a model of another format version is refused, saying to retrain"
 check_fails 65 "a rule file is not a model" --match "not an orderbus model file" \
     "$OB" rules model "$REPO/router-rules/default.yaml"
 
+# --- a rule file naming the model: rules first, then the model, then manual -------------
+
+# The sample model predicts categories; default.yaml's rules dispatch each
+# category; the threshold is set by hand (the sample's own is low).
+rules_with() {   # rules_with MODEL-LINE... > FILE: default.yaml plus the lines
+    sed "s|^taxonomy: taxonomy.csv|taxonomy: $REPO/router-rules/taxonomy.csv|" \
+        "$REPO/router-rules/default.yaml"
+    printf '%s\n' "$@"
+}
+rules_with "model: a.obm" "threshold: 0.5" >"$TMP/site.yaml"
+check "rules check: a rule file naming a model" "$OB" rules check "$TMP/site.yaml"
+LABOUR='"title":"拖欠工资","content":"公司拖欠工资三个月，劳动合同也不签，社保不缴纳，请劳动监察部门处理"'
+printf '{%s,"category":["城乡建设"]}\n{%s}\n{"title":"qwerty zxcv","content":"asdf hjkl 12345"}\n' \
+    "$LABOUR" "$LABOUR" >"$TMP/orders.jsonl"
+run "$OB" --json rules test "$TMP/site.yaml" --batch "$TMP/orders.jsonl"
+lines=$OUT
+line() { sed -n "${1}p" <<<"$lines" | json_get "$2" ""; }
+check_eq "an explicit rule decides first (category 城乡建设: housing, whatever the text)" \
+    "rule housing" "$(line 1 decided_by) $(line 1 lead)"
+check_eq "no rule matches: the model decides (hrss, by its category 劳动和社会保障)" \
+    "model hrss 劳动和社会保障" "$(line 2 decided_by) $(line 2 lead) $(line 2 model.suggestions.0.label)"
+check_eq "nonsense: manual, with 3 suggestions and their departments" "none manual 3" \
+    "$(line 3 decided_by) $(line 3 decision) $(line 3 model.suggestions | json_len)"
+check_match "each suggestion names the department its category goes to" '"dept": *"[a-z]+"' \
+    "$(line 3 model.suggestions)"
+printf '{%s}\n' "$LABOUR" >"$TMP/labour.json"
+run "$OB" rules test "$TMP/site.yaml" --order "$TMP/labour.json"
+check_match "rules test --order: the model, its probability and threshold" \
+    "model: +a\.obm \(version $version\): decided '劳动和社会保障', probability 0\.[0-9]+ >= threshold 0\.500" "$OUT"
+check_match "rules test --order: the n-grams that weighed most" 'n-grams: +[^ ]+ \((title|content) [0-9.]+\)' "$OUT"
+
+# rule files whose model cannot be used are refused whole, with the place
+bad_rules() {   # bad_rules DESC ERE MODEL-LINE...
+    local desc=$1 ere=$2
+    shift 2
+    rules_with "$@" >"$TMP/bad.yaml"
+    check_fails 1 "rules check: $desc" --match "$ere" "$OB" rules check "$TMP/bad.yaml"
+}
+MLINE=$(( $(grep -c '' "$REPO/router-rules/default.yaml") + 1 ))
+bad_rules "a missing model" "bad\.yaml:$MLINE:8: error: cannot open model '.*absent\.obm'" "model: absent.obm"
+bad_rules "a truncated model" "bad\.yaml:$MLINE:8: error: model '.*truncated\.obm': model file truncated or corrupt" \
+    "model: truncated.obm"
+rm -f "$TMP/mismatch.obm"
+"$OB" rules learn --from "$TMP/few.csv" --folds 2 --bits 12 --min-per-label 2 --out "$TMP/mismatch.obm" \
+    >/dev/null 2>&1
+bad_rules "a model whose label no rule dispatches" \
+    "label '城市管理' is neither a department of this file nor a category its rules dispatch" \
+    "model: mismatch.obm"
+bad_rules "a threshold out of range" "bad\.yaml:$((MLINE + 1)):12: error: threshold must be a probability from 0 to 1" \
+    "model: a.obm" "threshold: 1.5"
+bad_rules "a threshold without a model" "threshold without a model" "threshold: 0.5"
+rules_with "model: store.obm" >"$TMP/depts.yaml"   # (made below: labels are departments)
+
 # --- from the closed orders of a broker's store -----------------------------------------
 
 # close_one DEPT CATEGORY TITLE CONTENT: an order from submit to CLOSED
@@ -164,7 +223,25 @@ close_one() {
     ob callback "$case" --satisfaction satisfied >/dev/null || return 1
 }
 
-site_start
+site_start --rules "$TMP/site.yaml"
+# the broker routes with rules, then the model (an order without a category)
+j=$(ob --json submit --title 拖欠工资 --content "公司拖欠工资三个月，劳动合同也不签，社保不缴纳")
+mcase=$(json_get case_no "" <<<"$j")
+wait_until "$WAIT" "the broker dispatches an order no rule matches by the model (hrss)" \
+    bash -c "\"$BIN/orderbus\" --config \"$SITE/orderbus.yaml\" --json show $mcase | grep -q '\"dept\": *\"hrss\"'"
+j=$(ob --json submit --title qwerty --content "asdf zxcv 12345")
+ncase=$(json_get case_no "" <<<"$j")
+wait_until "$WAIT" "a nonsense order waits in PENDING_MANUAL" \
+    bash -c "\"$BIN/orderbus\" --config \"$SITE/orderbus.yaml\" --json show $ncase | grep -q PENDING_MANUAL"
+cp "$TMP/a.obm" "$TMP/a.obm.good"
+head -c 1000 "$TMP/a.obm.good" >"$TMP/a.obm"
+check_fails 1 "rules reload with a corrupt model: refused, with the reason" \
+    --match "a\.obm': model file truncated or corrupt" ob rules reload
+j=$(ob --json submit --title 拖欠工资 --content "公司拖欠工资三个月，劳动合同也不签，社保不缴纳")
+mcase=$(json_get case_no "" <<<"$j")
+wait_until "$WAIT" "the old rules and model keep routing (hrss)" \
+    bash -c "\"$BIN/orderbus\" --config \"$SITE/orderbus.yaml\" --json show $mcase | grep -q '\"dept\": *\"hrss\"'"
+cp "$TMP/a.obm.good" "$TMP/a.obm"
 closed=0
 for i in 1 2 3; do
     close_one hrss 劳动和社会保障 "拖欠工资$i" "公司拖欠工资${i}个月，请劳动监察处理" && closed=$((closed + 1))
@@ -176,10 +253,11 @@ check "rules learn --from-store (the broker running)" \
     "$OB" rules learn --from-store "$SITE/broker" --folds 2 --min-per-label 2 --bits 12 \
     --out "$TMP/store.obm"
 check_match "it says how many orders were closed with an accepted reply" \
-    '6 of 7 orders .* are closed with an accepted reply' "$ERR"
+    '6 of 10 orders .* are closed with an accepted reply' "$ERR"
 run "$OB" --json rules model "$TMP/store.obm"
 check_eq "the store's model predicts departments" '["environment", "hrss"]' \
     "$(json_get labels <<<"$OUT" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))')"
+check "a model of departments in a rule file: rules check" "$OB" rules check "$TMP/depts.yaml"
 check_fails 66 "--from-store on a directory without a store: exit 66" --match "no broker store" \
     "$OB" rules learn --from-store "$TMP" --out "$TMP/x.obm"
 
