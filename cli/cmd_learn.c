@@ -14,6 +14,7 @@
     figures are those of the whole procedure on texts it never saw; the
     threshold written into the model is then chosen on all of them.     */
 #include "cli.h"
+#include "ob_rules.h"
 #include "ob_store.h"
 #include "ob_textclass.h"
 #include "ob_trainset.h"
@@ -37,7 +38,7 @@ static const char s_learn_usage[] =
     "    orderbus rules learn --from-store DIR [--exclude-returned] --out MODEL\n"
     "        [--target-misroute R] [--folds K] [--labels L1,L2,...] [--min-per-label N]\n"
     "        [--title-column C] [--content-column C] [--ngram MIN-MAX] [--bits B]\n"
-    "        [--title-weight W] [--cost C] [--confusion] [--json]\n"
+    "        [--title-weight W] [--cost C] [--rules FILE] [--confusion] [--json]\n"
     "\n"
     "DESCRIPTION\n"
     "    Trains a character n-gram logistic regression (docs/RULES.md, \"The routing\n"
@@ -59,6 +60,9 @@ static const char s_learn_usage[] =
     "    --folds K        grouped cross-validation folds, 2..20 (default 5).\n"
     "    --ngram, --bits, --title-weight, --cost  features and regularisation (1-2,\n"
     "                     18, 2, 100: the best of `make routing-eval` on TipDM).\n"
+    "    --rules FILE     the model will sit behind these rules: choose the threshold\n"
+    "                     and measure on the texts no rule of FILE decides (their\n"
+    "                     title and content, without a category).\n"
     "    --confusion      also print the confusion table at the threshold.\n"
     "    --out MODEL      where to write the model (without it: evaluate only).\n"
     "\n"
@@ -72,6 +76,7 @@ typedef struct {
     long folds;
     ob_textclass_params_t params;
     bool json, confusion, exclude_returned;
+    const char *rules;       /* --rules FILE: measure on what its rules leave undecided */
     char *labels_buf;        /* --labels, split in place */
     const char **known;
 } s_learn_t;
@@ -79,6 +84,7 @@ typedef struct {
 /* One text's out-of-fold prediction. */
 typedef struct {
     int fold;
+    bool counted;                  /* scored (with --rules: no rule decides it) */
     size_t truth;                  /* index into the label list */
     size_t guess[S_SUGGESTIONS];   /* most probable first */
     double prob[S_SUGGESTIONS];
@@ -123,7 +129,7 @@ static int s_parse_opts(s_learn_t *self, int argc, char **argv)
 {
     static const char cmd[] = "rules learn";
     enum { O_FROM = 1000, O_STORE, O_LABEL, O_TITLE, O_CONTENT, O_LABELS, O_MIN, O_TARGET,
-           O_FOLDS, O_NGRAM, O_BITS, O_TW, O_COST, O_CONF, O_OUT, O_JSON, O_EXRET };
+           O_FOLDS, O_NGRAM, O_BITS, O_TW, O_COST, O_CONF, O_OUT, O_JSON, O_EXRET, O_RULES };
     static const struct option longopts[] = {
         {"from", required_argument, NULL, O_FROM},
         {"from-store", required_argument, NULL, O_STORE},
@@ -142,6 +148,7 @@ static int s_parse_opts(s_learn_t *self, int argc, char **argv)
         {"out", required_argument, NULL, O_OUT},
         {"json", no_argument, NULL, O_JSON},
         {"exclude-returned", no_argument, NULL, O_EXRET},
+        {"rules", required_argument, NULL, O_RULES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -199,6 +206,7 @@ static int s_parse_opts(s_learn_t *self, int argc, char **argv)
         case O_OUT: self->out = optarg; break;
         case O_JSON: self->json = true; break;
         case O_EXRET: self->exclude_returned = true; break;
+        case O_RULES: self->rules = optarg; break;
         case 'h': return -1;
         default: return cli_option_error(cmd, c, argv);
         }
@@ -527,6 +535,8 @@ static int s_run_fold(const s_learn_t *self, const ob_textclass_doc_t *docs, siz
    but `fold` when `others`. */
 static bool s_counted(const s_oof_t *o, int fold, bool others)
 {
+    if (!o->counted)
+        return false;
     return fold < 0 || (others ? o->fold != fold : o->fold == fold);
 }
 
@@ -597,6 +607,7 @@ static double s_pct(size_t a, size_t b)
 /* What cross-validation found, in one place for text and JSON. */
 typedef struct {
     size_t n, n_labels, groups;
+    size_t counted;              /* texts scored (all, or those --rules leaves undecided) */
     const char **labels;
     double threshold;            /* chosen on every out-of-fold prediction */
     double right, misrouted, manual;           /* nested, mean over folds */
@@ -635,7 +646,7 @@ static void s_compute(const s_learn_t *self, const s_oof_t *oof, s_figures_t *f)
     f->top1 = s_pct(all.right, all.total);
     size_t manual = 0, hit = 0;
     for (size_t i = 0; i < f->n; i++) {
-        if (oof[i].n_guess && oof[i].prob[0] >= f->threshold)
+        if (!oof[i].counted || (oof[i].n_guess && oof[i].prob[0] >= f->threshold))
             continue;
         manual++;
         for (size_t k = 0; k < oof[i].n_guess; k++)
@@ -662,6 +673,8 @@ static void s_print_confusion(const s_oof_t *oof, const s_figures_t *f)
     if (!table)
         goto out;
     for (size_t i = 0; i < f->n; i++) {
+        if (!oof[i].counted)
+            continue;
         bool manual = !oof[i].n_guess || oof[i].prob[0] < f->threshold;
         size_t col = manual || oof[i].guess[0] >= f->n_labels ? f->n_labels : oof[i].guess[0];
         count[oof[i].truth * (f->n_labels + 1) + col]++;
@@ -693,6 +706,9 @@ static void s_print_text(const s_learn_t *self, const s_oof_t *oof, const s_figu
            "%ld folds\n",
            self->from ? self->from : self->from_store, f->n, f->n_labels, f->groups,
            self->folds);
+    if (self->rules)
+        printf("rules:      %s decide %zu texts; the figures are of the %zu they leave to the "
+               "model\n", self->rules, f->n - f->counted, f->counted);
     printf("cross-validated, target %.1f%% misrouted (threshold chosen on the other folds):\n",
            100 * self->target);
     printf("  right %.1f%%  misrouted %.1f%%  manual %.1f%%   (folds: right %.1f-%.1f%%, "
@@ -704,8 +720,8 @@ static void s_print_text(const s_learn_t *self, const s_oof_t *oof, const s_figu
            f->top1, S_SUGGESTIONS, f->manual_top3);
     printf("threshold:  %.3f (on all out-of-fold predictions: right %.1f%%  misrouted %.1f%%  "
            "manual %.1f%%)\n",
-           f->threshold, s_pct(f->pooled.right, f->n), s_pct(f->pooled.misrouted, f->n),
-           s_pct(f->pooled.manual, f->n));
+           f->threshold, s_pct(f->pooled.right, f->pooled.total),
+           s_pct(f->pooled.misrouted, f->pooled.total), s_pct(f->pooled.manual, f->pooled.total));
     printf("curve:      threshold   right  misrouted  manual\n");
     for (size_t i = 0; i < sizeof s_curve / sizeof s_curve[0]; i++) {
         s_tally_t t = s_tally(oof, f->n, -1, s_curve[i]);
@@ -737,6 +753,38 @@ static json_t *s_figures_json(const s_learn_t *self, const s_oof_t *oof, const s
 }
 
 /* ---- entry --------------------------------------------------------------------------- */
+
+/* --rules FILE: marks the texts a rule of FILE decides (title and content
+   only, as an order without a category) as not counted: the threshold is
+   then chosen, and the model measured, on the orders it would really see
+   behind those rules. Returns 0, or -1 after a message. */
+static int s_mark_undecided(const char *path, const ob_textclass_doc_t *docs, size_t n,
+                            s_oof_t *oof, size_t *counted)
+{
+    char err[1024];
+    ob_rules_t *rules = ob_rules_load(path, err, sizeof err);
+    if (!rules) {
+        fprintf(stderr, "orderbus rules learn: %s\n", err);
+        return -1;
+    }
+    *counted = 0;
+    for (size_t i = 0; i < n; i++) {
+        ob_workorder_t order = ORDERBUS__V1__WORK_ORDER__INIT;
+        ob_route_t route;
+        order.title = (char *) docs[i].title;
+        order.content = (char *) docs[i].content;
+        ob_rules_route(rules, &order, &route);
+        oof[i].counted = !route.decided;
+        *counted += oof[i].counted;
+    }
+    ob_rules_destroy(&rules);
+    if (*counted == 0) {
+        fprintf(stderr, "orderbus rules learn: the rules of '%s' decide every text: nothing is "
+                        "left for the model\n", path);
+        return -1;
+    }
+    return 0;
+}
 
 /* Trains on every text, stamps the figures and writes the model. Returns
    the model's JSON description, or NULL after printing why. */
@@ -785,8 +833,14 @@ static int s_learn(const s_learn_t *self, ob_trainset_t *set)
     f.n_labels = s_labels(docs, f.n, &f.labels);
     if (!oof || !f.n_labels)
         goto out;
-    for (size_t i = 0; i < f.n; i++)
+    for (size_t i = 0; i < f.n; i++) {
         oof[i].truth = s_label_index(f.labels, f.n_labels, docs[i].label);
+        oof[i].counted = true;
+    }
+    if (self->rules && s_mark_undecided(self->rules, docs, f.n, oof, &f.counted) != 0) {
+        rc = EX_DATAERR;
+        goto out;
+    }
     f.groups = s_assign_folds(docs, f.n, (int) self->folds, oof);
     if (f.groups < (size_t) self->folds) {
         fprintf(stderr, "orderbus rules learn: %zu groups of texts, fewer than %ld folds: "

@@ -80,9 +80,10 @@ with open(tmp + "/nocat.jsonl", "w", encoding="utf-8") as g, \
 print("training file without the demo messages and their reposts: %d rows kept, %d left out"
       % (kept, dropped))
 PY
-echo "\$ orderbus rules learn --from <that file, labelled by department> --out $BUILD/tipdm-dept-heldout.obm"
-"$OB" rules learn --from "$TMP/heldout.csv" --out "$BUILD/tipdm-dept-heldout.obm" 2>/dev/null \
-    | grep -E '^(cross|  right|threshold)'
+echo "\$ orderbus rules learn --from <that file, labelled by department> --rules tipdm-keywords.yaml --out $BUILD/tipdm-dept-heldout.obm"
+"$OB" rules learn --from "$TMP/heldout.csv" --rules "$REPO/router-rules/examples/tipdm-keywords.yaml" \
+    --out "$BUILD/tipdm-dept-heldout.obm" 2>/dev/null \
+    | grep -E '^(rules|cross|  right|threshold)'
 { cat "$REPO/router-rules/examples/tipdm-keywords.yaml"
   echo "model: tipdm-dept-heldout.obm"; } >"$BUILD/tipdm-keywords-model.yaml"
 
