@@ -187,6 +187,10 @@ check_match "rules test --order: the model, its probability and threshold" \
     "model: +a\.obm \(version $version\): decided '劳动和社会保障', probability 0\.[0-9]+ >= threshold 0\.500" "$OUT"
 check_match "rules test --order: the n-grams that weighed most" 'n-grams: +[^ ]+ \((title|content) [0-9.]+\)' "$OUT"
 
+run "$OB" rules learn --from "$SAMPLE" "${FAST[@]}" --rules "$REPO/router-rules/examples/tipdm-keywords.yaml"
+check_match "rules learn --rules: measured on the texts the rules leave undecided" \
+    'tipdm-keywords\.yaml decide [0-9]+ texts; the figures are of the [0-9]+ they leave to the model' "$OUT"
+
 # rule files whose model cannot be used are refused whole, with the place
 bad_rules() {   # bad_rules DESC ERE MODEL-LINE...
     local desc=$1 ere=$2
