@@ -7,7 +7,6 @@
     float, exactly as the file stores them. A model just trained and the
     same model loaded from its file therefore predict the same numbers.
     Prediction never calls LIBLINEAR: it is a sparse dot product.          */
-#undef NDEBUG /* the self-test checks with assert, also under -DNDEBUG */
 #include "ob_textclass.h"
 #include "ob_util.h"
 #include <assert.h>
@@ -1147,6 +1146,8 @@ size_t ob_textclass_memory(ob_textclass_t *self)
 }
 
 /* ---- self-test ------------------------------------------------------------------- */
+
+#include "ob_selftest.h"   /* assert on in the self-test, also under -DNDEBUG */
 
 /* A synthetic corpus: three departments with words of their own, and
    words every complaint has. s_rand is a fixed LCG: the corpus is the

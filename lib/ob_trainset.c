@@ -1,7 +1,6 @@
 /*  ob_trainset.c — the training-file reader: CSV records by an explicit
     state machine (RFC 4180), JSON Lines with jansson, and the label checks
     (ob_trainset.h has the contract and the problems it reports).          */
-#undef NDEBUG /* the self-test checks with assert, also under -DNDEBUG */
 #include "ob_trainset.h"
 #include "ob_util.h"
 #include <assert.h>
@@ -645,6 +644,8 @@ out:
 }
 
 /* ---- self-test ------------------------------------------------------------------- */
+
+#include "ob_selftest.h"   /* assert on in the self-test, also under -DNDEBUG */
 
 typedef struct {
     char text[4096];
