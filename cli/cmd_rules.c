@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "ob_json.h"
 #include "ob_rules.h"
+#include "ob_util.h"
 #include "ob_wire.h"
 #include <getopt.h>
 
@@ -33,7 +34,9 @@ static const char s_rules_usage[] =
     "            FILE:LINE:COLUMN: error: MESSAGE or ...: warning: MESSAGE (rules that\n"
     "            can never decide; rules of one priority with different decisions that\n"
     "            one order can match both of; FILE: warning: for categories that no\n"
-    "            taxonomy checks). Exit 1 when any file has an error.\n"
+    "            taxonomy checks). Exit 1 when any file has an error. For a file\n"
+    "            naming a model (`model:`): its version, labels, threshold, memory and\n"
+    "            the load time, on stderr.\n"
     "    test    routes an order (JSON as for `orderbus submit`) with FILE: the decision,\n"
     "            and for every rule whether it matches or the condition that fails.\n"
     "            --batch routes one order per line; keys starting with '_' are copied\n"
@@ -75,15 +78,35 @@ static void s_diag(void *arg, bool warning, const char *path, size_t line, size_
         printf("%s: %s: %s\n", path, warning ? "warning" : "error", message);
 }
 
+/* For a valid file naming a model: what the model is and costs, on stderr. */
+static void s_check_model(const char *path)
+{
+    char err[1024];
+    uint64_t t0 = ob_mono_us();
+    ob_rules_t *rules = ob_rules_load(path, err, sizeof err);
+    double ms = (double) (ob_mono_us() - t0) / 1000.0;
+    ob_textclass_t *model = rules ? ob_rules_model(rules) : NULL;
+    if (model)
+        fprintf(stderr, "%s: model %s (version %s): %zu labels, threshold %.3f, %.1f MiB; rules "
+                        "and model loaded in %.1f ms\n",
+                path, ob_rules_model_file(rules), ob_textclass_version(model),
+                ob_textclass_labels_count(model), ob_rules_model_threshold(rules),
+                (double) ob_textclass_memory(model) / 1048576.0, ms);
+    ob_rules_destroy(&rules);
+}
+
 static int s_check(const cli_opts_t *opts, int argc, char **argv)
 {
     if (argc < 1)
         return cli_usage_error("rules check", "missing FILE");
     s_check_t check = {0, 0, opts->json ? json_array() : NULL};
     int failed = 0;
-    for (int i = 0; i < argc; i++)
+    for (int i = 0; i < argc; i++) {
         if (ob_rules_check(argv[i], s_diag, &check) > 0)
             failed++;
+        else
+            s_check_model(argv[i]);
+    }
     if (check.list)
         cli_print_json(json_pack("{s:o, s:i, s:i}", "problems", check.list, "errors",
                                  check.errors, "warnings", check.warnings),
