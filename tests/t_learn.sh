@@ -211,6 +211,12 @@ bad_rules "a model whose label no rule dispatches" \
 bad_rules "a threshold out of range" "bad\.yaml:$((MLINE + 1)):12: error: threshold must be a probability from 0 to 1" \
     "model: a.obm" "threshold: 1.5"
 bad_rules "a threshold without a model" "threshold without a model" "threshold: 0.5"
+rules_with "  - id: everything" "    priority: -100" "    then: {lead: housing}" "model: a.obm" \
+    >"$TMP/catchall.yaml"
+run "$OB" rules check "$TMP/catchall.yaml"
+check_match "rules check warns when a catch-all rule leaves the model nothing to decide" \
+    "catchall\.yaml:$((MLINE)):5: warning: the model 'a\.obm' is never asked: rule 'everything' matches every order" \
+    "$OUT"
 rules_with "model: store.obm" >"$TMP/depts.yaml"   # (made below: labels are departments)
 
 # --- from the closed orders of a broker's store -----------------------------------------
