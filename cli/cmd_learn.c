@@ -19,7 +19,6 @@
 #include "ob_textclass.h"
 #include "ob_trainset.h"
 #include "ob_util.h"
-#include <getopt.h>
 #include <math.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -98,9 +97,12 @@ typedef struct {
 
 /* ---- options ----------------------------------------------------------------------- */
 
-/* Splits --labels at commas into self->known. Returns 0 or EX_USAGE. */
-static int s_split_labels(s_learn_t *self, const char *arg)
+/* --labels L1,L2,...: split at commas into the s_learn_t's known labels. */
+static int s_opt_labels(const char *cmd, const char *opt, const char *arg, void *value)
 {
+    s_learn_t *self = value;
+    free(self->labels_buf);
+    free(self->known);
     self->labels_buf = strdup(arg);
     self->known = calloc(strlen(arg) / 2 + 2, sizeof *self->known);
     if (!self->labels_buf || !self->known)
@@ -111,108 +113,86 @@ static int s_split_labels(s_learn_t *self, const char *arg)
         self->known[n++] = tok;
     self->set.known = self->known;
     self->set.n_known = n;
-    return n ? 0 : cli_usage_error("rules learn", "--labels: no label given");
+    return n ? 0 : cli_usage_error(cmd, "option '%s' names no label", opt);
 }
 
-static int s_parse_double(const char *s, double min, double max, double *out)
+/* A number in [min, max] into *out; 0 or EX_USAGE after a message. */
+static int s_opt_double(const char *cmd, const char *opt, const char *arg, double min,
+                        double max, double *out)
 {
     char *end;
     errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= min && v <= max))
-        return -1;
+    double v = strtod(arg, &end);
+    if (errno || end == arg || *end || !(v >= min && v <= max))
+        return cli_usage_error(cmd, "option '%s' wants a number from %g to %g, not '%s'", opt,
+                               min, max, arg);
     *out = v;
     return 0;
 }
 
+/* --target-misroute and --threshold: a share of orders or a probability */
+static int s_opt_share(const char *cmd, const char *opt, const char *arg, void *value)
+{
+    return s_opt_double(cmd, opt, arg, 0, 1, value);
+}
+
+static int s_opt_title_weight(const char *cmd, const char *opt, const char *arg, void *value)
+{
+    return s_opt_double(cmd, opt, arg, 0.01, 100, value);
+}
+
+static int s_opt_cost(const char *cmd, const char *opt, const char *arg, void *value)
+{
+    return s_opt_double(cmd, opt, arg, 1e-4, 1e6, value);
+}
+
+/* --ngram MIN-MAX into the parameters */
+static int s_opt_ngram(const char *cmd, const char *opt, const char *arg, void *value)
+{
+    ob_textclass_params_t *params = value;
+    unsigned a, b;
+    char extra;
+    if (sscanf(arg, "%u-%u%c", &a, &b, &extra) != 2 || a < 1 || b > 5 || a > b)
+        return cli_usage_error(cmd, "option '%s' wants MIN-MAX with 1 <= MIN <= MAX <= 5, not "
+                                    "'%s'", opt, arg);
+    params->ngram_min = a;
+    params->ngram_max = b;
+    return 0;
+}
+
+/* The options of `rules learn` (argv[0] "learn"). 0, CLI_HELP_SHOWN, or
+   EX_USAGE after a message. */
 static int s_parse_opts(s_learn_t *self, int argc, char **argv)
 {
     static const char cmd[] = "rules learn";
-    enum { O_FROM = 1000, O_STORE, O_LABEL, O_TITLE, O_CONTENT, O_LABELS, O_MIN, O_TARGET,
-           O_FOLDS, O_NGRAM, O_BITS, O_TW, O_COST, O_CONF, O_OUT, O_JSON, O_EXRET, O_RULES };
-    static const struct option longopts[] = {
-        {"from", required_argument, NULL, O_FROM},
-        {"from-store", required_argument, NULL, O_STORE},
-        {"label-column", required_argument, NULL, O_LABEL},
-        {"title-column", required_argument, NULL, O_TITLE},
-        {"content-column", required_argument, NULL, O_CONTENT},
-        {"labels", required_argument, NULL, O_LABELS},
-        {"min-per-label", required_argument, NULL, O_MIN},
-        {"target-misroute", required_argument, NULL, O_TARGET},
-        {"folds", required_argument, NULL, O_FOLDS},
-        {"ngram", required_argument, NULL, O_NGRAM},
-        {"bits", required_argument, NULL, O_BITS},
-        {"title-weight", required_argument, NULL, O_TW},
-        {"cost", required_argument, NULL, O_COST},
-        {"confusion", no_argument, NULL, O_CONF},
-        {"out", required_argument, NULL, O_OUT},
-        {"json", no_argument, NULL, O_JSON},
-        {"exclude-returned", no_argument, NULL, O_EXRET},
-        {"rules", required_argument, NULL, O_RULES},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    long min = 0, bits = self->params.bits;
+    const cli_option_t spec[] = {
+        CLI_OPT_STRING("from", &self->from),
+        CLI_OPT_STRING("from-store", &self->from_store),
+        CLI_OPT_STRING("label-column", &self->set.label_column),
+        CLI_OPT_STRING("title-column", &self->set.title_column),
+        CLI_OPT_STRING("content-column", &self->set.content_column),
+        CLI_OPT_CALLBACK("labels", self, s_opt_labels),
+        CLI_OPT_LONG("min-per-label", &min, 1, 1000000),
+        CLI_OPT_CALLBACK("target-misroute", &self->target, s_opt_share),
+        CLI_OPT_LONG("folds", &self->folds, 2, S_FOLDS_MAX),
+        CLI_OPT_CALLBACK("ngram", &self->params, s_opt_ngram),
+        CLI_OPT_LONG("bits", &bits, 10, 24),
+        CLI_OPT_CALLBACK("title-weight", &self->params.title_weight, s_opt_title_weight),
+        CLI_OPT_CALLBACK("cost", &self->params.C, s_opt_cost),
+        CLI_OPT_STRING("rules", &self->rules),
+        CLI_OPT_BOOL("exclude-returned", &self->exclude_returned),
+        CLI_OPT_BOOL("confusion", &self->confusion),
+        CLI_OPT_STRING("out", &self->out),
+        CLI_OPT_BOOL("json", &self->json),
+        CLI_OPT_END(),
     };
-    long min = -1, v;
-    unsigned a, b;
-    char extra;
-    int c, rc;
-    opterr = 0;
-    optind = 0;   /* 0: glibc starts over (main parsed the global flags) */
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_FROM: self->from = optarg; break;
-        case O_STORE: self->from_store = optarg; break;
-        case O_LABEL: self->set.label_column = optarg; break;
-        case O_TITLE: self->set.title_column = optarg; break;
-        case O_CONTENT: self->set.content_column = optarg; break;
-        case O_LABELS:
-            if ((rc = s_split_labels(self, optarg)) != 0)
-                return rc;
-            break;
-        case O_MIN:
-            if (cli_parse_long(optarg, 1, 1000000, &min) != 0)
-                return cli_usage_error(cmd, "--min-per-label: a number from 1, not '%s'", optarg);
-            break;
-        case O_TARGET:
-            if (s_parse_double(optarg, 0, 1, &self->target) != 0)
-                return cli_usage_error(cmd, "--target-misroute: a share from 0 to 1 (0.04 is 4%%), "
-                                            "not '%s'", optarg);
-            break;
-        case O_FOLDS:
-            if (cli_parse_long(optarg, 2, S_FOLDS_MAX, &self->folds) != 0)
-                return cli_usage_error(cmd, "--folds: 2 to %d, not '%s'", S_FOLDS_MAX, optarg);
-            break;
-        case O_NGRAM:
-            if (sscanf(optarg, "%u-%u%c", &a, &b, &extra) != 2 || a < 1 || b > 5 || a > b)
-                return cli_usage_error(cmd, "--ngram: MIN-MAX with 1 <= MIN <= MAX <= 5, not "
-                                            "'%s'", optarg);
-            self->params.ngram_min = a;
-            self->params.ngram_max = b;
-            break;
-        case O_BITS:
-            if (cli_parse_long(optarg, 10, 24, &v) != 0)
-                return cli_usage_error(cmd, "--bits: 10 to 24, not '%s'", optarg);
-            self->params.bits = (unsigned) v;
-            break;
-        case O_TW:
-            if (s_parse_double(optarg, 0.01, 100, &self->params.title_weight) != 0)
-                return cli_usage_error(cmd, "--title-weight: 0.01 to 100, not '%s'", optarg);
-            break;
-        case O_COST:
-            if (s_parse_double(optarg, 1e-4, 1e6, &self->params.C) != 0)
-                return cli_usage_error(cmd, "--cost: 0.0001 to 1e6, not '%s'", optarg);
-            break;
-        case O_CONF: self->confusion = true; break;
-        case O_OUT: self->out = optarg; break;
-        case O_JSON: self->json = true; break;
-        case O_EXRET: self->exclude_returned = true; break;
-        case O_RULES: self->rules = optarg; break;
-        case 'h': return -1;
-        default: return cli_option_error(cmd, c, argv);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    int rc = cli_parse(cmd, s_learn_usage, spec, &argc, &argv);
+    if (rc == 0)
+        rc = cli_no_operand(cmd, argc, argv);
+    if (rc != 0)
+        return rc;
+    self->params.bits = (unsigned) bits;
     if (!self->from == !self->from_store)
         return cli_usage_error(cmd, "give one of --from FILE or --from-store DIR");
     if (self->from_store && (self->set.label_column || self->set.title_column
@@ -879,12 +859,10 @@ int cmd_rules_learn(const cli_opts_t *opts, int argc, char **argv)
     ob_textclass_params_default(&self.params);
     int rc = s_parse_opts(&self, argc, argv);
     ob_trainset_t *set = NULL;
-    if (rc == -1) {
-        rc = cli_help(s_learn_usage);
+    if (rc != 0) {
+        rc = cli_parsed(rc);
         goto out;
     }
-    if (rc != 0)
-        goto out;
     set = s_load(&self, &rc);
     if (set)
         rc = s_learn(&self, set);
@@ -997,38 +975,22 @@ static void s_model_try(ob_textclass_t *m, const char *title, const char *conten
 int cmd_rules_model(const cli_opts_t *opts, int argc, char **argv)
 {
     static const char cmd[] = "rules model";
-    enum { O_TITLE = 1000, O_CONTENT, O_THRESHOLD, O_JSON };
-    static const struct option longopts[] = {
-        {"title", required_argument, NULL, O_TITLE},
-        {"content", required_argument, NULL, O_CONTENT},
-        {"threshold", required_argument, NULL, O_THRESHOLD},
-        {"json", no_argument, NULL, O_JSON},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *title = NULL, *content = NULL;
     double threshold = -1;
     bool json = opts->json;
-    int c;
-    opterr = 0;
-    optind = 0;   /* 0: glibc starts over (main parsed the global flags) */
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        switch (c) {
-        case O_TITLE: title = optarg; break;
-        case O_CONTENT: content = optarg; break;
-        case O_THRESHOLD:
-            if (s_parse_double(optarg, 0, 1, &threshold) != 0)
-                return cli_usage_error(cmd, "--threshold: a probability from 0 to 1, not '%s'",
-                                       optarg);
-            break;
-        case O_JSON: json = true; break;
-        case 'h': return cli_help(s_model_usage);
-        default: return cli_option_error(cmd, c, argv);
-        }
-    }
-    if (optind != argc - 1)
-        return cli_usage_error(cmd, optind >= argc ? "missing MODEL" : "one MODEL only");
-    const char *path = argv[optind];
+    const cli_option_t spec[] = {
+        CLI_OPT_STRING("title", &title),
+        CLI_OPT_STRING("content", &content),
+        CLI_OPT_CALLBACK("threshold", &threshold, s_opt_share),
+        CLI_OPT_BOOL("json", &json),
+        CLI_OPT_END(),
+    };
+    int rc = cli_parse(cmd, s_model_usage, spec, &argc, &argv);
+    if (rc == 0)
+        rc = cli_one_operand(cmd, argc, argv, "MODEL");
+    if (rc != 0)
+        return cli_parsed(rc);
+    const char *path = argv[0];
     char err[512];
     uint64_t t0 = ob_mono_us();
     ob_textclass_t *m = ob_textclass_load(path, err, sizeof err);
