@@ -1182,10 +1182,10 @@ static void s_make_text(char *out, size_t outlen, uint32_t *seed, size_t label, 
     }
 }
 
-void ob_textclass_test(bool verbose)
+/* The synthetic corpus into docs[S_TEST_DOCS] (static storage). */
+static void s_test_corpus(ob_textclass_doc_t *docs)
 {
     static char titles[S_TEST_DOCS][128], contents[S_TEST_DOCS][512];
-    ob_textclass_doc_t docs[S_TEST_DOCS];
     uint32_t seed = 7;
     for (size_t i = 0; i < S_TEST_DOCS; i++) {
         size_t label = i % 3;
@@ -1193,37 +1193,15 @@ void ob_textclass_test(bool verbose)
         s_make_text(contents[i], sizeof contents[i], &seed, label, 12);
         docs[i] = (ob_textclass_doc_t) {titles[i], contents[i], s_labels[label]};
     }
-    ob_textclass_params_t params;
-    ob_textclass_params_default(&params);
-    params.bits = 16;
-    char err[256];
+}
 
-    /* training: labels in byte order, a version, deterministic bytes */
-    ob_textclass_t *model = ob_textclass_train(docs, S_TEST_DOCS, &params, err, sizeof err);
-    assert(model);
-    assert(ob_textclass_labels_count(model) == 3);
-    assert(strcmp(ob_textclass_label(model, 0), "劳动和社会保障") == 0);
-    assert(ob_textclass_has_label(model, "环境保护"));
-    assert(!ob_textclass_has_label(model, "交通运输"));
-    assert(strlen(ob_textclass_version(model)) == OB_TEXTCLASS_VERSION_LEN);
-    assert(ob_textclass_docs(model) == S_TEST_DOCS);
-    ob_textclass_t *again = ob_textclass_train(docs, S_TEST_DOCS, &params, err, sizeof err);
-    assert(again);
-    uint8_t *bytes1, *bytes2;
-    size_t len1, len2;
-    int rc = ob_textclass_serialize(model, &bytes1, &len1);
-    assert(rc == 0);
-    rc = ob_textclass_serialize(again, &bytes2, &len2);
-    assert(rc == 0);
-    assert(len1 == len2 && memcmp(bytes1, bytes2, len1) == 0);
-    free(bytes2);
-    ob_textclass_destroy(&again);
-    assert(again == NULL);
-    ob_textclass_destroy(&again);   /* twice is harmless */
-
-    /* prediction: a text it never saw, top-k ordered, probabilities sum to 1 */
+/* Prediction and explain of the model trained on the corpus. */
+static void s_test_predict(ob_textclass_t *model)
+{
     ob_textclass_guess_t top[5];
-    size_t n = ob_textclass_predict(model, "工资被拖欠", "公司拖欠工资三个月，社保也没有缴纳", top, 5);
+    size_t n;
+    /* prediction: a text it never saw, top-k ordered, probabilities sum to 1 */
+    n = ob_textclass_predict(model, "工资被拖欠", "公司拖欠工资三个月，社保也没有缴纳", top, 5);
     assert(n == 3);
     assert(strcmp(top[0].label, "劳动和社会保障") == 0);
     assert(top[0].prob > 0.5);
@@ -1259,6 +1237,16 @@ void ob_textclass_test(bool verbose)
     n = ob_textclass_explain(model, "工资被拖欠", "公司拖欠工资", "交通运输", grams, 8);
     assert(n == 0);
 
+}
+
+/* The file of the model: round trip, figures, refusals, save and load. */
+static void s_test_file(ob_textclass_t *model, const ob_textclass_params_t *params)
+{
+    char err[256];
+    uint8_t *bytes1, *bytes2;
+    size_t len1, len2;
+    int rc = ob_textclass_serialize(model, &bytes1, &len1);
+    assert(rc == 0);
     /* the file: a reload predicts the same, has the same version and bytes */
     ob_textclass_t *loaded = ob_textclass_load_mem(bytes1, len1, err, sizeof err);
     assert(loaded);
@@ -1273,7 +1261,7 @@ void ob_textclass_test(bool verbose)
     assert(rc == 0);
     assert(len1 == len2 && memcmp(bytes1, bytes2, len1) == 0);
     free(bytes2);
-    assert(ob_textclass_memory(loaded) > ((size_t) 1 << params.bits) * 4);
+    assert(ob_textclass_memory(loaded) > ((size_t) 1 << params->bits) * 4);
 
     /* the cross-validation figures travel with the file and change the version */
     char before[OB_TEXTCLASS_VERSION_LEN + 1];
@@ -1337,10 +1325,17 @@ void ob_textclass_test(bool verbose)
     loaded = ob_textclass_load(path, err, sizeof err);
     assert(!loaded && strstr(err, "cannot open"));
     free(bytes1);
-    ob_textclass_destroy(&model);
+}
 
+/* Training on two labels, and training refused. */
+static void s_test_train_edges(const ob_textclass_doc_t *docs, ob_textclass_params_t *params)
+{
+    char err[256];
+    ob_textclass_t *model;
+    ob_textclass_guess_t top[2];
+    size_t n;
     /* two labels: LIBLINEAR's one weight vector, both ways round */
-    model = ob_textclass_train(docs, 60, &params, err, sizeof err);   /* three labels */
+    model = ob_textclass_train(docs, 60, params, err, sizeof err);   /* three labels */
     assert(model);
     ob_textclass_destroy(&model);
     ob_textclass_doc_t two[S_TEST_DOCS];
@@ -1348,7 +1343,7 @@ void ob_textclass_test(bool verbose)
     for (size_t i = 0; i < S_TEST_DOCS; i++)
         if (i % 3 != 1)
             two[m++] = docs[i];
-    model = ob_textclass_train(two, m, &params, err, sizeof err);
+    model = ob_textclass_train(two, m, params, err, sizeof err);
     assert(model && ob_textclass_labels_count(model) == 2);
     n = ob_textclass_predict(model, "噪音", "污水排放，河道黑臭", top, 2);
     assert(n == 2 && strcmp(top[0].label, "环境保护") == 0 && top[0].prob > 0.5);
@@ -1357,11 +1352,50 @@ void ob_textclass_test(bool verbose)
     ob_textclass_destroy(&model);
 
     /* refusals: one label, bad parameters */
-    model = ob_textclass_train(docs, 1, &params, err, sizeof err);
+    model = ob_textclass_train(docs, 1, params, err, sizeof err);
     assert(!model && strstr(err, "two labels"));
-    params.ngram_max = 9;
-    model = ob_textclass_train(docs, S_TEST_DOCS, &params, err, sizeof err);
+    params->ngram_max = 9;
+    model = ob_textclass_train(docs, S_TEST_DOCS, params, err, sizeof err);
     assert(!model && strstr(err, "n-gram"));
+}
+
+void ob_textclass_test(bool verbose)
+{
+    ob_textclass_doc_t docs[S_TEST_DOCS];
+    s_test_corpus(docs);
+    ob_textclass_params_t params;
+    ob_textclass_params_default(&params);
+    params.bits = 16;
+    char err[256];
+
+    /* training: labels in byte order, a version, deterministic bytes */
+    ob_textclass_t *model = ob_textclass_train(docs, S_TEST_DOCS, &params, err, sizeof err);
+    assert(model);
+    assert(ob_textclass_labels_count(model) == 3);
+    assert(strcmp(ob_textclass_label(model, 0), "劳动和社会保障") == 0);
+    assert(ob_textclass_has_label(model, "环境保护"));
+    assert(!ob_textclass_has_label(model, "交通运输"));
+    assert(strlen(ob_textclass_version(model)) == OB_TEXTCLASS_VERSION_LEN);
+    assert(ob_textclass_docs(model) == S_TEST_DOCS);
+    ob_textclass_t *again = ob_textclass_train(docs, S_TEST_DOCS, &params, err, sizeof err);
+    assert(again);
+    uint8_t *bytes1, *bytes2;
+    size_t len1, len2;
+    int rc = ob_textclass_serialize(model, &bytes1, &len1);
+    assert(rc == 0);
+    rc = ob_textclass_serialize(again, &bytes2, &len2);
+    assert(rc == 0);
+    assert(len1 == len2 && memcmp(bytes1, bytes2, len1) == 0);
+    free(bytes2);
+    ob_textclass_destroy(&again);
+    assert(again == NULL);
+    ob_textclass_destroy(&again);   /* twice is harmless */
+
+    free(bytes1);
+    s_test_predict(model);
+    s_test_file(model, &params);
+    ob_textclass_destroy(&model);
+    s_test_train_edges(docs, &params);
     if (verbose)
         printf("textclass: %zu synthetic texts\n", (size_t) S_TEST_DOCS);
 }

@@ -667,11 +667,11 @@ static ob_trainset_t *s_try(const char *text, ob_trainset_format_t format,
     return ob_trainset_parse(text, strlen(text), format, opts, s_collect, seen);
 }
 
-void ob_trainset_test(bool verbose)
+/* CSV that parses: quoting, line breaks in fields, line numbers. */
+static void s_test_csv(void)
 {
     s_seen_t seen;
     ob_trainset_opts_t opts = {.min_per_label = 2};
-
     /* CSV: BOM, CRLF, quoted commas, doubled quotes, a line break in a
        field, a blank line; each text knows the line it starts on */
     const char *csv = "\xef\xbb\xbfid,subject,body,label\r\n"
@@ -693,6 +693,14 @@ void ob_trainset_test(bool verbose)
     ob_trainset_destroy(&set);
     ob_trainset_destroy(&set);
 
+}
+
+/* CSV problems, the label checks, the cap on problems shown. */
+static void s_test_csv_problems(void)
+{
+    s_seen_t seen;
+    ob_trainset_opts_t opts = {.min_per_label = 2};
+    ob_trainset_t *set;
     /* CSV problems, each with its line; the file is refused whole */
     const char *bad = "subject,body,label\n"
                       "a,b\"c,城乡建设\n"              /* 2: stray quote */
@@ -743,6 +751,14 @@ void ob_trainset_test(bool verbose)
     assert(!set && seen.n == OB_TRAINSET_ERRORS_SHOWN + 1);
     assert(strstr(seen.text, "20 more problems not shown (40 in all)"));
 
+}
+
+/* JSON Lines, and a set filled by hand. */
+static void s_test_jsonl(void)
+{
+    s_seen_t seen;
+    ob_trainset_opts_t opts = {.min_per_label = 2};
+    ob_trainset_t *set;
     /* JSON Lines: strings, a category path, blank lines; problems by line */
     const char *jsonl = "{\"title\":\"路灯\",\"content\":\"不亮\",\"label\":\"城乡建设\"}\n"
                         "\n"
@@ -778,6 +794,13 @@ void ob_trainset_test(bool verbose)
     assert(ob_trainset_check(set, &opts, s_collect, &seen) == 1);
     assert(strstr(seen.text, "300: label 'b' has 1 example"));
     ob_trainset_destroy(&set);
+}
+
+void ob_trainset_test(bool verbose)
+{
+    s_test_csv();
+    s_test_csv_problems();
+    s_test_jsonl();
     if (verbose)
         printf("trainset: ok\n");
 }
