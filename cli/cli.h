@@ -95,6 +95,8 @@ int cmd_keys(const cli_opts_t *opts, int argc, char **argv);
 int cmd_admin(const cli_opts_t *opts, int argc, char **argv);
 int cmd_demo(const cli_opts_t *opts, int argc, char **argv);
 int cmd_rules(const cli_opts_t *opts, int argc, char **argv);
+int cmd_rules_learn(const cli_opts_t *opts, int argc, char **argv);  /* cli/cmd_learn.c */
+int cmd_rules_model(const cli_opts_t *opts, int argc, char **argv);  /* cli/cmd_learn.c */
 int cmd_watch(const cli_opts_t *opts, int argc, char **argv);
 int cmd_dead(const cli_opts_t *opts, int argc, char **argv);
 

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "ob_json.h"
 #include "ob_rules.h"
+#include "ob_util.h"
 #include "ob_wire.h"
 #include <getopt.h>
 
@@ -25,13 +26,17 @@ static const char s_rules_usage[] =
     "    orderbus rules test FILE --order ORDER.json [--json]\n"
     "    orderbus rules test FILE --batch ORDERS.jsonl [--explain] [--json]\n"
     "    orderbus rules reload\n"
+    "    orderbus rules learn --from FILE|--from-store DIR --out MODEL (see rules learn --help)\n"
+    "    orderbus rules model MODEL [--title T] [--content C] (see rules model --help)\n"
     "\n"
     "DESCRIPTION\n"
     "    check   validates each rule file whole and prints one line per problem,\n"
     "            FILE:LINE:COLUMN: error: MESSAGE or ...: warning: MESSAGE (rules that\n"
     "            can never decide; rules of one priority with different decisions that\n"
     "            one order can match both of; FILE: warning: for categories that no\n"
-    "            taxonomy checks). Exit 1 when any file has an error.\n"
+    "            taxonomy checks). Exit 1 when any file has an error. For a file\n"
+    "            naming a model (`model:`): its version, labels, threshold, memory and\n"
+    "            the load time, on stderr.\n"
     "    test    routes an order (JSON as for `orderbus submit`) with FILE: the decision,\n"
     "            and for every rule whether it matches or the condition that fails.\n"
     "            --batch routes one order per line; keys starting with '_' are copied\n"
@@ -73,15 +78,35 @@ static void s_diag(void *arg, bool warning, const char *path, size_t line, size_
         printf("%s: %s: %s\n", path, warning ? "warning" : "error", message);
 }
 
+/* For a valid file naming a model: what the model is and costs, on stderr. */
+static void s_check_model(const char *path)
+{
+    char err[1024];
+    uint64_t t0 = ob_mono_us();
+    ob_rules_t *rules = ob_rules_load(path, err, sizeof err);
+    double ms = (double) (ob_mono_us() - t0) / 1000.0;
+    ob_textclass_t *model = rules ? ob_rules_model(rules) : NULL;
+    if (model)
+        fprintf(stderr, "%s: model %s (version %s): %zu labels, threshold %.3f, %.1f MiB; rules "
+                        "and model loaded in %.1f ms\n",
+                path, ob_rules_model_file(rules), ob_textclass_version(model),
+                ob_textclass_labels_count(model), ob_rules_model_threshold(rules),
+                (double) ob_textclass_memory(model) / 1048576.0, ms);
+    ob_rules_destroy(&rules);
+}
+
 static int s_check(const cli_opts_t *opts, int argc, char **argv)
 {
     if (argc < 1)
         return cli_usage_error("rules check", "missing FILE");
     s_check_t check = {0, 0, opts->json ? json_array() : NULL};
     int failed = 0;
-    for (int i = 0; i < argc; i++)
+    for (int i = 0; i < argc; i++) {
         if (ob_rules_check(argv[i], s_diag, &check) > 0)
             failed++;
+        else
+            s_check_model(argv[i]);
+    }
     if (check.list)
         cli_print_json(json_pack("{s:o, s:i, s:i}", "problems", check.list, "errors",
                                  check.errors, "warnings", check.warnings),
@@ -127,8 +152,9 @@ static json_t *s_route_json(const ob_route_t *r)
     char sign[16], reply[16];
     s_duration(sign, sizeof sign, r->sign_within);
     s_duration(reply, sizeof reply, r->reply_within);
-    return json_pack("{s:b, s:o, s:o, s:s, s:o, s:i, s:b, s:o, s:o, s:o, s:o, "
+    return json_pack("{s:s, s:b, s:o, s:o, s:s, s:o, s:i, s:b, s:o, s:o, s:o, s:o, "
                      "s:s, s:s, s:s}",
+                     "decided_by", r->decided ? "rule" : r->by_model ? "model" : "none",
                      "matched", r->decided, "rule_id", s_str_or_null(r->rule_id), "lead",
                      r->matched ? json_string(r->dept) : json_null(), "decision",
                      ob_decision_name(r->decision), "assist", assist, "priority",
@@ -151,6 +177,65 @@ static json_t *s_explain_json(const ob_rule_explain_t *items, size_t n)
     return list;
 }
 
+#define S_NGRAMS 8   /* n-grams shown for the model's label */
+
+/* What the model said of the order (null when it was not asked):
+   version, probability, threshold, whether it decided, the suggestions,
+   and with `wo` the n-grams that weighed most for its top label. */
+static json_t *s_model_json(ob_rules_t *rules, const ob_route_t *r, const ob_workorder_t *wo)
+{
+    if (!r->model_version[0])
+        return json_null();
+    json_t *sugg = json_array();
+    for (size_t i = 0; i < r->n_suggest; i++)
+        json_array_append_new(sugg, json_pack("{s:s, s:o, s:f}", "label", r->suggest[i].label,
+                                              "dept", s_str_or_null(r->suggest[i].dept),
+                                              "prob", r->suggest[i].prob));
+    json_t *doc = json_pack("{s:s, s:s, s:f, s:f, s:b, s:o}", "file",
+                            ob_rules_model_file(rules), "version", r->model_version, "prob",
+                            r->model_prob, "threshold", r->model_threshold, "decided",
+                            r->by_model, "suggestions", sugg);
+    if (wo && r->n_suggest) {
+        ob_textclass_gram_t g[S_NGRAMS];
+        size_t n = ob_textclass_explain(ob_rules_model(rules), wo->title, wo->content,
+                                        r->suggest[0].label, g, S_NGRAMS);
+        json_t *grams = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(grams, json_pack("{s:s, s:s, s:f}", "gram", g[i].gram, "field",
+                                                   g[i].title ? "title" : "content", "weight",
+                                                   g[i].weight));
+        json_object_set_new(doc, "ngrams", grams);
+    }
+    return doc;
+}
+
+/* The model's lines of `rules test --order` (nothing when not asked). */
+static void s_print_model(ob_rules_t *rules, const ob_route_t *r, const ob_workorder_t *wo)
+{
+    if (!r->model_version[0])
+        return;
+    printf("model:      %s (version %s): %s '%s', probability %.3f %s threshold %.3f\n",
+           ob_rules_model_file(rules), r->model_version, r->by_model ? "decided" : "unsure of",
+           r->n_suggest ? r->suggest[0].label : "-", r->model_prob,
+           r->model_prob >= r->model_threshold ? ">=" : "<", r->model_threshold);
+    if (r->by_model && r->rule_id[0])
+        printf("via rule:   %s (the rule that dispatches '%s')\n", r->rule_id,
+               r->suggest[0].label);
+    for (size_t i = 0; i < r->n_suggest; i++)
+        printf("%s%zu. %s -> %s, %.3f\n", i ? "            " : "suggested:  ", i + 1,
+               r->suggest[i].label, r->suggest[i].dept[0] ? r->suggest[i].dept : "(no department)",
+               r->suggest[i].prob);
+    ob_textclass_gram_t g[S_NGRAMS];
+    size_t n = r->n_suggest ? ob_textclass_explain(ob_rules_model(rules), wo->title, wo->content,
+                                                   r->suggest[0].label, g, S_NGRAMS)
+                            : 0;
+    printf("n-grams:    ");
+    for (size_t i = 0; i < n; i++)
+        printf("%s%s (%s %.3f)", i ? ", " : "", g[i].gram, g[i].title ? "title" : "content",
+               g[i].weight);
+    printf("%s\n", n ? "" : "none the model knows");
+}
+
 static void s_print_dept(ob_rules_t *rules, const char *id)
 {
     const char *name = ob_rules_dept_lookup(rules, id);
@@ -159,7 +244,7 @@ static void s_print_dept(ob_rules_t *rules, const char *id)
 
 /* Human output of one routing with the explanation of every rule. */
 static void s_print_explain(ob_rules_t *rules, const char *file, const ob_route_t *r,
-                            const ob_rule_explain_t *items, size_t n)
+                            const ob_rule_explain_t *items, size_t n, const ob_workorder_t *wo)
 {
     printf("rules:      %s (version %s, %zu rule%s)\n", file, ob_rules_version(rules), n,
            n == 1 ? "" : "s");
@@ -190,6 +275,7 @@ static void s_print_explain(ob_rules_t *rules, const char *file, const ob_route_
             if (strcmp(items[i].rule_id, r->rule_id) == 0)
                 printf("rule:       %s (line %zu, priority %ld)\n", r->rule_id, items[i].line,
                        items[i].priority);
+    s_print_model(rules, r, wo);
     if (r->recused[0])
         printf("recusal:    %s removed: the order complains about it\n", r->recused);
     for (size_t i = 0; i < r->n_assist; i++) {
@@ -271,11 +357,12 @@ static int s_test_one(const cli_opts_t *opts, ob_rules_t *rules, const char *fil
     n = ob_rules_explain(rules, wo, &route, items, n);
     if (opts->json) {
         json_t *doc = s_route_json(&route);
+        json_object_set_new(doc, "model", s_model_json(rules, &route, wo));
         json_object_set_new(doc, "rules", s_explain_json(items, n));
         rc = cli_print_json(doc, false);
     }
     else
-        s_print_explain(rules, file, &route, items, n);
+        s_print_explain(rules, file, &route, items, n, wo);
     free(items);
     orderbus__v1__work_order__free_unpacked(wo, NULL);
     return rc;
@@ -287,6 +374,31 @@ static bool s_blank(const char *s)
         if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
             return false;
     return true;
+}
+
+/* The human line of one order of --batch: the decision and who made it;
+   for manual, the model's suggestions; with --explain, why the rules that
+   do not match do not. */
+static void s_print_batch_line(size_t lineno, const ob_route_t *r,
+                               const ob_rule_explain_t *items, size_t nitems)
+{
+    char by_model[OB_ROUTE_LABEL_MAX + 64];
+    snprintf(by_model, sizeof by_model, " by the model ('%s', %.3f)",
+             r->n_suggest ? r->suggest[0].label : "", r->model_prob);
+    printf("%zu: %s%s%s%s%s\n", lineno, ob_decision_name(r->decision), r->matched ? " " : "",
+           r->matched ? r->dept : "",
+           r->decided    ? " by rule "
+           : r->by_model ? by_model
+                         : " (no rule matched)",
+           r->decided ? r->rule_id : "");
+    for (size_t i = 0; !r->decided && !r->by_model && i < r->n_suggest; i++)
+        printf("    suggestion %zu: %s -> %s, %.3f\n", i + 1, r->suggest[i].label,
+               r->suggest[i].dept[0] ? r->suggest[i].dept : "(no department)",
+               r->suggest[i].prob);
+    for (size_t i = 0; i < nitems; i++)
+        if (!items[i].matched)
+            printf("    %s (line %zu, priority %ld): no: %s\n", items[i].rule_id, items[i].line,
+                   items[i].priority, items[i].why);
 }
 
 /* One order per line; see router-rules/README.md for the JSON lines.
@@ -336,6 +448,7 @@ static int s_test_batch(const cli_opts_t *opts, ob_rules_t *rules, const char *p
         }
         json_decref(obj);
         ob_route_t route;
+        json_t *model = NULL;   /* --json: what the model said (n-grams with --explain) */
         nitems = 0;
         if (wo) {
             if (explain)
@@ -343,6 +456,8 @@ static int s_test_batch(const cli_opts_t *opts, ob_rules_t *rules, const char *p
             else
                 ob_rules_route(rules, wo, &route);
             counts[route.decision]++;
+            if (opts->json)
+                model = s_model_json(rules, &route, explain ? wo : NULL);
             orderbus__v1__work_order__free_unpacked(wo, NULL);
         }
         else
@@ -354,6 +469,8 @@ static int s_test_batch(const cli_opts_t *opts, ob_rules_t *rules, const char *p
                                           "lead", "decision", "error", "error", err);
             json_object_update(out, body);
             json_decref(body);
+            if (model)
+                json_object_set_new(out, "model", model);
             if (explain)
                 json_object_set_new(out, "rules", s_explain_json(items, nitems));
             json_object_update(out, echo);
@@ -363,16 +480,8 @@ static int s_test_batch(const cli_opts_t *opts, ob_rules_t *rules, const char *p
             free(dump);
             json_decref(out);
         }
-        else if (wo) {
-            printf("%zu: %s%s%s%s%s\n", lineno, ob_decision_name(route.decision),
-                   route.matched ? " " : "", route.matched ? route.dept : "",
-                   route.decided ? " by rule " : " (no rule matched)",
-                   route.decided ? route.rule_id : "");
-            for (size_t i = 0; i < nitems; i++)
-                if (!items[i].matched)
-                    printf("    %s (line %zu, priority %ld): no: %s\n", items[i].rule_id,
-                           items[i].line, items[i].priority, items[i].why);
-        }
+        else if (wo)
+            s_print_batch_line(lineno, &route, items, nitems);
         else
             printf("%zu: error: %s\n", lineno, err);
         json_decref(echo);
@@ -496,6 +605,10 @@ int cmd_rules(const cli_opts_t *opts, int argc, char **argv)
     }
     if (strcmp(sub, "test") == 0)
         return s_test(opts, argc - 1, argv + 1);
+    if (strcmp(sub, "learn") == 0)
+        return cmd_rules_learn(opts, argc - 1, argv + 1);
+    if (strcmp(sub, "model") == 0)
+        return cmd_rules_model(opts, argc - 1, argv + 1);
     if (strcmp(sub, "reload") == 0) {
         cli_opts_t o = *opts;
         for (int i = 2; i < argc; i++) {

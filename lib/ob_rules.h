@@ -21,12 +21,15 @@
 
 #include "ob_common.h"
 #include "ob_calendar.h"
+#include "ob_textclass.h"
 
 #define OB_RULE_ID_MAX 64
 #define OB_RULES_VERSION_MAX 129   /* the file's `version:`, NUL included */
 #define OB_ROUTE_ASSIST_MAX 16     /* assisting departments in one decision */
 #define OB_ROUTE_TEXT_MAX 512      /* reject reason, manual reason, transfer reason */
 #define OB_ROUTE_REFERRAL_MAX 64
+#define OB_ROUTE_SUGGEST_MAX 3     /* the model's suggestions in one decision */
+#define OB_ROUTE_LABEL_MAX (OB_TEXTCLASS_LABEL_MAX + 1)
 
 typedef struct ob_rules ob_rules_t;
 
@@ -65,6 +68,21 @@ typedef struct {
     char site_name[OB_ROUTE_TEXT_MAX];     /* its display name */
     char recused[OB_DEPT_MAX];   /* non-empty: recusal applied, this department was
                                     named by target_org and removed from the decision */
+
+    /* The routing model (a rule set with `model:`), asked when no rule
+       decided: by_model true when it decided (a dispatch), else the order
+       is manual and the suggestions are for the dispatcher. */
+    bool by_model;               /* the model decided: suggest[0] at model_prob >= threshold */
+    char model_version[OB_TEXTCLASS_VERSION_LEN + 1];  /* non-empty: the model was asked */
+    double model_prob;           /* the top label's probability */
+    double model_threshold;      /* the threshold it was held to */
+    size_t n_suggest;            /* most probable first */
+    struct {
+        char label[OB_ROUTE_LABEL_MAX];  /* the model's label: a category path or a
+                                            department id */
+        char dept[OB_DEPT_MAX];          /* the department the rules give it; "" when none */
+        double prob;
+    } suggest[OB_ROUTE_SUGGEST_MAX];
 } ob_route_t;
 
 /* Loads and validates a rule file (and the taxonomy and GeoJSON files it
@@ -106,6 +124,21 @@ void ob_rules_default_deadlines(ob_rules_t *self, ob_limit_t *sign, ob_limit_t *
    its display name or the recusal section's names), so that `dept` must
    not handle it (also for a dispatcher's manual routing). */
 bool ob_rules_recused(ob_rules_t *self, const ob_workorder_t *order, const char *dept);
+
+/* --- the routing model --------------------------------------------------- */
+
+/* The model the file names (`model:`), loaded and checked with the rules:
+   borrowed, NULL when the file names none. Its labels are departments of
+   the file or categories its rules dispatch (a model whose labels are
+   neither refuses the whole set). */
+ob_textclass_t *ob_rules_model(ob_rules_t *self);
+
+/* The threshold the model is held to: the file's `threshold:`, else the
+   one the model was trained with. */
+double ob_rules_model_threshold(ob_rules_t *self);
+
+/* The model file as the rule file names it (NULL: none). */
+const char *ob_rules_model_file(ob_rules_t *self);
 
 /* --- explaining (orderbus rules test) ----------------------------------- */
 

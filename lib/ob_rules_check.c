@@ -621,7 +621,8 @@ static int s_warning_cmp(const void *x, const void *y)
 }
 
 /* Reports, as warnings: categories that no taxonomy checked (file level),
-   then shadowed rules and rules of one priority with different decisions
+   a catch-all rule that leaves the file's model nothing to decide, then
+   shadowed rules and rules of one priority with different decisions
    that one order can match both of, in file order. Two rules are left
    alone only when they provably never match the same order (s_disjoint);
    "overlaps" when they have the same kinds of conditions with values that
@@ -633,6 +634,17 @@ static void s_lint(const ob_rules_t *self, const char *path, ob_rules_diag_fn *f
            "categories are not checked against a taxonomy: the file names no 'taxonomy:' "
            "and there is no " S_TAXONOMY_BESIDE " beside it (write 'taxonomy: false' when "
            "its categories are not the taxonomy's)");
+    for (size_t r = 0; self->model && r < self->nrules; r++)
+        if (!self->rules[r].when) {
+            char msg[512];
+            snprintf(msg, sizeof msg,
+                     "the model '%s' is never asked: rule '%s' matches every order (a "
+                     "catch-all); give it a `when`, or remove it and let the model and "
+                     "manual routing take what no rule decides",
+                     self->model_file, self->rules[r].id);
+            fn(arg, true, path, self->rules[r].line, self->rules[r].col, msg);
+            break;
+        }
     s_lint_t lint = {.self = self};
     s_warning_t *warn = calloc(self->nrules ? self->nrules : 1, sizeof *warn);
     size_t nwarn = 0;

@@ -9,6 +9,7 @@
 #include "ob_rules.h"
 #include "ob_geo.h"
 #include "ob_match.h"
+#include "ob_yamltree.h"
 
 #define S_MAX_FILE     (16 * 1024 * 1024) /* bytes in a rule file */
 #define S_MAX_NODES    (1024 * 1024)      /* YAML nodes in a rule file */
@@ -179,6 +180,10 @@ struct ob_rules {
     s_catgate_t *catgates; /* sorted by level */
     size_t ncatgates;
     uint32_t *cat_rules;
+    /* the routing model (ob_rules_model.c) */
+    ob_textclass_t *model;    /* `model:`, NULL: none */
+    char *model_file;         /* as written */
+    double model_threshold;   /* `threshold:`, else the model's own */
 };
 
 /* --- shared between the three files ------------------------------------- */
@@ -196,5 +201,18 @@ bool ob_rules_strs_has(char **strs, size_t n, const char *s);
 /* True when `minute` of the day lies in one of the HOURS ranges of c.
    (ob_rules_route.c) */
 bool ob_rules_hours_has(const s_cond_t *c, int minute);
+
+/* Loads the model a rule file names (`model:` node, at `path` resolved
+   beside the rule file) and its `threshold:` (node or NULL), after the
+   rules: a label must be a department of the file or a category its rules
+   dispatch. Returns 0, or -1 with the error at the node. (ob_rules_model.c) */
+int ob_rules_model_load(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *model,
+                        const ob_yamlnode_t *threshold, const char *path);
+void ob_rules_model_free(ob_rules_t *self);
+
+/* The department the rules dispatch an order to that has category path
+   `label` ("a/b") and nothing else; NULL when no rule dispatches it.
+   (ob_rules_route.c) */
+const char *ob_rules_category_dept(const ob_rules_t *self, const char *label);
 
 #endif

@@ -1257,6 +1257,30 @@ out:
     return rc;
 }
 
+/* `model:` (a file beside the rule file) and its `threshold:`, after the
+   rules: the model's labels are checked against them. */
+static int s_load_model(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *model,
+                        const ob_yamlnode_t *threshold)
+{
+    const char *rel;
+    if (!model) {
+        if (threshold)
+            return ob_yamlctx_fail_at(ctx, threshold, "threshold without a model: name the "
+                                                      "model file with `model:`");
+        return 0;
+    }
+    if (ob_yamlctx_string(ctx, model, "model", 4096, &rel))
+        return -1;
+    char *path = s_relative(ctx, rel);
+    if (!path || !(self->model_file = strdup(rel))) {
+        free(path);
+        return ob_yamlctx_fail_at(ctx, model, "out of memory");
+    }
+    int rc = ob_rules_model_load(ctx, self, model, threshold, path);
+    free(path);
+    return rc;
+}
+
 static int s_build(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *root)
 {
     if (!root || ob_yamlnode_is_null(root))
@@ -1267,11 +1291,12 @@ static int s_build(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *roo
                                   "a rule file must be a mapping with version, "
                                   "departments and rules");
     enum { F_VERSION, F_TIMEZONE, F_DEPTS, F_DEFAULTS, F_RULES, F_TAXONOMY, F_SITES,
-           F_RECUSAL, F_N };
+           F_RECUSAL, F_MODEL, F_THRESHOLD, F_N };
     ob_yamlfield_t f[F_N] = {{"version", NULL, NULL},     {"timezone", NULL, NULL},
                              {"departments", NULL, NULL}, {"defaults", NULL, NULL},
                              {"rules", NULL, NULL},       {"taxonomy", NULL, NULL},
-                             {"sites", NULL, NULL},       {"recusal", NULL, NULL}};
+                             {"sites", NULL, NULL},       {"recusal", NULL, NULL},
+                             {"model", NULL, NULL},       {"threshold", NULL, NULL}};
     const char *version;
     if (ob_yamlctx_fields(ctx, root, "the rule file", f, F_N)
         || ob_yamlctx_require(ctx, root, &f[F_VERSION], "the rule file")
@@ -1300,7 +1325,7 @@ static int s_build(ob_yamlctx_t *ctx, ob_rules_t *self, const ob_yamlnode_t *roo
         qsort(self->rules, self->nrules, sizeof *self->rules, s_rule_cmp);
     if (ob_match_compile(self->match) || s_build_gates(self))
         return ob_yamlctx_fail_at(ctx, root, "out of memory");
-    return 0;
+    return s_load_model(ctx, self, f[F_MODEL].val, f[F_THRESHOLD].val);
 }
 
 /* Reads the whole file, refusing anything larger than S_MAX_FILE. Returns
@@ -1472,6 +1497,7 @@ void ob_rules_destroy(ob_rules_t **self_p)
     }
     free(self->areas);
     ob_match_destroy(&self->match);
+    ob_rules_model_free(self);
     free(self->pat_start);
     free(self->pat_rules);
     free(self->catgates);

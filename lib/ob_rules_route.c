@@ -634,7 +634,109 @@ static void s_scan(const ob_rules_t *self, const ob_workorder_t *order, s_scan_t
     s_eval_init(self, order, &sc->ev, sc->seen, sc->tseen, sc->ids, &sc->nids);
 }
 
-/* Routes by the first matching rule in priority order (see ob_rules.h). */
+/* --- the routing model ---------------------------------------------------- */
+
+/* The rule that decides the scanned order as if its category were the
+   path `label` ("a/b"; its text and every other field unchanged): NULL
+   when none. The text is not scanned again. */
+static const s_rule_t *s_pick_as(const ob_rules_t *self, s_scan_t *sc, const char *label)
+{
+    char buf[OB_ROUTE_LABEL_MAX];
+    char *levels[S_MAX_LEVELS];
+    size_t n = 0;
+    s_copy(buf, sizeof buf, label);
+    for (char *p = buf, *save = NULL, *level; n < S_MAX_LEVELS
+                                               && (level = strtok_r(p, "/", &save)); p = NULL)
+        levels[n++] = level;
+    ob_workorder_t copy = *sc->ev.order;
+    copy.category = levels;
+    copy.n_category = n;
+    const ob_workorder_t *order = sc->ev.order;
+    sc->ev.order = &copy;
+    const s_rule_t *hit = s_pick(self, &sc->ev, sc->ids, sc->nids);
+    sc->ev.order = order;
+    return hit;
+}
+
+/* The department a model label leads to for the scanned order: the label
+   itself when it is a department of the file, else the lead of the rule
+   that dispatches an order of that category (*hit: that rule). NULL when
+   neither. */
+static const char *s_label_dept(const ob_rules_t *self, s_scan_t *sc, const char *label,
+                                const s_rule_t **hit)
+{
+    *hit = NULL;
+    for (size_t i = 0; i < self->ndepts; i++)
+        if (strcmp(self->depts[i].id, label) == 0)
+            return self->depts[i].id;
+    *hit = s_pick_as(self, sc, label);
+    return *hit && (*hit)->decision == OB_DECISION_DISPATCH ? (*hit)->lead : NULL;
+}
+
+/* No rule decided: the model's turn. Above the threshold it dispatches
+   (through the rule of its category, or to its department; recusal still
+   applies); below it, or when its label leads nowhere, the order is
+   manual. Either way the suggestions are filled in. */
+static void s_model_decide(const ob_rules_t *self, s_scan_t *sc, ob_route_t *out)
+{
+    const ob_workorder_t *order = sc->ev.order;
+    ob_textclass_guess_t g[OB_ROUTE_SUGGEST_MAX];
+    const s_rule_t *hit[OB_ROUTE_SUGGEST_MAX] = {NULL};
+    const char *dept[OB_ROUTE_SUGGEST_MAX] = {NULL};
+    size_t n = ob_textclass_predict(self->model, order->title, order->content, g,
+                                    OB_ROUTE_SUGGEST_MAX);
+    for (size_t i = 0; i < n; i++)
+        dept[i] = s_label_dept(self, sc, g[i].label, &hit[i]);
+    bool route = n && g[0].prob >= self->model_threshold && dept[0];
+    s_rule_t as_dept;   /* a department label: dispatch as a rule without settings would */
+    memset(&as_dept, 0, sizeof as_dept);
+    as_dept.decision = OB_DECISION_DISPATCH;
+    if (route && !hit[0])
+        s_copy(as_dept.lead, sizeof as_dept.lead, dept[0]);
+    s_decide(self, route ? (hit[0] ? hit[0] : &as_dept) : NULL, &sc->ev, out);
+    out->decided = false;   /* no rule matched the order as it came */
+    out->by_model = route && out->decision == OB_DECISION_DISPATCH;
+    if (!route && n && g[0].prob < self->model_threshold)
+        snprintf(out->reason, sizeof out->reason,
+                 "no rule matched and the model is unsure: %.3f for '%s', threshold %.3f",
+                 g[0].prob, g[0].label, self->model_threshold);
+    else if (!route && n)
+        snprintf(out->reason, sizeof out->reason,
+                 "no rule matched and the rules dispatch no order of the model's label '%s'",
+                 g[0].label);
+    s_copy(out->model_version, sizeof out->model_version, ob_textclass_version(self->model));
+    out->model_prob = n ? g[0].prob : 0;
+    out->model_threshold = self->model_threshold;
+    out->n_suggest = n;
+    for (size_t i = 0; i < n; i++) {
+        s_copy(out->suggest[i].label, sizeof out->suggest[i].label, g[i].label);
+        s_copy(out->suggest[i].dept, sizeof out->suggest[i].dept, dept[i]);
+        out->suggest[i].prob = g[i].prob;
+    }
+}
+
+/* The deciding rule, or the model when none decides and the set has one. */
+static void s_route_scanned(const ob_rules_t *self, s_scan_t *sc, ob_route_t *out)
+{
+    const s_rule_t *hit = s_pick(self, &sc->ev, sc->ids, sc->nids);
+    if (!hit && self->model)
+        s_model_decide(self, sc, out);
+    else
+        s_decide(self, hit, &sc->ev, out);
+}
+
+const char *ob_rules_category_dept(const ob_rules_t *self, const char *label)
+{
+    ob_workorder_t order = ORDERBUS__V1__WORK_ORDER__INIT;
+    s_scan_t sc;
+    s_scan(self, &order, &sc);
+    const s_rule_t *hit = s_pick_as(self, &sc, label);
+    free(sc.ev.target);
+    return hit && hit->decision == OB_DECISION_DISPATCH ? hit->lead : NULL;
+}
+
+/* Routes by the first matching rule in priority order, then the model
+   (see ob_rules.h). */
 int ob_rules_route(ob_rules_t *self, const ob_workorder_t *order, ob_route_t *out)
 {
     assert(self);
@@ -642,7 +744,7 @@ int ob_rules_route(ob_rules_t *self, const ob_workorder_t *order, ob_route_t *ou
     assert(out);
     s_scan_t sc;
     s_scan(self, order, &sc);
-    s_decide(self, s_pick(self, &sc.ev, sc.ids, sc.nids), &sc.ev, out);
+    s_route_scanned(self, &sc, out);
     free(sc.ev.target);
     return 0;
 }
@@ -655,7 +757,7 @@ size_t ob_rules_explain(ob_rules_t *self, const ob_workorder_t *order, ob_route_
     s_scan_t sc;
     s_scan(self, order, &sc);
     if (route)
-        s_decide(self, s_pick(self, &sc.ev, sc.ids, sc.nids), &sc.ev, route);
+        s_route_scanned(self, &sc, route);
     size_t n = 0;
     for (size_t r = 0; r < self->nrules && n < nitems; r++, n++) {
         const s_rule_t *rule = &self->rules[r];

@@ -53,5 +53,6 @@ echo "\$ $BUILD/bin/ob_storebench $SITE"
 run --window 1 --orders "$N1"
 run --window 256 --orders "$N256"
 echo; "$HERE/routebench.sh" || rc=$?
+echo; "$HERE/modelbench.sh" || rc=$?
 echo
 exit "$rc"

@@ -18,6 +18,8 @@
 #include "ob_calendar.h"
 #include "ob_match.h"
 #include "ob_geo.h"
+#include "ob_textclass.h"
+#include "ob_trainset.h"
 #include "ob_yamltree.h"
 #include "../nodes/node_inbox.h"
 #include "../nodes/node_link.h"
@@ -38,6 +40,7 @@ static const struct {
     {"text", ob_text_test},
     {"node_inbox", node_inbox_test}, {"node_link", node_link_test},
     {"broker_order", broker_order_test},
+    {"textclass", ob_textclass_test}, {"trainset", ob_trainset_test},
 };
 
 int main(int argc, char **argv)
