@@ -33,6 +33,22 @@ int broker_route(broker_t *self, const broker_req_t *req)
         return -found;
     char err[300];
     const char *dept = r->dept ? r->dept : "";
+    if (r->suggestion) {   /* the routing model's suggestion N, as the dispatcher saw it */
+        if (*dept)
+            return broker_answer_refuse(self, req, rec, C(ERR_BAD_REQUEST),
+                                        "route takes a department or a suggestion, not both");
+        if (r->suggestion > rec->n_suggestions) {
+            snprintf(err, sizeof err, "the order has %zu suggestion%s, no suggestion %u",
+                     rec->n_suggestions, rec->n_suggestions == 1 ? "" : "s", r->suggestion);
+            return broker_answer_refuse(self, req, rec, C(ERR_NOT_FOUND), err);
+        }
+        dept = rec->suggestions[r->suggestion - 1]->dept;
+        if (!*dept) {
+            snprintf(err, sizeof err, "suggestion %u names no department (its label leads to "
+                     "none in the rules): route it with --dept", r->suggestion);
+            return broker_answer_refuse(self, req, rec, C(ERR_BAD_REQUEST), err);
+        }
+    }
     if (!*dept || strlen(dept) >= OB_DEPT_MAX)
         return broker_answer_refuse(self, req, rec, C(ERR_BAD_REQUEST), "route needs a department");
     if (ob_field_check(OB_FIELD_NOTE, NULL, r->note, false, err, sizeof err))
@@ -69,8 +85,16 @@ int broker_route(broker_t *self, const broker_req_t *req)
     }
     ob_limit_t sign, reply;
     s_default_limits(self, &sign, &reply);
+    char accepted[OB_ROUTE_LABEL_MAX + 128];
+    const char *note = r->note;
+    if (r->suggestion && (!note || !*note)) {
+        const Orderbus__V1__RouteSuggestion *sg = rec->suggestions[r->suggestion - 1];
+        snprintf(accepted, sizeof accepted, "the routing model's suggestion %u accepted: %s "
+                 "(p=%.2f)", r->suggestion, sg->label, sg->prob);
+        note = accepted;
+    }
     ob_fsm_ctx_t ctx = {.role = req->role, .who = req->who, .now_ms = broker_now_ms(self),
-                        .note = r->note, .dept = dept, .rule_id = "manual"};
+                        .note = note, .dept = dept, .rule_id = "manual"};
     broker_order_deadlines(self, &ctx, sign, reply);
     broker_set_str(&rec->rules_version, "");   /* a person decided, not a rule set */
     ob_errcode_t code;

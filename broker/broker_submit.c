@@ -54,6 +54,34 @@ static int s_register(broker_t *self, const broker_req_t *req, ob_record_t *rec,
                                            NULL, NULL);
 }
 
+/* The routing model's part of a decision, kept with the order: its
+   version, and for an order it left to a dispatcher its suggestions (the
+   dispatcher accepts one with `route ID --suggestion N`). */
+static int s_model_fields(ob_record_t *rec, const ob_route_t *route)
+{
+    if (!*route->model_version)
+        return 0;
+    int rc = ob_order_set_str(&rec->model_version, route->model_version);
+    if (rc || route->by_model || !route->n_suggest)
+        return rc;
+    Orderbus__V1__RouteSuggestion **list = calloc(route->n_suggest, sizeof *list);
+    if (!list)
+        return ENOMEM;
+    rec->suggestions = list;
+    for (size_t i = 0; i < route->n_suggest; i++) {
+        Orderbus__V1__RouteSuggestion *sg = malloc(sizeof *sg);
+        if (!sg)
+            return ENOMEM;
+        orderbus__v1__route_suggestion__init(sg);
+        list[rec->n_suggestions++] = sg;
+        sg->prob = route->suggest[i].prob;
+        if ((rc = ob_order_set_str(&sg->label, route->suggest[i].label))
+            || (rc = ob_order_set_str(&sg->dept, route->suggest[i].dept)))
+            return rc;
+    }
+    return 0;
+}
+
 /* What the rules decided for a registered order, as the event of its
    lifecycle row: dispatch (ROUTE), not accepted (REJECT), transfer out
    (TRANSFER_OUT) or manual routing (ROUTE_NONE). */
@@ -63,8 +91,14 @@ static int s_outcome(broker_t *self, ob_record_t *rec, const ob_route_t *route, 
        set that decided */
     ob_fsm_ctx_t ctx = {.role = ORDERBUS__V1__ROLE__ROLE_SYSTEM, .who = "rules", .now_ms = now,
                         .rule_id = route->decided ? route->rule_id : ""};
-    if (route->decided) {
-        int rc = ob_order_set_str(&rec->rules_version, route->version);
+    int mrc = s_model_fields(rec, route);
+    if (mrc)
+        return mrc;
+    if (route->by_model)   /* the journal and trace say model@VERSION, like rule@VERSION */
+        ctx.rule_id = "model";
+    if (route->decided || route->by_model) {
+        int rc = ob_order_set_str(&rec->rules_version,
+                                  route->by_model ? route->model_version : route->version);
         if (rc)
             return rc;
         rec->priority = route->priority;

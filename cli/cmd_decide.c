@@ -10,9 +10,12 @@
 
 static const char s_route_usage[] =
     "usage: orderbus route ID|CASE --dept D [--note T] [--msg-id HEX] [--json]\n"
+    "       orderbus route ID|CASE --suggestion N [--note T] [--msg-id HEX] [--json]\n"
     "\n"
     "Sends the order to department D: a manual route (PENDING_MANUAL), approval of a\n"
     "return (RETURN_REQUESTED), a re-route (DISPATCHED) or a re-dispatch (REOPENED).\n"
+    "  --suggestion N the department of the routing model's suggestion N (1-3), as\n"
+    "                 `show` lists them for an order the model was not sure of\n"
     "  --msg-id HEX   retry a request whose outcome was in doubt, with the id printed\n";
 static const char s_deny_usage[] =
     "usage: orderbus deny-return ID|CASE [--note T] [--msg-id HEX] [--json]\n"
@@ -41,6 +44,7 @@ typedef struct {
     const char *cmd;
     cli_ref_t ref;
     const char *dept, *note, *sat;
+    long suggestion;              /* route --suggestion N, 0: none */
     bool accept, reject;
     cli_msg_id_t msg_id;
 } s_decision_t;
@@ -58,14 +62,18 @@ static int s_check(const s_decision_t *d)
 {
     const char *cmd = d->cmd;
     char err[256];
-    if ((d->dept && d->action != S_ROUTE) || ((d->accept || d->reject) && d->action != S_REVIEW)
+    if (((d->dept || d->suggestion) && d->action != S_ROUTE) || ((d->accept || d->reject) && d->action != S_REVIEW)
         || (d->sat && d->action != S_CALLBACK))
         return cli_usage_error(cmd, "option '%s' does not apply here",
                                d->dept ? "--dept" : d->sat ? "--satisfaction" : "--accept/--reject");
     switch (d->action) {
     case S_ROUTE:
+        if (d->suggestion && d->dept)
+            return cli_usage_error(cmd, "give --dept D or --suggestion N, not both");
+        if (d->suggestion)
+            return 0;
         if (!d->dept || !*d->dept)
-            return cli_usage_error(cmd, "missing --dept D");
+            return cli_usage_error(cmd, "missing --dept D (or --suggestion N)");
         if (ob_field_check(OB_FIELD_DEPT, "--dept", d->dept, true, err, sizeof err) < 0)
             return cli_usage_error(cmd, "%s", err);
         return 0;
@@ -94,7 +102,8 @@ static int s_build(s_decision_t *d, s_bodies_t *b, ob_msg_t *m)
     case S_ROUTE:
         orderbus__v1__route_request__init(&b->route);
         b->route.ref = &d->ref.ref;
-        b->route.dept = (char *) d->dept;
+        b->route.dept = (char *) (d->dept ? d->dept : "");
+        b->route.suggestion = (uint32_t) d->suggestion;
         b->route.note = note;
         m->env.body_case = ORDERBUS__V1__ENVELOPE__BODY_ROUTE;
         m->env.route = &b->route;
@@ -140,6 +149,7 @@ static int s_decide(s_action_t action, const cli_opts_t *gopts, int argc, char *
     s_decision_t d = {.action = action, .cmd = names[action], .note = ""};
     const cli_option_t spec[] = {
         CLI_OPT_STRING("dept", &d.dept),       CLI_OPT_CALLBACK("note", &d.note, cli_opt_note),
+        CLI_OPT_LONG("suggestion", &d.suggestion, 1, 3),
         CLI_OPT_BOOL("accept", &d.accept),     CLI_OPT_BOOL("reject", &d.reject),
         CLI_OPT_STRING("satisfaction", &d.sat), CLI_OPT_MSG_ID(&d.msg_id),
         CLI_OPT_JSON(&opts),                   CLI_OPT_END()};

@@ -53,6 +53,17 @@ static void s_print_routing(const ob_record_t *rec)
         cli_field_time("assist due", rec->assist_deadline_ms);
     cli_field("transport", ob_transport_name(rec->transport));
     cli_field("transport error", rec->transport_error);
+    if (rec->model_version && *rec->model_version)
+        cli_field("routing model", rec->model_version);
+    for (size_t i = 0; i < rec->n_suggestions; i++) {
+        const Orderbus__V1__RouteSuggestion *sg = rec->suggestions[i];
+        char label[32], line[512];
+        snprintf(label, sizeof label, "suggestion %zu", i + 1);
+        snprintf(line, sizeof line, "%s  p=%.2f  (%s; route %s --suggestion %zu)",
+                 *sg->dept ? sg->dept : "-", sg->prob, sg->label,
+                 rec->order && rec->order->case_no ? rec->order->case_no : "ID", i + 1);
+        cli_field(label, line);
+    }
 }
 
 /* The complaint as the citizen and the intake gave it. */
@@ -402,10 +413,17 @@ static size_t s_list_page(const cli_opts_t *opts, const ob_answer_t *a, cli_tabl
             json_array_append_new(arr, ob_json_from_record(rec, true));
             continue;
         }
-        char id[OB_ID_HEX], age[32];
+        char id[OB_ID_HEX], age[32], guess[OB_DEPT_MAX + 16];
+        const char *dept = rec->dept;
+        if (!*dept && rec->n_suggestions) {   /* the model's best guess, marked as one */
+            snprintf(guess, sizeof guess, "%s? %.0f%%",
+                     *rec->suggestions[0]->dept ? rec->suggestions[0]->dept : "-",
+                     100 * rec->suggestions[0]->prob);
+            dept = guess;
+        }
         const char *cells[6] = {
             wo ? wo->case_no : "", wo ? cli_hexid(id, wo->id) : "", ob_state_name(rec->state),
-            rec->dept, wo ? (*wo->title ? wo->title : wo->content) : "",
+            dept, wo ? (*wo->title ? wo->title : wo->content) : "",
             rec->created_at_ms ? cli_age(age, sizeof age, now - rec->created_at_ms) : "-"};
         cli_table_add(table, cells);
     }

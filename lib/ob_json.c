@@ -941,6 +941,18 @@ json_t *ob_json_from_record(const ob_record_t *rec, bool with_contact)
     s_put_u64(o, "last_seq", rec->last_seq);
     if (rec->order)
         json_object_set_new(o, "order", ob_json_from_workorder(rec->order, with_contact));
+    s_put_str(o, "model_version", rec->model_version);
+    if (rec->n_suggestions) {
+        json_t *arr = json_array();
+        for (size_t k = 0; k < rec->n_suggestions; k++) {
+            json_t *sg = json_object();
+            s_put_str(sg, "label", rec->suggestions[k]->label);
+            s_put_str(sg, "dept", rec->suggestions[k]->dept);
+            json_object_set_new(sg, "prob", json_real(rec->suggestions[k]->prob));
+            json_array_append_new(arr, sg);
+        }
+        json_object_set_new(o, "suggestions", arr);
+    }
     return o;
 }
 

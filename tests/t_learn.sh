@@ -243,6 +243,27 @@ j=$(ob --json submit --title qwerty --content "asdf zxcv 12345")
 ncase=$(json_get case_no "" <<<"$j")
 wait_until "$WAIT" "a nonsense order waits in PENDING_MANUAL" \
     bash -c "\"$BIN/orderbus\" --config \"$SITE/orderbus.yaml\" --json show $ncase | grep -q PENDING_MANUAL"
+# the dispatcher sees the model's suggestions and accepts one with one command
+check "show: the order the model was not sure of" ob show "$ncase"
+check_match "  lists its suggestions, with the command to accept each" \
+    'suggestion 1 +[a-z]+  p=0\.[0-9]+  \(.*; route '"$ncase"' --suggestion 1\)' "$OUT"
+check_match "  and the model's version" "routing model +$version" "$OUT"
+sugg=$(ob --json show "$ncase")
+first=$(json_get suggestions.0.dept <<<"$sugg")
+check_eq "  show --json: 3 suggestions" 3 "$(json_get suggestions <<<"$sugg" | json_len)"
+check "list --state PENDING_MANUAL" ob list --state PENDING_MANUAL
+check_match "  shows the best guess, marked as one" "$ncase .* $first\? [0-9]+%" "$OUT"
+check_fails 64 "route with --dept and --suggestion: usage" --match 'not both' \
+    ob route "$ncase" --dept hrss --suggestion 1
+check_fails 1 "route --suggestion of an order the model decided: refused" \
+    --match 'has 0 suggestions' ob route "$mcase" --suggestion 1
+check "route --suggestion 1: the dispatcher accepts the first" ob --json route "$ncase" --suggestion 1
+check_eq "  dispatched to its department" "DISPATCHED $first" \
+    "$(json_get state <<<"$OUT") $(json_get dept <<<"$OUT")"
+check "trace of an order the model routed" ob trace "$mcase"
+check_match "  names model@version as a rule@version" "rule model@$version" "$OUT"
+check "trace of the accepted suggestion" ob trace "$ncase"
+check_match "  says the suggestion was accepted" "suggestion 1 accepted" "$OUT"
 cp "$TMP/a.obm" "$TMP/a.obm.good"
 head -c 1000 "$TMP/a.obm.good" >"$TMP/a.obm"
 check_fails 1 "rules reload with a corrupt model: refused, with the reason" \
