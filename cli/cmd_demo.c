@@ -295,12 +295,16 @@ static int s_act(s_demo_t *self, const ob_record_t *r)
         break;
     }
     case ORDERBUS__V1__ORDER_STATE__STATE_PENDING_MANUAL: {
-        const char *to = s_manual_target(self, r);
+        /* the routing model's first suggestion when it made one, as a
+           dispatcher would take it; else a department of the demo's own */
+        bool suggested = r->n_suggestions && *r->suggestions[0]->dept;
+        const char *to = suggested ? "" : s_manual_target(self, r);
         if (!to)
             return 0;
         route.ref = &ref;
         route.dept = (char *) to;
-        route.note = (char *) "演示：人工派单";
+        route.suggestion = suggested ? 1 : 0;
+        route.note = (char *) (suggested ? "" : "演示：人工派单");
         kind = S_ROUTE;
         m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_ROUTE;
         m.env.route = &route;
