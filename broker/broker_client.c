@@ -3,6 +3,7 @@
     roles its table row names, and handed to its handler.                  */
 #include "broker.h"
 #include "ob_log.h"
+#include "ob_registry.h"
 #include <zmq.h>
 
 #define S(x) ORDERBUS__V1__ORDER_STATE__STATE_##x
@@ -13,14 +14,7 @@
 /* The role of the client's key, from the registry. */
 static ob_role_t s_role_of(broker_t *self, const char *who)
 {
-    ProtobufCMessage *msg;
-    if (!*who || ob_store_get_pb(self->txn, broker_db(self->store, BROKER_DB_PRINCIPALS), who,
-                                 strlen(who), &orderbus__v1__principal__descriptor, &msg)
-                     != 0)
-        return ORDERBUS__V1__ROLE__ROLE_UNSPECIFIED;
-    ob_role_t role = ((Orderbus__V1__Principal *) msg)->role;
-    protobuf_c_message_free_unpacked(msg, NULL);
-    return role;
+    return ob_registry_role(self->store, self->txn, who);
 }
 
 /* DenyReturnRequest: the centre refuses a department's return (终审). */

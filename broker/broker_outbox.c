@@ -6,6 +6,7 @@
     interval (go-back-N). Also the link counters kept per department.     */
 #include "broker.h"
 #include "ob_log.h"
+#include "ob_registry.h"
 #include "ob_order.h"
 #include "ob_util.h"
 #include <zmq.h>
@@ -100,17 +101,14 @@ int broker_node_bind_instance(broker_t *self, broker_node_t *node, const uint8_t
 /* Reads whether node is in the registry as a department (and its name). */
 void broker_node_registration(broker_t *self, MDB_txn *txn, broker_node_t *node)
 {
-    ProtobufCMessage *msg;
-    if (ob_store_get_pb(txn, broker_db(self->store, BROKER_DB_PRINCIPALS), node->id,
-                        strlen(node->id), &orderbus__v1__principal__descriptor, &msg)
-        != 0)
+    Orderbus__V1__Principal *p = NULL;
+    if (ob_registry_get(self->store, txn, node->id, &p) != 0)
         return;
-    Orderbus__V1__Principal *p = (Orderbus__V1__Principal *) msg;
     if (p->role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT) {
         node->registered = true;
         snprintf(node->name, sizeof node->name, "%s", p->name);
     }
-    protobuf_c_message_free_unpacked(msg, NULL);
+    orderbus__v1__principal__free_unpacked(p, NULL);
 }
 
 /* The department is not reachable now: marked down, its queue kept. */
@@ -159,33 +157,22 @@ broker_node_t *broker_node_get(broker_t *self, const char *dept)
     return node;
 }
 
+/* Every registered department gets its place in the table. */
+static int s_take_department(void *arg, const Orderbus__V1__Principal *p)
+{
+    if (p && p->role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT && *p->id
+        && strlen(p->id) < OB_DEPT_MAX)
+        broker_node_get((broker_t *) arg, p->id);
+    return 0;
+}
+
 int broker_nodes_load(broker_t *self, MDB_txn *txn)
 {
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, broker_db(self->store, BROKER_DB_PRINCIPALS), &cur);
-    if (rc)
-        return rc;
-    MDB_val k, v;
-    char dept[OB_DEPT_MAX];
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size == 0 || k.mv_size >= sizeof dept)
-            continue;
-        memcpy(dept, k.mv_data, k.mv_size);
-        dept[k.mv_size] = '\0';
-        Orderbus__V1__Principal *p =
-            orderbus__v1__principal__unpack(NULL, v.mv_size, v.mv_data);
-        bool is_dept = p && p->role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT;
-        if (p)
-            orderbus__v1__principal__free_unpacked(p, NULL);
-        if (is_dept)
-            broker_node_get(self, dept);
-    }
-    mdb_cursor_close(cur);
+    int rc = ob_registry_each(self->store, txn, s_take_department, self);
     /* departments with queued messages that are not registered (yet) */
     for (size_t i = 0; i < self->nnodes; i++)
         s_node_read(self, txn, &self->nodes[i]);
-    return rc == MDB_NOTFOUND ? 0 : rc;
+    return rc;
 }
 
 uint64_t broker_node_depth(const broker_node_t *node)

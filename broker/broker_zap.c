@@ -4,7 +4,19 @@
     the principal's id: a peer is who its key says, never what it claims.  */
 #include "broker.h"
 #include "ob_log.h"
+#include "ob_registry.h"
 #include <zmq.h>
+
+/* A department on the node link; a dispatcher, supervisor or ops client on
+   the client service. */
+static bool s_admitted(const char *domain, ob_role_t role)
+{
+    if (strcmp(domain, "node") == 0)
+        return role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT;
+    return strcmp(domain, "client") == 0
+           && (role == ORDERBUS__V1__ROLE__ROLE_DISPATCHER
+               || role == ORDERBUS__V1__ROLE__ROLE_SUPERVISOR || role == ORDERBUS__V1__ROLE__ROLE_OPS);
+}
 
 void broker_zap_serve(broker_t *self)
 {
@@ -36,28 +48,13 @@ void broker_zap_serve(broker_t *self)
             && zmq_msg_size(&frames[6]) == OB_KEY_BYTES) {
             MDB_txn *txn;
             if (ob_store_begin(self->store, false, &txn) == 0) {
-                MDB_val k = {OB_KEY_BYTES, zmq_msg_data(&frames[6])}, v;
-                if (mdb_get(txn, broker_db(self->store, BROKER_DB_KEYS), &k, &v) == 0
-                    && v.mv_size < sizeof user) {
-                    memcpy(user, v.mv_data, v.mv_size);
-                    user[v.mv_size] = '\0';
-                    ProtobufCMessage *msg;
-                    if (ob_store_get_pb(txn, broker_db(self->store, BROKER_DB_PRINCIPALS), user,
-                                        strlen(user), &orderbus__v1__principal__descriptor, &msg)
-                        == 0) {
-                        ob_role_t role = ((Orderbus__V1__Principal *) msg)->role;
-                        bool ok = strcmp(domain, "node") == 0
-                                      ? role == ORDERBUS__V1__ROLE__ROLE_DEPARTMENT
-                                      : strcmp(domain, "client") == 0
-                                            && (role == ORDERBUS__V1__ROLE__ROLE_DISPATCHER
-                                                || role == ORDERBUS__V1__ROLE__ROLE_SUPERVISOR
-                                                || role == ORDERBUS__V1__ROLE__ROLE_OPS);
-                        if (ok) {
-                            status = "200";
-                            text = "OK";
-                        }
-                        protobuf_c_message_free_unpacked(msg, NULL);
-                    }
+                ob_role_t role = ORDERBUS__V1__ROLE__ROLE_UNSPECIFIED;
+                if (ob_registry_id_of_key(self->store, txn, zmq_msg_data(&frames[6]), user,
+                                          sizeof user) == 0)
+                    role = ob_registry_role(self->store, txn, user);
+                if (s_admitted(domain, role)) {
+                    status = "200";
+                    text = "OK";
                 }
                 mdb_txn_abort(txn);
             }

@@ -9,6 +9,7 @@
     A duplicate id, or a key already registered under another id, is
     refused: one key is one identity.                                      */
 #include "cli.h"
+#include "ob_registry.h"
 #include "ob_fsm.h"
 #include "ob_keys.h"
 #include "ob_store.h"
@@ -154,39 +155,20 @@ static int s_add(const char *store_dir, const char *id, const char *name, ob_rol
         rc = EX_IOERR;
         goto out;
     }
-    MDB_dbi principals = ob_store_dbi(store, OB_DB_PRINCIPALS);
-    MDB_dbi keydb = ob_store_dbi(store, OB_DB_KEYS);
-    MDB_val k = {strlen(id), (void *) id}, v;
-    lrc = mdb_get(txn, principals, &k, &v);
-    if (lrc == 0) {
+    char taken[OB_DEPT_MAX + 1];
+    lrc = ob_registry_add(store, txn, id, name, role, keys->public_key, taken, sizeof taken);
+    if (lrc == MDB_KEYEXIST && strcmp(taken, id) == 0) {
         fprintf(stderr, "orderbus: principal '%s' is already registered\n", id);
         rc = CLI_REFUSED;
         goto out;
     }
-    MDB_val kk = {OB_KEY_BYTES, keys->public_key};
-    lrc = lrc == MDB_NOTFOUND ? mdb_get(txn, keydb, &kk, &v) : lrc;
-    if (lrc == 0) {
-        fprintf(stderr, "orderbus: the key in '%s' is already registered as '%.*s'\n", key_path,
-                (int) (v.mv_size < OB_DEPT_MAX ? v.mv_size : OB_DEPT_MAX), (char *) v.mv_data);
+    if (lrc == MDB_KEYEXIST) {
+        fprintf(stderr, "orderbus: the key in '%s' is already registered as '%s'\n", key_path,
+                taken);
         rc = CLI_REFUSED;
         goto out;
     }
-    if (lrc != MDB_NOTFOUND) {
-        fprintf(stderr, "orderbus: cannot read store '%s': %s\n", store_dir,
-                ob_store_strerror(lrc));
-        rc = EX_IOERR;
-        goto out;
-    }
-    Orderbus__V1__Principal p = ORDERBUS__V1__PRINCIPAL__INIT;
-    p.id = (char *) id;
-    p.name = (char *) name;
-    p.role = role;
-    p.public_key.data = keys->public_key;
-    p.public_key.len = OB_KEY_BYTES;
-    p.added_at_ms = ob_now_ms();
-    MDB_val idv = {strlen(id), (void *) id};
-    if ((lrc = ob_store_put_pb(txn, principals, id, strlen(id), (ProtobufCMessage *) &p)) != 0
-        || (lrc = mdb_put(txn, keydb, &kk, &idv, MDB_NOOVERWRITE)) != 0) {
+    if (lrc != 0) {
         fprintf(stderr, "orderbus: cannot write to store '%s': %s\n", store_dir,
                 ob_store_strerror(lrc));
         rc = EX_IOERR;
@@ -219,77 +201,70 @@ out:
 }
 
 /* Prints the registry. Returns an exit code. */
+/* One principal of `admin list`, into the table or the JSON array. */
+typedef struct {
+    bool json;
+    cli_table_t *table;
+    json_t *arr;
+} s_listing_t;
+
+static int s_list_one(void *arg, const Orderbus__V1__Principal *p)
+{
+    s_listing_t *l = arg;
+    if (!p) {
+        fprintf(stderr, "orderbus: warning: a registry entry does not unpack: skipped\n");
+        return 0;
+    }
+    char z85[OB_Z85_LEN + 1] = "-", added[40];
+    if (p->public_key.len == OB_KEY_BYTES)
+        zmq_z85_encode(z85, p->public_key.data, OB_KEY_BYTES);
+    cli_time(added, sizeof added, p->added_at_ms);
+    if (l->json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", p->id, "role",
+                              ob_role_name(p->role), "name", p->name, "public_key", z85,
+                              "added_at_ms", (json_int_t) p->added_at_ms);
+        if (o)
+            json_array_append_new(l->arr, o);
+    } else {
+        const char *cells[5] = {p->id, ob_role_name(p->role), p->name, z85, added};
+        cli_table_add(l->table, cells);
+    }
+    return 0;
+}
+
 static int s_list(const char *store_dir, bool json)
 {
     int rc = EX_SOFTWARE, lrc;
     ob_store_t *store = s_open_store(store_dir, false, &rc);
     MDB_txn *txn = NULL;
-    MDB_cursor *cur = NULL;
-    cli_table_t *table = NULL;
-    json_t *arr = NULL;
     if (!store)
         return rc;
     static const char *const headers[] = {"id", "role", "name", "public key", "added"};
-    table = cli_table_new(5, headers);
-    arr = json_array();
-    if (!table || !arr) {
+    s_listing_t l = {json, cli_table_new(5, headers), json_array()};
+    if (!l.table || !l.arr) {
         rc = EX_OSERR;
         goto out;
     }
-    cli_table_align(table, 2, false, 30);
+    cli_table_align(l.table, 2, false, 30);
     if ((lrc = ob_store_begin(store, false, &txn)) != 0
-        || (lrc = mdb_cursor_open(txn, ob_store_dbi(store, OB_DB_PRINCIPALS), &cur)) != 0) {
-        fprintf(stderr, "orderbus: cannot read store '%s': %s\n", store_dir,
-                ob_store_strerror(lrc));
-        rc = EX_IOERR;
-        goto out;
-    }
-    MDB_val k, v;
-    for (lrc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); lrc == 0;
-         lrc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        Orderbus__V1__Principal *p = orderbus__v1__principal__unpack(NULL, v.mv_size, v.mv_data);
-        if (!p) {
-            fprintf(stderr, "orderbus: warning: a registry entry does not unpack: skipped\n");
-            continue;
-        }
-        char z85[OB_Z85_LEN + 1] = "-", added[40];
-        if (p->public_key.len == OB_KEY_BYTES)
-            zmq_z85_encode(z85, p->public_key.data, OB_KEY_BYTES);
-        cli_time(added, sizeof added, p->added_at_ms);
-        if (json) {
-            json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I}", "id", p->id, "role",
-                                  ob_role_name(p->role), "name", p->name, "public_key", z85,
-                                  "added_at_ms", (json_int_t) p->added_at_ms);
-            if (o)
-                json_array_append_new(arr, o);
-        }
-        else {
-            const char *cells[5] = {p->id, ob_role_name(p->role), p->name, z85, added};
-            cli_table_add(table, cells);
-        }
-        orderbus__v1__principal__free_unpacked(p, NULL);
-    }
-    if (lrc != MDB_NOTFOUND) {
+        || (lrc = ob_registry_each(store, txn, s_list_one, &l)) != 0) {
         fprintf(stderr, "orderbus: cannot read store '%s': %s\n", store_dir,
                 ob_store_strerror(lrc));
         rc = EX_IOERR;
         goto out;
     }
     if (json) {
-        rc = cli_print_json(arr, false);
-        arr = NULL;
-    }
-    else {
-        cli_table_print(table, stdout);
+        rc = cli_print_json(l.arr, false);
+        l.arr = NULL;
+    } else {
+        cli_table_print(l.table, stdout);
         rc = 0;
     }
 out:
-    if (cur)
-        mdb_cursor_close(cur);
     if (txn)
         mdb_txn_abort(txn);
-    json_decref(arr);
-    cli_table_destroy(&table);
+    json_decref(l.arr);
+    cli_table_destroy(&l.table);
     ob_store_destroy(&store);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "ob_fsm.h"
 #include "ob_names.h"
 #include "ob_order.h"
+#include "ob_registry.h"
 #include "../broker/broker.h"
 #include "ob_keys.h"
 #include "ob_client.h"
@@ -39,7 +40,7 @@ static const struct {
     {"geo", ob_geo_test},           {"yamltree", ob_yamltree_test},
     {"text", ob_text_test},
     {"node_inbox", node_inbox_test}, {"node_link", node_link_test},
-    {"broker_order", broker_order_test},
+    {"registry", ob_registry_test},       {"broker_order", broker_order_test},
     {"textclass", ob_textclass_test}, {"trainset", ob_trainset_test},
 };
 

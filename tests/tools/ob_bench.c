@@ -87,6 +87,7 @@ typedef struct {
     uint64_t deadline_us;
     size_t done, failed, fallbacks, inflight;
     bool route_warned;
+    uint64_t run_id;              /* random: the orders' intake references are new each run */
 } s_bench_t;
 
 static uint64_t s_hash(const uint8_t *id)
@@ -283,6 +284,11 @@ static int s_submit(s_bench_t *self, size_t i)
     ob_msg_init(&m, "ob_bench");
     Orderbus__V1__SubmitRequest req = ORDERBUS__V1__SUBMIT_REQUEST__INIT;
     self->wo.received_at_ms = ob_now_ms();
+    /* each order its own intake reference: the broker keeps one order per
+       reference and client */
+    char ref[64];
+    snprintf(ref, sizeof ref, "ob_bench-%llx-%zu", (unsigned long long) self->run_id, i);
+    self->wo.external_ref = ref;
     req.order = &self->wo;
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SUBMIT;
     m.env.submit = &req;
@@ -522,6 +528,7 @@ int main(int argc, char **argv)
 
     int rc = EX_SOFTWARE;
     s_bench_t self_ = {0};
+    randombytes_buf(&self_.run_id, sizeof self_.run_id);
     s_bench_t *self = &self_;
     char *content = NULL, *catbuf = NULL;
     char *cats[3];
