@@ -145,24 +145,33 @@ static int s_outcome(broker_t *self, ob_record_t *rec, const ob_route_t *route, 
 }
 
 
-/* When this client registered an order with the same external reference
-   before, answers with it (and records this request as answered) and
-   returns true. *rc: 0 or a store error. */
-static bool s_extref_known(broker_t *self, const broker_req_t *req, const char *ref, int *rc)
+/* An intake's reference is an idempotency key per client: claims `ref`
+   for the new order `id` (one B-tree put; the key exists when this client
+   used the reference before). When it was used, answers with that order
+   (and records this request as answered) and returns true; *rc: 0 or a
+   store error. */
+static bool s_extref_claim(broker_t *self, const broker_req_t *req, const char *ref,
+                           const uint8_t *id, int *rc)
 {
     uint8_t key[OB_USER_ID_MAX + 1 + OB_SHORT_MAX];
-    MDB_val k = {broker_db_extref_key(key, sizeof key, req->who, ref), key}, v;
-    *rc = mdb_get(self->txn, broker_db(self->store, BROKER_DB_IDX_EXTREF), &k, &v);
-    if (*rc == MDB_NOTFOUND || (*rc == 0 && v.mv_size != OB_ID_BYTES)) {
-        *rc = 0;
-        return false;
+    MDB_dbi dbi = broker_db(self->store, BROKER_DB_IDX_EXTREF);
+    MDB_val k = {broker_db_extref_key(key, sizeof key, req->who, ref), key};
+    MDB_val v = {OB_ID_BYTES, (void *) id};
+    /* an intake's references mostly grow (form numbers, dates): they append */
+    *rc = mdb_put(self->txn, dbi, &k, &v, MDB_APPEND);
+    if (*rc == MDB_KEYEXIST) {
+        v = (MDB_val) {OB_ID_BYTES, (void *) id};
+        *rc = mdb_put(self->txn, dbi, &k, &v, MDB_NOOVERWRITE);   /* v: the existing id */
     }
-    if (*rc)
-        return true;
-    uint8_t id[OB_ID_BYTES];
-    memcpy(id, v.mv_data, OB_ID_BYTES);
+    if (*rc != MDB_KEYEXIST)
+        return *rc != 0;
+    *rc = 0;
+    if (v.mv_size != OB_ID_BYTES)
+        return false;
+    uint8_t known[OB_ID_BYTES];
+    memcpy(known, v.mv_data, OB_ID_BYTES);
     ob_record_t *rec = NULL;
-    *rc = broker_order_load(self, id, &rec);
+    *rc = broker_order_load(self, known, &rec);
     if (*rc) {
         *rc = *rc == MDB_NOTFOUND || *rc == EBADMSG ? 0 : *rc;
         return *rc != 0;
@@ -170,7 +179,7 @@ static bool s_extref_known(broker_t *self, const broker_req_t *req, const char *
     broker_answer_strip(rec, true);
     ob_answer_t answer = ORDERBUS__V1__ANSWER__INIT;
     answer.order = rec;
-    *rc = broker_seen_put(self, req, id);
+    *rc = broker_seen_put(self, req, known);
     if (!*rc)
         *rc = broker_answer(self, req, C(OK),
                             "already registered: an order with this external reference was "
@@ -182,15 +191,14 @@ static bool s_extref_known(broker_t *self, const broker_req_t *req, const char *
     return true;
 }
 
-static int s_extref_put(broker_t *self, const broker_req_t *req, const ob_record_t *rec)
+/* Gives back a reference claimed for an order that was then refused. */
+static void s_extref_release(broker_t *self, const broker_req_t *req, const char *ref)
 {
-    const char *ref = rec->order->external_ref;
     if (!ref || !*ref)
-        return 0;
+        return;
     uint8_t key[OB_USER_ID_MAX + 1 + OB_SHORT_MAX];
     MDB_val k = {broker_db_extref_key(key, sizeof key, req->who, ref), key};
-    MDB_val v = {OB_ID_BYTES, rec->order->id.data};
-    return mdb_put(self->txn, broker_db(self->store, BROKER_DB_IDX_EXTREF), &k, &v, 0);
+    mdb_del(self->txn, broker_db(self->store, BROKER_DB_IDX_EXTREF), &k, NULL);
 }
 
 /* A department's queue at its cap refuses new work for it (the submitter
@@ -214,8 +222,8 @@ static bool s_queue_full(broker_t *self, const broker_req_t *req, const ob_route
    field of it is heap memory of protobuf-c's default allocator, freed with
    the record: no copy of the text), with a new id and the next case number
    of the day. NULL with *rc set on failure. */
-static ob_record_t *s_record_new(broker_t *self, const broker_req_t *req, int64_t received,
-                                 int *rc)
+static ob_record_t *s_record_new(broker_t *self, const broker_req_t *req, const uint8_t *new_id,
+                                 int64_t received, int *rc)
 {
     uint8_t *id = malloc(OB_ID_BYTES);
     ob_record_t *rec = malloc(sizeof *rec);
@@ -230,7 +238,7 @@ static ob_record_t *s_record_new(broker_t *self, const broker_req_t *req, int64_
         free(id);
         return NULL;
     }
-    ob_id_new(id);
+    memcpy(id, new_id, OB_ID_BYTES);
     orderbus__v1__order_record__init(rec);
     ob_workorder_t *order = req->env->submit->order;
     req->env->submit->order = NULL;
@@ -256,7 +264,10 @@ int broker_submit(broker_t *self, const broker_req_t *req)
         return broker_answer(self, req, C(ERR_BAD_REQUEST), "submit carries no order", NULL);
     if (ob_order_validate(in, err, sizeof err) != 0)
         return broker_answer(self, req, C(ERR_BAD_REQUEST), err, NULL);
-    if (in->external_ref && *in->external_ref && s_extref_known(self, req, in->external_ref, &rc))
+    uint8_t id[OB_ID_BYTES];
+    ob_id_new(id);
+    if (in->external_ref && *in->external_ref && s_extref_claim(self, req, in->external_ref, id,
+                                                                &rc))
         return rc;
 
     /* the time of receipt is set before routing: rules may match on it */
@@ -267,9 +278,11 @@ int broker_submit(broker_t *self, const broker_req_t *req)
     memset(&route, 0, sizeof route);
     if (self->rules)
         ob_rules_route(self->rules, in, &route);
-    if (s_queue_full(self, req, &route, &rc))
+    if (s_queue_full(self, req, &route, &rc)) {
+        s_extref_release(self, req, in->external_ref);
         return rc;
-    ob_record_t *rec = s_record_new(self, req, in->received_at_ms, &rc);
+    }
+    ob_record_t *rec = s_record_new(self, req, id, in->received_at_ms, &rc);
     if (!rec)
         return rc;
     const char *case_no = rec->order->case_no;
@@ -282,8 +295,6 @@ int broker_submit(broker_t *self, const broker_req_t *req)
                 route.recused);
     if (!rc)
         rc = s_outcome(self, rec, &route, now);
-    if (!rc)
-        rc = s_extref_put(self, req, rec);
     if (!rc)
         rc = broker_seen_put(self, req, rec->order->id.data);
     if (!rc) {

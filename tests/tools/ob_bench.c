@@ -287,8 +287,8 @@ static int s_submit(s_bench_t *self, size_t i)
     /* each order its own intake reference: the broker keeps one order per
        reference and client */
     char ref[64];
-    snprintf(ref, sizeof ref, "ob_bench-%llx-%zu", (unsigned long long) self->run_id, i);
-    self->wo.external_ref = ref;
+    snprintf(ref, sizeof ref, "ob_bench-%016llx-%09zu", (unsigned long long) self->run_id, i);
+    self->wo.external_ref = getenv("OB_BENCH_NO_REF") ? (char *) "" : ref;
     req.order = &self->wo;
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_SUBMIT;
     m.env.submit = &req;
