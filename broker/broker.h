@@ -82,6 +82,7 @@ typedef struct {
     ob_log_limit_t refusal_log;     /* sessions refused: said once, then rate-limited */
     uint8_t acked_by[OB_ID_BYTES];  /* the instance that confirmed acked_seq */
     bool has_acked_by;
+    uint64_t resume_from;           /* the next Welcome tells the node to resume here */
     char diverged[400];             /* non-empty: the node's store and ours disagree about
                                        the stream (a restore): nothing is sent to it */
     uint64_t in_seq;                /* highest node->broker seq committed, of `instance` */
@@ -254,6 +255,10 @@ int broker_order_apply(broker_t *self, ob_record_t *rec, ob_event_t event,
 void broker_order_deadlines(broker_t *self, ob_fsm_ctx_t *ctx, ob_limit_t sign,
                             ob_limit_t reply);
 int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, const char *note);
+/* Queues a Dispatch of every order now at `dept` (its current attempt and
+   state) for a node whose store lost what it had confirmed: it learns them
+   again. *count: how many. In the batch's transaction. 0 or a store error. */
+int broker_order_resend_dept(broker_t *self, const char *dept, size_t *count);
 int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t attempt,
                            const char *dept);
 /* Fills a Dispatch of `rec` for `attempt`: *order becomes a copy of the

@@ -289,7 +289,7 @@ static void s_refuse_session(broker_t *self, broker_node_t *node, const ob_inmsg
    instance is a new store, which holds nothing yet). Either way
    nothing is sent to it (never a message taken for a duplicate, never a
    resend loop), and status says what happened and what to do. */
-static void s_check_diverged(broker_node_t *node, uint64_t applied, bool same_instance)
+static void s_check_diverged(broker_node_t *node, uint64_t applied)
 {
     char was[sizeof node->diverged];
     snprintf(was, sizeof was, "%s", node->diverged);
@@ -300,19 +300,34 @@ static void s_check_diverged(broker_node_t *node, uint64_t applied, bool same_in
                  "sent to it: put back the newest broker store (docs/OPERATIONS.md, 'Restoring "
                  "a store')",
                  (unsigned long long) applied, (unsigned long long) node->out_seq);
-    else if (applied < node->acked_seq && same_instance)
-        snprintf(node->diverged, sizeof node->diverged,
-                 "its node has applied broker seq %llu but had confirmed %llu: the department's "
-                 "store is older than what it confirmed (restored from a backup, or replaced); "
-                 "nothing is sent to it: put back its newest store (docs/OPERATIONS.md, "
-                 "'Restoring a store')",
-                 (unsigned long long) applied, (unsigned long long) node->acked_seq);
     else
         node->diverged[0] = '\0';
     if (strcmp(was, node->diverged) != 0 && node->diverged[0])
         ob_error("department '%s' diverged: %s", node->id, node->diverged);
     else if (strcmp(was, node->diverged) != 0)
         ob_info("department '%s': its store and ours agree again", node->id);
+}
+
+/* A node that has applied less of our stream than was confirmed: its
+   store was restored from a backup, or replaced (another instance; a stray
+   tool with the key alike). It resumes at what was confirmed (the
+   Welcome says so), and every order now at the department is sent again
+   after what is still queued: it learns them again, nothing it lost is
+   left out, no seq is used twice. Said once per resync. */
+static int s_resync(broker_t *self, broker_node_t *node, uint64_t applied, const uint8_t *inst)
+{
+    size_t n = 0;
+    int rc = broker_order_resend_dept(self, node->id, &n);
+    if (rc)
+        return rc;
+    node->resume_from = node->acked_seq;
+    bool restored = node->has_acked_by && !memcmp(node->acked_by, inst, OB_ID_BYTES);
+    ob_warn("department '%s': its node has applied broker seq %llu but %llu were confirmed (%s): "
+            "it resumes at %llu and is sent its %zu open order%s again",
+            node->id, (unsigned long long) applied, (unsigned long long) node->acked_seq,
+            restored ? "its store was restored from a backup" : "another node store",
+            (unsigned long long) node->acked_seq, n, n == 1 ? "" : "s");
+    return 0;
 }
 
 /* Hello: the node's session. One live session per department: a Hello on
@@ -355,11 +370,10 @@ static int s_take_hello(broker_t *self, broker_node_t *node, const ob_inmsg_t *i
     node->up = true;
     node->last_seen_ms = ob_now_ms();
     node->last_seen_us = ob_mono_us();
-    /* "behind what it confirmed" means something only of the instance
-       that confirmed it: another one (a new store, a stray tool) holds
-       nothing of our stream yet */
-    s_check_diverged(node, h->last_applied_seq,
-                     node->has_acked_by && !memcmp(node->acked_by, inst, OB_ID_BYTES));
+    s_check_diverged(node, h->last_applied_seq);
+    if (!*node->diverged && h->last_applied_seq < node->acked_seq
+        && (rc = s_resync(self, node, h->last_applied_seq, inst)) != 0)
+        return rc;
     rc = s_ack_through(self, node, h->last_applied_seq);
     node->sent_seq = node->acked_seq;   /* a new session: resend what is unconfirmed */
     node->welcome_due = true;
@@ -481,6 +495,8 @@ void broker_nodes_after_commit(broker_t *self)
             welcome.name = node->name;
             welcome.last_applied_seq = node->in_seq;
             welcome.heartbeat_ms = (uint32_t) self->cfg.heartbeat_ms;
+            welcome.resume_from = node->resume_from;
+            node->resume_from = 0;
             m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_WELCOME;
             m.env.welcome = &welcome;
             ob_wire_send(self->node_sock, node->rid, node->rid_len, &m.env);

@@ -398,6 +398,81 @@ int broker_order_apply(broker_t *self, ob_record_t *rec, ob_event_t event,
 }
 
 
+/* The ids of every order at `dept` in `state` (idx_dept), appended to
+   *ids. 0 or an LMDB code. */
+static int s_ids_at(broker_t *self, ob_state_t state, const char *dept, uint8_t (**ids)[OB_ID_BYTES],
+                    size_t *n, size_t *cap)
+{
+    static const uint8_t zero[OB_ID_BYTES];
+    uint8_t key[BROKER_DB_DEPT_KEY_MAX];
+    size_t plen = broker_db_dept_key(key, state, dept, zero) - OB_ID_BYTES;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(self->txn, broker_db(self->store, BROKER_DB_IDX_DEPT), &cur);
+    if (rc)
+        return rc;
+    MDB_val k = {plen + OB_ID_BYTES, key}, v;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         rc == 0 && k.mv_size == plen + OB_ID_BYTES && !memcmp(k.mv_data, key, plen);
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (*n == *cap) {
+            size_t c = *cap ? 2 * *cap : 64;
+            uint8_t (*grown)[OB_ID_BYTES] = realloc(*ids, c * sizeof **ids);
+            if (!grown) {
+                rc = ENOMEM;
+                break;
+            }
+            *ids = grown;
+            *cap = c;
+        }
+        memcpy((*ids)[(*n)++], (const uint8_t *) k.mv_data + plen, OB_ID_BYTES);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || (rc == 0) ? 0 : rc;
+}
+
+int broker_order_resend_dept(broker_t *self, const char *dept, size_t *count)
+{
+    static const ob_state_t held[] = {
+        ORDERBUS__V1__ORDER_STATE__STATE_DISPATCHED, ORDERBUS__V1__ORDER_STATE__STATE_RETURN_REQUESTED,
+        ORDERBUS__V1__ORDER_STATE__STATE_IN_PROGRESS, ORDERBUS__V1__ORDER_STATE__STATE_REPLIED,
+        ORDERBUS__V1__ORDER_STATE__STATE_PENDING_CALLBACK};
+    uint8_t (*ids)[OB_ID_BYTES] = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    *count = 0;
+    for (size_t s = 0; !rc && s < sizeof held / sizeof held[0]; s++)
+        rc = s_ids_at(self, held[s], dept, &ids, &n, &cap);
+    for (size_t i = 0; !rc && i < n; i++) {
+        ob_record_t *rec = NULL;
+        rc = broker_order_load(self, ids[i], &rec);
+        if (rc == MDB_NOTFOUND || rc == EBADMSG) {
+            rc = 0;
+            continue;
+        }
+        if (!rc && rec->attempt && strcmp(rec->dept, dept) == 0) {
+            ob_workorder_t order;
+            Orderbus__V1__Dispatch dispatch;
+            broker_dispatch_fill(rec, &order, &dispatch, rec->attempt, rec->sign_deadline_ms,
+                                 "", rec->state);
+            ob_msg_t m;
+            ob_msg_init(&m, "broker");
+            m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_DISPATCH;
+            m.env.dispatch = &dispatch;
+            rc = broker_node_enqueue(self, dept, rec->order->id.data, rec->attempt,
+                                     ORDERBUS__V1__ORDER_EVENT__EVENT_ROUTE, &m);
+            if (!rc) {
+                rec->dispatch_seq = m.env.seq;   /* its transport follows the new copy */
+                rc = broker_order_save(self, rec, rec->state, rec->dept);
+                (*count)++;
+            }
+        }
+        if (rec)
+            protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
+    }
+    free(ids);
+    return rc;
+}
+
 int broker_order_decision(broker_t *self, ob_record_t *rec, ob_event_t event, const char *note)
 {
     ob_msg_t m;

@@ -452,6 +452,14 @@ int node_link_take_transport(node_link_t *self, MDB_txn *txn, const ob_envelope_
         }
         if (rc == 0)
             rc = s_acked(self, txn, last, "welcome");
+        if (rc == 0 && w->resume_from > self->p_in_seq) {
+            ob_warn("the broker says this store is older than what it confirmed (restored from "
+                    "a backup, or replaced): broker seq %llu applied here, %llu confirmed; "
+                    "resuming at %llu, the broker sends this department's orders again",
+                    (unsigned long long) self->p_in_seq, (unsigned long long) w->resume_from,
+                    (unsigned long long) w->resume_from);
+            rc = node_link_applied(self, txn, w->resume_from);
+        }
         const char *dept = w->dept ? w->dept : "";
         if (rc == 0 && strlen(dept) <= OB_DEPT_MAX && strcmp(dept, self->dept) != 0)
             rc = node_inbox_dept_put(self->inbox, txn, dept);
