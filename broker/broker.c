@@ -173,6 +173,8 @@ static void s_reload_counters(broker_t *self)
         return;
     ob_store_meta_get_u64(self->store, txn, "journal_seq", &self->journal_seq);
     broker_nodes_load(self, txn);
+    for (size_t i = 0; i < self->nnodes; i++)
+        self->nodes[i].resume_from = 0;   /* its re-sent orders were rolled back too */
     mdb_txn_abort(txn);
     self->journal_dirty = false;
     self->case_day = 0;

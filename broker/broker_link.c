@@ -316,6 +316,8 @@ static void s_check_diverged(broker_node_t *node, uint64_t applied)
    left out, no seq is used twice. Said once per resync. */
 static int s_resync(broker_t *self, broker_node_t *node, uint64_t applied, const uint8_t *inst)
 {
+    if (node->resume_from)
+        return 0;   /* a Hello resent before our Welcome: the orders are queued already */
     size_t n = 0;
     int rc = broker_order_resend_dept(self, node->id, &n);
     if (rc)
