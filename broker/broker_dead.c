@@ -9,6 +9,7 @@
     (`orderbus dead list|requeue|drop`).                                    */
 #include "broker.h"
 #include "ob_log.h"
+#include "ob_order.h"
 #include "ob_util.h"
 
 #define C(x) ORDERBUS__V1__ERROR_CODE__##x
@@ -109,12 +110,13 @@ int broker_dead_letter(broker_t *self, broker_node_t *node, const char *reason)
 /* Every dead letter (of `dept` when given). */
 static int s_list(broker_t *self, const broker_req_t *req, const char *dept)
 {
-    size_t n = 0, cap = 0;
+    size_t n = 0, cap = 0, bytes = 0;
     Orderbus__V1__DeadLetter **dead = NULL;
     MDB_cursor *cur;
     MDB_val k, v;
     int rc = mdb_cursor_open(self->txn, broker_db(self->store, BROKER_DB_DEAD), &cur);
-    for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n < 1000;
+    for (rc = rc ? rc : mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+         rc == 0 && n < 1000 && bytes <= OB_ANSWER_BUDGET;   /* the answer fits a frame */
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         Orderbus__V1__DeadLetter *d = orderbus__v1__dead_letter__unpack(NULL, v.mv_size,
                                                                        v.mv_data);
@@ -135,6 +137,7 @@ static int s_list(broker_t *self, const broker_req_t *req, const char *dept)
         }
         if (d->item)   /* the message's bytes are not for people */
             d->item->envelope.len = 0;
+        bytes += orderbus__v1__dead_letter__get_packed_size(d) + 8;
         dead[n++] = d;
     }
     if (rc == 0 || rc == MDB_NOTFOUND)
