@@ -306,6 +306,11 @@ void broker_answer_strip(ob_record_t *rec, bool content);
 /* ---- the requests: broker_submit.c, broker_decide.c, broker_query.c,
    broker_stats.c; each returns 0 (answered) or a store error ------------- */
 int broker_submit(broker_t *self, const broker_req_t *req);
+/* A department holds case number `case_no` (its Hello says so): the day's
+   serial moves past it, so that a broker whose store was restored from a
+   backup never gives it out again. In the batch's transaction. 0 or a
+   store error; a case number of another form is ignored. */
+int broker_case_at_least(broker_t *self, const char *case_no);
 int broker_route(broker_t *self, const broker_req_t *req);
 int broker_decide(broker_t *self, const broker_req_t *req, const Orderbus__V1__OrderRef *ref,
                   ob_event_t event, const char *note, Orderbus__V1__Satisfaction sat);

@@ -372,6 +372,8 @@ static int s_take_hello(broker_t *self, broker_node_t *node, const ob_inmsg_t *i
     node->up = true;
     node->last_seen_ms = ob_now_ms();
     node->last_seen_us = ob_mono_us();
+    if ((rc = broker_case_at_least(self, h->last_case_no)) != 0)
+        return rc;
     s_check_diverged(node, h->last_applied_seq);
     if (!*node->diverged && h->last_applied_seq < node->acked_seq
         && (rc = s_resync(self, node, h->last_applied_seq, inst)) != 0)

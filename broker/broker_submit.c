@@ -37,6 +37,28 @@ static int s_next_serial(broker_t *self, uint32_t day)
     return 0;
 }
 
+int broker_case_at_least(broker_t *self, const char *case_no)
+{
+    unsigned day, serial;
+    char tail;
+    if (!case_no || sscanf(case_no, "%8u-%6u%c", &day, &serial, &tail) != 2)
+        return 0;   /* not one of ours: nothing to learn from it */
+    if (day == self->case_day) {
+        if (serial > self->case_serial) {
+            self->case_serial = serial;
+            self->case_dirty = true;
+        }
+        return 0;
+    }
+    char key[32];
+    uint64_t stored = 0;
+    snprintf(key, sizeof key, "case/%08u", day);
+    int rc = ob_store_meta_get_u64(self->store, self->txn, key, &stored);
+    if (!rc && serial > stored)
+        rc = ob_store_meta_put_u64(self->store, self->txn, key, serial);
+    return rc;
+}
+
 /* The first row of every order: REGISTERED, journaled (the record is
    saved by the outcome that follows in the same transaction). */
 static int s_register(broker_t *self, const broker_req_t *req, ob_record_t *rec, int64_t now)

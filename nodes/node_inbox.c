@@ -283,6 +283,33 @@ static void s_keep_from_old(ob_nodeorder_t *o, const ob_nodeorder_t *old, uint32
         o->rework_count++;
 }
 
+/* meta "last_case_no": the highest case number sent here (they sort as
+   text: YYYYMMDD-NNNNNN). */
+static int s_note_case(node_inbox_t *self, MDB_txn *txn, const char *case_no)
+{
+    char last[OB_CASE_NO_MAX];
+    size_t n = case_no ? strlen(case_no) : 0;
+    if (n == 0 || n >= OB_CASE_NO_MAX)
+        return 0;
+    int rc = node_inbox_last_case(self, txn, last);
+    if (rc || strcmp(case_no, last) <= 0)
+        return rc;
+    MDB_val k = {12, (void *) "last_case_no"}, v = {n, (void *) case_no};
+    return mdb_put(txn, ob_store_dbi(self->store, OB_NDB_META), &k, &v, 0);
+}
+
+int node_inbox_last_case(node_inbox_t *self, MDB_txn *txn, char *out)
+{
+    MDB_val k = {12, (void *) "last_case_no"}, v;
+    out[0] = '\0';
+    int rc = mdb_get(txn, ob_store_dbi(self->store, OB_NDB_META), &k, &v);
+    if (rc == 0 && v.mv_size < OB_CASE_NO_MAX) {
+        memcpy(out, v.mv_data, v.mv_size);
+        out[v.mv_size] = '\0';
+    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* Dispatch: the department holds the order under a (new) attempt. */
 static int s_apply_dispatch(node_inbox_t *self, MDB_txn *txn, const Orderbus__V1__Dispatch *d,
                             node_refusal_t *refusal)
@@ -318,6 +345,8 @@ static int s_apply_dispatch(node_inbox_t *self, MDB_txn *txn, const Orderbus__V1
     o.last_note = d->note ? d->note : (char *) "";
     s_keep_from_old(&o, old, d->attempt, state);
     rc = s_put(self, txn, id, &o);
+    if (rc == 0)
+        rc = s_note_case(self, txn, d->order->case_no);
     if (rc == 0) {
         s_touch(self, id, state, d->attempt, ORDERBUS__V1__ORDER_EVENT__EVENT_ROUTE);
         ob_info("order %s %s: dispatched, attempt %u, %s", hex,

@@ -18,6 +18,9 @@
               "acked_seq"  u64: highest node seq the broker confirmed
               "dept"       the department's name as the broker welcomed it
                            (raw bytes, at most OB_DEPT_MAX)
+              "last_case_no" the highest case number sent here (text): told
+                           in Hello, so that a restored broker never gives
+                           it out again
               "instance"   16 random bytes made once, when the store is first
                            opened by a release that knows them: the node's
                            identity on the link (Hello.instance); the
@@ -76,6 +79,10 @@ ob_store_t *node_inbox_store(node_inbox_t *self);
 /* The store's instance id (OB_ID_BYTES), made when the store was first
    opened (see "instance" above). */
 const uint8_t *node_inbox_instance(node_inbox_t *self);
+
+/* The highest case number this node was sent (meta "last_case_no"), into
+   out (OB_CASE_NO_MAX), "" when none. 0 or an LMDB code. */
+int node_inbox_last_case(node_inbox_t *self, MDB_txn *txn, char *out);
 
 /* --- the batch --------------------------------------------------------- */
 

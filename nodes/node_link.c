@@ -294,6 +294,13 @@ static int s_send_hello(node_link_t *self)
     hello.last_applied_seq = self->in_seq;
     hello.instance.data = (uint8_t *) node_inbox_instance(self->inbox);
     hello.instance.len = OB_ID_BYTES;
+    char last_case[OB_CASE_NO_MAX] = "";
+    MDB_txn *txn;
+    if (ob_store_begin(node_inbox_store(self->inbox), false, &txn) == 0) {
+        node_inbox_last_case(self->inbox, txn, last_case);
+        mdb_txn_abort(txn);
+    }
+    hello.last_case_no = last_case;
     ob_msg_t m;
     ob_msg_init(&m, self->dept[0] ? self->dept : "node");
     m.env.body_case = ORDERBUS__V1__ENVELOPE__BODY_HELLO;

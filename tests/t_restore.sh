@@ -10,6 +10,8 @@
 #   agree: no message the node would take for a duplicate marked delivered,
 #   no act confirmed without being applied, no resend loop. Putting the
 #   newest broker store back heals the link and the held messages go out.
+#   Case numbers the departments hold are never given out again (each Hello
+#   tells the highest case number the node was sent).
 . "$(dirname "$0")/lib.sh"
 
 for t in mdb_copy; do command -v "$t" >/dev/null || { not_ok "$t is installed (lmdb-utils)"; finish; }; done
@@ -71,6 +73,9 @@ wait_until 10 "status: housing DIVERGED" bash -c "[ -n \"\$('$BIN/orderbus' --co
 check_match "  this store is older than the department's" 'store is older than the department.s.*put back the newest broker store' \
     "$(housing_field diverged)"
 c5=$(submit 井盖丢失)
+[[ -n $c5 && $c5 != "$c4" && $c5 > $c4 ]] &&
+    ok "  a new order gets a new case number ($c5), not the one housing holds ($c4)" ||
+    not_ok "  a new order gets a new case number, not the one housing holds ($c4): got '$c5'"
 sleep $((3 * SCALE))
 check_eq "  a new order is not marked delivered (the node would take its seq for a duplicate)" \
     QUEUED "$(ob --json show "$c5" | json_get transport)"
