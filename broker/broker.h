@@ -80,8 +80,6 @@ typedef struct {
     uint8_t instance[OB_ID_BYTES];  /* the node instance bound to the link (its Hello) */
     bool has_instance;              /* false: none bound yet (a store of an older release) */
     ob_log_limit_t refusal_log;     /* sessions refused: said once, then rate-limited */
-    uint8_t acked_by[OB_ID_BYTES];  /* the instance that confirmed acked_seq */
-    bool has_acked_by;
     uint64_t resume_from;           /* the next Welcome tells the node to resume here */
     char diverged[400];             /* non-empty: the node's store and ours disagree about
                                        the stream (a restore): nothing is sent to it */
@@ -202,9 +200,6 @@ int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_i
    instance never seen; the first binding of a department keeps the seq it
    has). In the batch's transaction. 0 or a store error. */
 int broker_node_bind_instance(broker_t *self, broker_node_t *node, const uint8_t *inst);
-/* Records (meta "acked_by/DEPT") that the bound instance is the one that
-   confirmed acked_seq, when it was another. In the batch's transaction. */
-int broker_node_note_acked_by(broker_t *self, broker_node_t *node);
 /* Marks the department's link counters as changed in this batch. */
 int broker_outbox_counters_changed(broker_node_t *node);
 /* Sends what the window allows of every node's outbox: this batch's new
@@ -266,7 +261,6 @@ int broker_order_delivered(broker_t *self, const uint8_t *order_id, uint32_t att
 void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
                           Orderbus__V1__Dispatch *d, uint32_t attempt,
                           int64_t sign_deadline_ms, const char *note, ob_state_t state);
-void broker_set_str(char **field, const char *value);
 bool broker_dept_known(broker_t *self, const char *dept);
 const char *broker_dept_name(broker_t *self, const char *dept);
 /* Self-test: broker_order_apply() on a store in a temporary directory. */

@@ -123,6 +123,6 @@ void broker_answer_strip(ob_record_t *rec, bool content)
         rec->order->contact = NULL;
     }
     if (content && rec->order)
-        broker_set_str(&rec->order->content, "");
+        ob_order_set_str(&rec->order->content, "");   /* "" never fails */
 }
 

@@ -28,8 +28,9 @@ static int s_mark_failed(broker_t *self, const Orderbus__V1__OutboxItem *item, u
     snprintf(case_no, case_len, "%s", rec->order->case_no);
     if (rec->dispatch_seq == seq) {
         rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_FAILED;
-        broker_set_str(&rec->transport_error, reason);
-        rc = broker_order_save(self, rec, rec->state, rec->dept);
+        rc = ob_order_set_str(&rec->transport_error, reason);
+        if (!rc)
+            rc = broker_order_save(self, rec, rec->state, rec->dept);
     }
     protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);
     return rc;
@@ -196,7 +197,7 @@ static int s_requeue(broker_t *self, const Orderbus__V1__DeadLetter *d, char *er
     if (!rc) {
         rec->dispatch_seq = m.env.seq;
         rec->transport = ORDERBUS__V1__TRANSPORT_STATE__TRANSPORT_QUEUED;
-        broker_set_str(&rec->transport_error, "");
+        ob_order_set_str(&rec->transport_error, "");   /* "" never fails */
         rc = broker_order_save(self, rec, rec->state, rec->dept);
     }
     protobuf_c_message_free_unpacked((ProtobufCMessage *) rec, NULL);

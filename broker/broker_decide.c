@@ -96,7 +96,7 @@ int broker_route(broker_t *self, const broker_req_t *req)
     ob_fsm_ctx_t ctx = {.role = req->role, .who = req->who, .now_ms = broker_now_ms(self),
                         .note = note, .dept = dept, .rule_id = "manual"};
     broker_order_deadlines(self, &ctx, sign, reply);
-    broker_set_str(&rec->rules_version, "");   /* a person decided, not a rule set */
+    ob_order_set_str(&rec->rules_version, "");   /* a person decided, not a rule set */
     ob_errcode_t code;
     rc = broker_order_apply(self, rec, event, &ctx, &code, err, sizeof err);
     if (!rc && code != C(OK))

@@ -57,8 +57,6 @@ static int s_ack_through(broker_t *self, broker_node_t *node, uint64_t seq)
         return rc;
     node->acked_seq = seq;
     node->head_refusals = 0;   /* the head moved on */
-    if ((rc = broker_node_note_acked_by(self, node)))
-        return rc;
     if (node->sent_seq < seq)
         node->sent_seq = seq;
     node->last_progress_us = ob_mono_us();
@@ -314,7 +312,7 @@ static void s_check_diverged(broker_node_t *node, uint64_t applied)
    Welcome says so), and every order now at the department is sent again
    after what is still queued: it learns them again, nothing it lost is
    left out, no seq is used twice. Said once per resync. */
-static int s_resync(broker_t *self, broker_node_t *node, uint64_t applied, const uint8_t *inst)
+static int s_resync(broker_t *self, broker_node_t *node, uint64_t applied, bool same_instance)
 {
     if (node->resume_from)
         return 0;   /* a Hello resent before our Welcome: the orders are queued already */
@@ -323,11 +321,10 @@ static int s_resync(broker_t *self, broker_node_t *node, uint64_t applied, const
     if (rc)
         return rc;
     node->resume_from = node->acked_seq;
-    bool restored = node->has_acked_by && !memcmp(node->acked_by, inst, OB_ID_BYTES);
     ob_warn("department '%s': its node has applied broker seq %llu but %llu were confirmed (%s): "
             "it resumes at %llu and is sent its %zu open order%s again",
             node->id, (unsigned long long) applied, (unsigned long long) node->acked_seq,
-            restored ? "its store was restored from a backup" : "another node store",
+            same_instance ? "its store was restored from a backup" : "another node store",
             (unsigned long long) node->acked_seq, n, n == 1 ? "" : "s");
     return 0;
 }
@@ -376,7 +373,7 @@ static int s_take_hello(broker_t *self, broker_node_t *node, const ob_inmsg_t *i
         return rc;
     s_check_diverged(node, h->last_applied_seq);
     if (!*node->diverged && h->last_applied_seq < node->acked_seq
-        && (rc = s_resync(self, node, h->last_applied_seq, inst)) != 0)
+        && (rc = s_resync(self, node, h->last_applied_seq, same_inst)) != 0)
         return rc;
     rc = s_ack_through(self, node, h->last_applied_seq);
     node->sent_seq = node->acked_seq;   /* a new session: resend what is unconfirmed */

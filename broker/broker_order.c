@@ -18,15 +18,6 @@ typedef struct {
     int64_t deadline;
 } s_snapshot_t;
 
-void broker_set_str(char **field, const char *value)
-{
-    if (*field && *field != protobuf_c_empty_string)
-        free(*field);
-    *field = value && *value ? strdup(value) : (char *) protobuf_c_empty_string;
-    if (!*field)
-        *field = (char *) protobuf_c_empty_string;
-}
-
 /* The deadline the order is waiting on now: signing, then replying. */
 static int64_t s_next_deadline(const ob_record_t *rec)
 {

@@ -21,7 +21,6 @@ broker_node_t *broker_node_find(broker_t *self, const char *dept)
     return NULL;
 }
 
-
 /* Reads a node's sequence counters from `txn`. */
 static int s_node_read(broker_t *self, MDB_txn *txn, broker_node_t *node)
 {
@@ -47,30 +46,7 @@ static int s_node_read(broker_t *self, MDB_txn *txn, broker_node_t *node)
         memcpy(node->instance, v.mv_data, OB_ID_BYTES);
     if (rc && rc != MDB_NOTFOUND)
         return rc;
-    broker_db_meta_key(key, sizeof key, "acked_by", node->id);
-    k = (MDB_val) {strlen(key), key};
-    rc = mdb_get(txn, broker_db(self->store, BROKER_DB_META), &k, &v);
-    node->has_acked_by = rc == 0 && v.mv_size == OB_ID_BYTES;
-    if (node->has_acked_by)
-        memcpy(node->acked_by, v.mv_data, OB_ID_BYTES);
     return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
-}
-
-
-int broker_node_note_acked_by(broker_t *self, broker_node_t *node)
-{
-    if (!node->has_instance
-        || (node->has_acked_by && !memcmp(node->acked_by, node->instance, OB_ID_BYTES)))
-        return 0;
-    char key[OB_DEPT_MAX + 16];
-    broker_db_meta_key(key, sizeof key, "acked_by", node->id);
-    MDB_val k = {strlen(key), key}, v = {OB_ID_BYTES, node->instance};
-    int rc = mdb_put(self->txn, broker_db(self->store, BROKER_DB_META), &k, &v, 0);
-    if (!rc) {
-        memcpy(node->acked_by, node->instance, OB_ID_BYTES);
-        node->has_acked_by = true;
-    }
-    return rc;
 }
 
 int broker_node_bind_instance(broker_t *self, broker_node_t *node, const uint8_t *inst)
@@ -180,7 +156,6 @@ uint64_t broker_node_depth(const broker_node_t *node)
     return node->out_seq - node->acked_seq;
 }
 
-
 static int s_put_counter(broker_t *self, const char *what, const broker_node_t *node,
                          uint64_t value)
 {
@@ -274,7 +249,6 @@ int broker_node_enqueue(broker_t *self, const char *dept, const uint8_t *order_i
         free(buf);
     return broker_outbox_counters_changed(node);
 }
-
 
 void broker_nodes_fresh_clear(broker_t *self)
 {
@@ -452,6 +426,5 @@ void broker_dispatch_fill(const ob_record_t *rec, ob_workorder_t *order,
     msg.state = state;   /* the state it hands over: DISPATCHED, IN_PROGRESS for rework */
     *d = msg;
 }
-
 
 

@@ -126,14 +126,16 @@ static int s_outcome(broker_t *self, ob_record_t *rec, const ob_route_t *route, 
         rec->priority = route->priority;
         rec->confidential = route->confidential || rec->order->confidential;
         char **assist = route->n_assist ? calloc(route->n_assist, sizeof *assist) : NULL;
-        for (size_t i = 0; assist && i < route->n_assist; i++)
-            broker_set_str(&assist[i], route->assist[i]);
-        if (assist) {
-            rec->assist_depts = assist;
-            rec->n_assist_depts = route->n_assist;
+        if (route->n_assist && !assist)
+            return ENOMEM;
+        rec->assist_depts = assist;   /* the record frees them, filled or not */
+        rec->n_assist_depts = route->n_assist;
+        for (size_t i = 0; i < route->n_assist; i++)
+            if ((rc = ob_order_set_str(&assist[i], route->assist[i])) != 0)
+                return rc;
+        if (assist)
             rec->assist_deadline_ms =
                 ob_calendar_add_limit(self->calendar, now, route->assist_within);
-        }
     }
     char note[OB_ROUTE_TEXT_MAX + OB_ROUTE_REFERRAL_MAX + OB_ROUTE_TEXT_MAX + 64];
     ob_event_t event;
